@@ -1,0 +1,90 @@
+"""The one interface every backend implements.
+
+The runner (engine.runner) owns the trial: validation, model reuse, workload, warm-up, repetitions,
+meters and aggregation. A backend only loads a model and turns requests into timed request records.
+Its inference library is imported inside its methods, never at module import.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from engine.config import TrialConfig
+from engine.results import Measurement, RequestRecord
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """One request of a workload. `prompt` is text, or chat messages for chat-formatted workloads
+    (the backend applies the chat template); `input_tokens` is its exact tokenized length."""
+
+    index: int
+    prompt: str | list[dict[str, str]]
+    input_tokens: int
+    max_new_tokens: int
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadInfo:
+    """What loading produced. `resolved` describes the actual model source (path, format)."""
+
+    resolved: dict[str, Any]
+    weights_bytes: int | None
+    notes: tuple[str, ...] = ()
+
+
+ProgressFn = Callable[[int], None]  # called with the number of requests finished so far
+
+
+class Backend(abc.ABC):
+    """A loaded model behind one engine. One instance serves every trial with the same load key."""
+
+    name: ClassVar[str]
+
+    @classmethod
+    @abc.abstractmethod
+    def availability(cls) -> tuple[bool, str]:
+        """(True, version string) if this environment can run the backend, else (False, reason).
+        Must be cheap: check with importlib.util.find_spec / metadata, do not import the library."""
+
+    @classmethod
+    def check(cls, config: TrialConfig) -> None:
+        """Refuse, with UnsupportedError naming the option and the reason, anything this installation
+        or hardware cannot run. Called before loading; must not load weights."""
+
+    def __init__(self, config: TrialConfig) -> None:
+        self.config = config
+
+    @abc.abstractmethod
+    def load(self) -> LoadInfo:
+        """Load model and tokenizer for `self.config` (the runner times it)."""
+
+    @abc.abstractmethod
+    def tokenizer(self) -> Any:
+        """A tokenizer with `encode(text, add_special_tokens=False)`, `decode(ids)` and, for chat,
+        `apply_chat_template(messages, tokenize=True, add_generation_prompt=True)`."""
+
+    @abc.abstractmethod
+    def run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
+            cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
+        """Run the requests with `config`'s runtime options; return one record per request.
+
+        Times in records are `time.perf_counter() - t0` (device work synchronised before reading
+        the clock). Stop early (raising engine.errors.CancelledError) within 2 s of `cancel` being
+        set. Records of failed requests have ok=False and the error.
+        """
+
+    def extra_metrics(self) -> dict[str, Measurement]:
+        """Backend-specific figures of the last run (e.g. speculative acceptance), if any."""
+        return {}
+
+    def runtime_settings(self) -> dict[str, Any]:
+        """Settings read back from the engine after loading (e.g. vLLM's effective max_num_seqs)."""
+        return {}
+
+    def unload(self) -> None:
+        """Free the model and its memory (device memory too). Idempotent."""

@@ -1,0 +1,12 @@
+"""Options of the `hf-pipeline` backend (`transformers.pipeline("text-generation")` as users call it)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from engine.schema import option
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    attn_implementation: str = option("sdpa", "Attention kernel.", choices=("sdpa", "eager"), load_time=True)

@@ -1,0 +1,1 @@
+"""Backend package; see engine/backends/__init__.py."""

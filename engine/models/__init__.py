@@ -1,0 +1,1 @@
+"""Model sources: the built-in demo model, local folders, .gguf files and the HF cache (offline)."""

@@ -1,0 +1,145 @@
+"""Typed option fields with the metadata that validation, the GUI form and sweeps all read.
+
+An option is a dataclass field declared with `option(...)`. Its metadata says what the option means
+(`help`), its unit, its allowed values (`choices` or `min`/`max`) and whether changing it requires a
+model reload (`load_time`). `build(cls, data, prefix)` turns a plain dict into a validated instance,
+raising ConfigError that names the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from engine.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def option(
+    default: Any,
+    help: str,
+    *,
+    choices: Sequence[Any] | None = None,
+    min: float | None = None,
+    max: float | None = None,
+    unit: str = "",
+    load_time: bool = False,
+    advanced: bool = False,
+) -> Any:
+    """Declare a dataclass field as a user-facing option.
+
+    Args:
+        default: Default value (immutable).
+        help: One sentence on what it means; shown as the GUI tooltip and in errors.
+        choices: The allowed values, if a closed set.
+        min: Smallest allowed value (numbers).
+        max: Largest allowed value (numbers).
+        unit: Unit shown beside the value ("tokens", "s", "Hz").
+        load_time: True if changing it requires loading the model again.
+        advanced: True to group it under "advanced" in forms.
+    """
+    meta = {"help": help, "choices": tuple(choices) if choices else None, "min": min, "max": max,
+            "unit": unit, "load_time": load_time, "advanced": advanced}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclasses.dataclass(frozen=True)
+class OptionInfo:
+    """What a form or a sweep needs to know of one option."""
+
+    name: str
+    type: type
+    optional: bool
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None
+    min: float | None
+    max: float | None
+    unit: str
+    load_time: bool
+    advanced: bool
+
+    def allowed(self) -> str:
+        """Human description of the allowed values."""
+        if self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        low = "-inf" if self.min is None else f"{self.min:g}"
+        high = "inf" if self.max is None else f"{self.max:g}"
+        kind = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[self.type]
+        return kind if self.type in (bool, str) else f"{kind} in [{low}, {high}]"
+
+
+def options_of(cls: type) -> dict[str, OptionInfo]:
+    """The options a dataclass declares, in declaration order."""
+    hints = typing.get_type_hints(cls)
+    out: dict[str, OptionInfo] = {}
+    for f in dataclasses.fields(cls):
+        if "help" not in f.metadata:
+            continue
+        base, optional = _unwrap_optional(hints[f.name])
+        m = f.metadata
+        out[f.name] = OptionInfo(f.name, base, optional, f.default, m["help"], m["choices"], m["min"],
+                                 m["max"], m["unit"], m["load_time"], m["advanced"])
+    return out
+
+
+def _unwrap_optional(hint: Any) -> tuple[type, bool]:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return args[0], True
+    return hint, False
+
+
+def coerce(info: OptionInfo, value: Any, path: str) -> Any:
+    """Check one value against its option; return it in the option's type or raise ConfigError."""
+    if value is None:
+        if info.optional:
+            return None
+        raise ConfigError(path, f"is required: {info.allowed()}")
+    value = _convert(info, value, path)
+    if info.choices is not None and value not in info.choices:
+        raise ConfigError(path, f"got {value!r}; allowed: {info.allowed()}")
+    if info.min is not None and value < info.min or info.max is not None and value > info.max:
+        raise ConfigError(path, f"got {value!r}; allowed: {info.allowed()}")
+    return value
+
+
+def _convert(info: OptionInfo, value: Any, path: str) -> Any:
+    t = info.type
+    if t is bool:
+        if isinstance(value, bool):
+            return value
+    elif t is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif t is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif t is str:
+        if isinstance(value, str):
+            return value
+    raise ConfigError(path, f"got {value!r} ({type(value).__name__}); expected {info.allowed()}")
+
+
+def build(cls: type[T], data: Mapping[str, Any], prefix: str = "") -> T:
+    """Validate `data` against the options of `cls` and return an instance.
+
+    Unknown keys are refused with the list of known ones, so a typo never passes silently.
+    """
+    infos = options_of(cls)
+    unknown = sorted(set(data) - set(infos))
+    if unknown:
+        raise ConfigError(prefix + unknown[0], "unknown option; known: " + ", ".join(infos))
+    values = {name: coerce(info, data[name], prefix + name) for name, info in infos.items() if name in data}
+    return cls(**values)
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """Plain-dict form of an options dataclass (JSON-ready)."""
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}

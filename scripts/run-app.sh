@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up (first time) and launch the InferLab desktop app on the built-in demo model and the default
+# SQLite store in the user's data dir. Extra arguments go to `inferlab gui`.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$repo/scripts/bootstrap.sh"
+exec "$repo/.venv/bin/inferlab" gui "$@"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set up (first time) and run InferLab's whole test suite: lint and architecture contracts, then
+# pytest on the real demo model, real worker processes, real SQLite/PostgreSQL, real Qt widgets
+# (offscreen) and real vLLM (CPU build). Extra arguments go to pytest.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+scripts/bootstrap.sh
+scripts/system-deps.sh
+export QT_QPA_PLATFORM=offscreen PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+.venv/bin/ruff check app engine tests bench packaging
+.venv/bin/lint-imports --config pyproject.toml
+exec .venv/bin/python -m pytest "$@"

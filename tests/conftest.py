@@ -1,0 +1,31 @@
+"""Shared fixtures: the real demo model (materialized once per machine) and an isolated data dir."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests never reach a hub; keep the user's real data dir untouched but reuse the materialized demo model.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def demo_model_dir() -> Path:
+    """The real demo model's safetensors folder (materialized on first use, ~20 s, then cached)."""
+    from engine.models.demo import ensure_demo_model
+
+    return ensure_demo_model()
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_model_dir: Path) -> Path:
+    """A fresh INFERLAB_DATA_DIR whose models/ links to the already-materialized demo model."""
+    root = tmp_path / "data"
+    (root / "models").mkdir(parents=True)
+    (root / "models" / demo_model_dir.name).symlink_to(demo_model_dir)
+    monkeypatch.setenv("INFERLAB_DATA_DIR", str(root))
+    return root
