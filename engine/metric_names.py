@@ -1,0 +1,81 @@
+"""The catalogue of metric names: unit, label, direction and meaning, read by every consumer.
+
+The engine emits these names in TrialResult.metrics; the store, sweeps (objectives, constraints),
+GUI (charts, tables) and reports (labels, units, "how measured") read their metadata here, so a
+metric means the same thing everywhere. Latency families have `_mean/_p50/_p90/_p99/_max` suffixes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricInfo:
+    name: str
+    unit: str
+    label: str
+    higher_is_better: bool
+    meaning: str
+
+
+_LATENCY_SUFFIXES = ("mean", "p50", "p90", "p99", "max")
+
+
+def _family(base: str, unit: str, label: str, meaning: str) -> list[MetricInfo]:
+    return [MetricInfo(f"{base}_{s}", unit, f"{label} {s}", False, meaning) for s in _LATENCY_SUFFIXES]
+
+
+CATALOGUE: dict[str, MetricInfo] = {m.name: m for m in [
+    MetricInfo("output_tokens_per_s", "tok/s", "Output throughput", True,
+               "Generated tokens / wall time of the measured window (median over repetitions)."),
+    MetricInfo("total_tokens_per_s", "tok/s", "Total throughput", True,
+               "(Prompt + generated tokens) / wall time of the measured window."),
+    MetricInfo("requests_per_s", "req/s", "Request throughput", True, "Finished requests / wall time."),
+    MetricInfo("prefill_tokens_per_s", "tok/s", "Prefill throughput", True,
+               "Prompt tokens / time to first token of each batch (prefill phase)."),
+    MetricInfo("decode_tokens_per_s", "tok/s", "Decode throughput", True,
+               "Tokens generated after the first / time after the first token (decode phase)."),
+    *_family("ttft_ms", "ms", "TTFT", "Time to first token per request."),
+    *_family("itl_ms", "ms", "ITL", "Inter-token latency (gap between successive tokens)."),
+    *_family("tpot_ms", "ms", "TPOT", "Time per output token after the first, per request."),
+    *_family("e2e_ms", "ms", "End-to-end latency", "Request start to last token."),
+    MetricInfo("input_tokens_total", "tokens", "Prompt tokens", True, "Prompt tokens in the measured window."),
+    MetricInfo("output_tokens_total", "tokens", "Generated tokens", True,
+               "Tokens generated in the measured window (counted from outputs)."),
+    MetricInfo("failed_requests", "requests", "Failed requests", False, "Requests that ended in an error."),
+    MetricInfo("wall_s", "s", "Measured wall time", False, "Wall time of one measured repetition (median)."),
+    MetricInfo("load_time_s", "s", "Model load time", False, "Loading the model (kept apart from throughput)."),
+    MetricInfo("model_weights_bytes", "B", "Weights size", False, "Bytes of the loaded parameters and buffers."),
+    MetricInfo("peak_cuda_allocated_bytes", "B", "Peak CUDA allocated", False,
+               "torch.cuda.max_memory_allocated over the measured window."),
+    MetricInfo("peak_cuda_reserved_bytes", "B", "Peak CUDA reserved", False,
+               "torch.cuda.max_memory_reserved over the measured window."),
+    MetricInfo("peak_gpu_memory_used_bytes", "B", "Peak GPU memory (NVML)", False,
+               "Highest NVML device memory used seen by the sampler."),
+    MetricInfo("peak_rss_bytes", "B", "Peak worker RSS", False, "Peak resident memory of the worker process."),
+    MetricInfo("gpu_energy_j", "J", "GPU energy", False,
+               "NVML total-energy counter difference over the measured window, summed over used GPUs."),
+    MetricInfo("gpu_energy_net_j", "J", "GPU energy net of idle", False,
+               "gpu_energy_j minus idle power × window (idle measured before the trial)."),
+    MetricInfo("gpu_mean_power_w", "W", "Mean GPU power", False, "gpu_energy_j / window."),
+    MetricInfo("gpu_j_per_output_token", "J/tok", "GPU J/token", False, "gpu_energy_j / output tokens."),
+    MetricInfo("cpu_energy_j", "J", "CPU package energy", False, "RAPL energy_uj difference (where readable)."),
+    MetricInfo("cpu_j_per_output_token", "J/tok", "CPU J/token", False, "cpu_energy_j / output tokens."),
+    MetricInfo("energy_j_per_output_token", "J/tok", "J/token", False,
+               "GPU J/token where measured, else CPU J/token; unavailable if neither is readable."),
+    MetricInfo("spec_acceptance_rate", "ratio", "Speculative acceptance", True,
+               "Accepted draft tokens / proposed draft tokens."),
+    MetricInfo("spec_mean_accepted_tokens", "tokens", "Accepted per step", True,
+               "Mean tokens accepted per speculative step."),
+    MetricInfo("quality_agreement", "ratio", "Greedy agreement", True,
+               "Share of generated tokens equal to the reference config's greedy output."),
+    MetricInfo("perplexity", "ppl", "Perplexity", False, "Perplexity on InferLab's fixed reference text."),
+    MetricInfo("perplexity_ratio", "ratio", "Perplexity vs reference", False,
+               "Perplexity / the reference config's perplexity."),
+]}
+
+
+def info(name: str) -> MetricInfo:
+    """Metadata of a metric; unknown names (e.g. imported ones) get a neutral entry."""
+    return CATALOGUE.get(name) or MetricInfo(name, "", name.replace("_", " "), True, "Imported or custom metric.")
