@@ -168,6 +168,9 @@ class TrialResult:
     finished_at: float | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
     sample_outputs: list[str] = dataclasses.field(default_factory=list)
+    # Telemetry samples (engine.telemetry format) of the trial. The worker streams them live and
+    # leaves this empty in its result message; WorkerClient.run_trial fills it from the stream.
+    telemetry: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def value(self, name: str) -> float | None:
         """The metric's value, or None if absent or unavailable."""

@@ -1,1 +1,6 @@
 """Results store: SQLAlchemy 2 schema, Alembic migrations, and the queries the GUI/CLI/reports use."""
+
+from app.store.records import RunDetail, RunSummary, SweepSummary
+from app.store.store import Store, StoreError
+
+__all__ = ["RunDetail", "RunSummary", "Store", "StoreError", "SweepSummary"]

@@ -55,6 +55,7 @@ class Backend(abc.ABC):
     def check(cls, config: TrialConfig) -> None:
         """Refuse, with UnsupportedError naming the option and the reason, anything this installation
         or hardware cannot run. Called before loading; must not load weights."""
+        return None
 
     def __init__(self, config: TrialConfig) -> None:
         self.config = config
@@ -82,9 +83,23 @@ class Backend(abc.ABC):
         """Backend-specific figures of the last run (e.g. speculative acceptance), if any."""
         return {}
 
+    def inter_token_gaps_ms(self) -> list[float]:
+        """Gaps between successive tokens of every request of the last `run` (empty: not observable)."""
+        return []
+
+    def greedy_token_ids(self, prompts: Sequence[str], max_new_tokens: int) -> list[list[int]] | None:
+        """Greedy continuations (token ids) with this config's decoding method, for the quality guard;
+        None where the backend cannot produce them."""
+        return None
+
+    def perplexity(self, text: str) -> float | None:
+        """Perplexity of the loaded model on `text` (quality guard); None where not computable."""
+        return None
+
     def runtime_settings(self) -> dict[str, Any]:
         """Settings read back from the engine after loading (e.g. vLLM's effective max_num_seqs)."""
         return {}
 
     def unload(self) -> None:
         """Free the model and its memory (device memory too). Idempotent."""
+        return None

@@ -24,4 +24,7 @@ class Options:
                                  "bfloat16"), load_time=True, advanced=True)
     max_model_len: int | None = option(None, "Context length (None: the model's).", min=16, max=10_000_000,
                                        load_time=True)
+    kv_cache_memory_bytes: int | None = option(None, "Explicit KV cache size; overrides the KV sizing from "
+                                               "gpu_memory_utilization (None: sized from it).", min=1 << 20,
+                                               max=1 << 50, unit="B", load_time=True, advanced=True)
     n: int = option(1, "Completions per prompt (SamplingParams.n).", min=1, max=128)

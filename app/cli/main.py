@@ -1,0 +1,101 @@
+"""The headless CLI: `inferlab run|sweep|runs|show`, plus `export`/`import` (reports) and `doctor` (envs).
+
+Exit codes: 0 ok; 1 some trials failed; 2 usage or profile error; 130 interrupted (Ctrl-C: the running
+trial is cancelled and recorded as cancelled). Progress goes to stderr, results to stdout (`--json`
+for scripts). Every subcommand takes `--store URL` (default: INFERLAB_STORE_URL or the data dir's
+SQLite file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app.cli import commands
+from app.envs import cli as envs_cli
+from app.reports import cli as reports_cli
+from app.sweeps import ProfileError
+from engine.errors import ConfigError
+
+EPILOG = "exit codes:\n  0    ok\n  1    some trials failed\n  2    usage or profile error\n  130  interrupted (Ctrl-C)"
+RAW = argparse.RawDescriptionHelpFormatter
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", default=None, metavar="URL",
+                        help="SQLAlchemy URL of the results store (default: the user's SQLite store)")
+    parser.add_argument("--json", action="store_true", help="print JSON on stdout (for scripts)")
+
+
+def _trial_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("profile", metavar="PROFILE", help="a profile .toml file, or a shipped profile's name")
+    parser.add_argument("--python", default=None, metavar="PATH",
+                        help="interpreter that runs the engine worker (e.g. a vLLM environment's python)")
+    _common(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="inferlab", description="Profile LLM inference from the command "
+                                     "line.", epilog=EPILOG,
+                                     formatter_class=RAW)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run one trial", epilog=EPILOG, formatter_class=RAW,
+                         description="Run one trial: a profile without axes, or fix each axis with --set.")
+    _trial_options(run)
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a trial option (TOML value syntax; repeatable)")
+    run.set_defaults(func=commands.cmd_run)
+
+    sweep = sub.add_parser("sweep", help="run a profile's sweep", epilog=EPILOG, formatter_class=RAW,
+                           description="Run every trial of a profile (grid, random or Optuna).")
+    _trial_options(sweep)
+    sweep.add_argument("--resume", action="store_true",
+                       help="continue the newest sweep of this profile's name, skipping finished trials")
+    sweep.set_defaults(func=commands.cmd_sweep)
+
+    runs = sub.add_parser("runs", help="list stored runs", description="List and filter stored runs.")
+    runs.add_argument("--status", choices=("ok", "failed", "cancelled"))
+    runs.add_argument("--engine")
+    runs.add_argument("--model")
+    runs.add_argument("--sweep", type=int, metavar="ID")
+    runs.add_argument("--tag")
+    runs.add_argument("--text", help="case-insensitive text in model, engine, config or notes")
+    runs.add_argument("--limit", type=int, default=50, help="most runs to list (default 50)")
+    runs.add_argument("--sort", default="-id", help="column or metric name; descending with a '-' prefix, written --sort=-NAME")
+    runs.add_argument("--metric", action="append", metavar="NAME", help="metric column to show (repeatable)")
+    _common(runs)
+    runs.set_defaults(func=commands.cmd_runs)
+
+    show = sub.add_parser("show", help="show one run", description="Show a stored run in full.")
+    show.add_argument("run", type=int, metavar="RUN")
+    _common(show)
+    show.set_defaults(func=commands.cmd_show)
+
+    reports_cli.register(sub)
+    envs_cli.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse `argv` and run the subcommand; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args))
+    except (commands.UsageError, ProfileError, ConfigError) as exc:
+        print(f"inferlab {args.command}: {exc}", file=sys.stderr)
+        return commands.EXIT_USAGE
+    except BrokenPipeError:  # stdout closed early (`inferlab runs | head`): not an error
+        sys.stderr.close()
+        return commands.EXIT_OK
+    except KeyboardInterrupt:
+        print("inferlab: aborted", file=sys.stderr)
+        return commands.EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

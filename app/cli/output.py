@@ -1,0 +1,75 @@
+"""How the CLI prints runs: aligned text tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from app.store.records import RunDetail, RunSummary
+from engine.metric_names import info
+
+DEFAULT_COLUMNS = ("output_tokens_per_s", "ttft_ms_p50", "tpot_ms_p50", "peak_rss_bytes")
+
+
+def to_json(obj: Any) -> str:
+    """Records (dataclasses) as indented JSON."""
+    return json.dumps(_plain(obj), indent=2, default=str)
+
+
+def _plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    if isinstance(obj, (list, tuple)):
+        return [_plain(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    return obj
+
+
+def _when(t: float) -> str:
+    return dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+
+
+def runs_table(runs: Sequence[RunSummary], columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
+    head = ["id", "created", "engine", "model", "status", "sweep", *(f"{c} [{info(c).unit}]" for c in columns)]
+    rows = [[str(r.id), _when(r.created_at), r.engine, r.model,
+             r.status + (f" ({r.failure_cause})" if r.failure_cause else ""),
+             "-" if r.sweep_id is None else str(r.sweep_id), *(_figure(r.value(c)) for c in columns)]
+            for r in runs]
+    return table([head, *rows])
+
+
+def run_text(detail: RunDetail) -> str:
+    s = detail.summary
+    lines = [f"run {s.id}  {s.engine}  {s.model}  {s.status}" + (f" ({s.failure_cause})" if s.failure_cause else ""),
+             f"created {_when(s.created_at)}  sweep {s.sweep_id}  source {s.source}"
+             + (f"  tags {', '.join(s.tags)}" if s.tags else "")]
+    if s.failure_message:
+        lines += ["", "failure:", s.failure_message]
+    lines += ["", "config:", *(f"  {k} = {v!r}" for k, v in s.config.items())]
+    if s.metrics:
+        rows = [["metric", "value", "unit", "status", "95% CI", "method"]]
+        for name, m in s.metrics.items():
+            ci = "-" if m.ci95_low is None else f"{m.ci95_low:.4g}..{m.ci95_high:.4g}"
+            rows.append([name, _figure(m.value), m.unit, m.status, ci, m.method])
+        lines += ["", table(rows)]
+    lines += ["", f"{len(detail.requests)} request records, {len(detail.telemetry)} telemetry samples"]
+    if detail.notes_list:
+        lines += ["", "notes:", *(f"  - {n}" for n in detail.notes_list)]
+    if s.notes:
+        lines += ["", "user notes:", s.notes]
+    if detail.environment:
+        lines += ["", "environment:", *(f"  {k}: {v}" for k, v in detail.environment.items())]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The non-Qt application core: driving engine workers (WorkerClient) and orchestration."""

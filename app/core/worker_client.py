@@ -1,0 +1,263 @@
+"""Drive one engine worker process (`python -m engine`) over the JSON-lines protocol.
+
+The worker's stdout is read by one blocking reader thread and its stderr by another (kept as a tail
+for failure messages); a watchdog thread wakes once a second to check heartbeats, deadlines and
+cancel grace periods. Nothing polls the pipes, so the parent costs the measured trial nothing.
+A worker that dies, hangs or ignores a cancel is killed and the trial comes back as a TrialResult
+with status failed/cancelled and its cause; the next `run_trial` starts a fresh worker.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import engine
+from engine.config import TrialConfig
+from engine.protocol import ProtocolError, decode, encode
+from engine.results import TrialResult
+
+log = logging.getLogger("inferlab.worker_client")
+EventFn = Callable[[dict[str, Any]], None]
+CANCEL_GRACE_S = 10.0     # a worker that has not answered a cancel by then is killed
+TIMEOUT_GRACE_S = 30.0    # beyond the trial's own timeout_s (the worker enforces that one itself)
+_EOF = {"type": "__eof__"}
+_HUNG = {"type": "__hung__"}
+
+
+class WorkerStartError(RuntimeError):
+    """The worker did not say hello (bad interpreter, missing dependency, crash at import)."""
+
+
+class WorkerClient:
+    """One worker process; trials run one at a time (`run_trial` blocks; `cancel` is thread-safe)."""
+
+    def __init__(self, python: str | None = None, *, heartbeat_timeout_s: float = 30.0,
+                 env: dict[str, str] | None = None) -> None:
+        self.python = python or sys.executable
+        self.heartbeat_timeout_s = heartbeat_timeout_s
+        self.env = dict(env or {})
+        self.hello: dict[str, Any] | None = None
+        self._proc: subprocess.Popen[str] | None = None
+        self._messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._write_lock = threading.Lock()
+        self._last_seen = time.monotonic()
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
+        self._current_id: str | None = None
+        self._cancel_at: float | None = None
+        self._deadline: float | None = None
+        self._stop_watchdog = threading.Event()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _environment(self) -> dict[str, str]:
+        env = {**os.environ, **self.env}
+        root = str(Path(engine.__file__).resolve().parent.parent)  # the folder that contains engine/
+        env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
+        return env
+
+    def start(self, timeout_s: float = 120) -> dict[str, Any]:
+        """Start the worker and wait for its hello message (returned)."""
+        if self.alive and self.hello is not None:
+            return self.hello
+        self._messages = queue.Queue()
+        self._stderr_tail.clear()
+        self._stop_watchdog = threading.Event()
+        try:
+            self._proc = subprocess.Popen([self.python, "-m", "engine"], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                          encoding="utf-8", bufsize=1, env=self._environment())
+        except OSError as exc:
+            raise WorkerStartError(f"cannot start {self.python!r}: {exc}") from exc
+        proc = self._proc
+        threading.Thread(target=self._read_stdout, args=(proc,), name="worker-stdout", daemon=True).start()
+        threading.Thread(target=self._read_stderr, args=(proc,), name="worker-stderr", daemon=True).start()
+        threading.Thread(target=self._watchdog, args=(proc, self._stop_watchdog), name="worker-watchdog",
+                         daemon=True).start()
+        try:
+            msg = self._messages.get(timeout=timeout_s)
+        except queue.Empty:
+            self._kill()
+            raise WorkerStartError(f"no hello from the worker within {timeout_s:g} s; stderr:\n"
+                                   + self.stderr_tail()) from None
+        if msg.get("type") != "hello":
+            self._kill()
+            raise WorkerStartError(f"worker did not start (got {msg.get('type')}); stderr:\n" + self.stderr_tail())
+        self.hello = {k: v for k, v in msg.items() if k not in ("v", "type")}
+        return self.hello
+
+    def close(self) -> None:
+        """Shut the worker down: shutdown message → join → terminate → kill."""
+        proc = self._proc
+        if proc is None:
+            return
+        self._send("shutdown")
+        for step in (lambda: None, proc.terminate, proc.kill):
+            step()
+            try:
+                proc.wait(timeout=5)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        self._stop_watchdog.set()
+        self._proc, self.hello = None, None
+
+    def __enter__(self) -> WorkerClient:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def stderr_tail(self) -> str:
+        return "".join(self._stderr_tail)
+
+    # -- threads ------------------------------------------------------------------------------
+    def _read_stdout(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self._last_seen = time.monotonic()
+            try:
+                msg = decode(line)
+            except ProtocolError as exc:
+                log.warning("worker protocol: %s", exc)
+                continue
+            if msg["type"] != "heartbeat":
+                self._messages.put(msg)
+        self._messages.put(_EOF)
+
+    def _read_stderr(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            self._stderr_tail.append(line)
+            log.debug("worker: %s", line.rstrip())
+
+    def _watchdog(self, proc: subprocess.Popen[str], stop: threading.Event) -> None:
+        while not stop.wait(1.0) and proc.poll() is None:
+            now = time.monotonic()
+            hung = now - self._last_seen > self.heartbeat_timeout_s
+            late_cancel = self._cancel_at is not None and now > self._cancel_at + CANCEL_GRACE_S
+            overdue = self._deadline is not None and now > self._deadline
+            if hung or late_cancel or overdue:
+                why = "heartbeat-lost" if hung else "cancelled" if late_cancel else "timeout"
+                self._messages.put({**_HUNG, "cause": why})
+                return
+
+    def _send(self, type_: str, **fields: Any) -> bool:
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.poll() is not None:
+            return False
+        with self._write_lock:
+            try:
+                proc.stdin.write(encode(type_, **fields))
+                proc.stdin.flush()
+                return True
+            except (BrokenPipeError, OSError, ValueError):
+                return False
+
+    def _kill(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        self._stop_watchdog.set()
+        self.hello = None
+
+    # -- trials -------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Ask the running trial to stop (it returns with status 'cancelled'); safe from any thread."""
+        trial_id = self._current_id
+        if trial_id is None:
+            return
+        self._cancel_at = time.monotonic()
+        self._send("cancel", id=trial_id)
+
+    def run_trial(self, config: Mapping[str, Any] | TrialConfig, on_event: EventFn | None = None,
+                  trial_id: str | None = None) -> TrialResult:
+        """Run one trial and return its result. Invalid config raises ConfigError (before anything runs);
+        worker failures come back as failed/cancelled results, never as exceptions."""
+        trial_config = config if isinstance(config, TrialConfig) else TrialConfig.from_flat(config)
+        flat = trial_config.to_flat()
+        trial_id = trial_id or uuid.uuid4().hex[:12]
+        started = time.time()
+        try:
+            self.start()
+        except WorkerStartError as exc:
+            return _failed(trial_id, flat, "worker-exit", str(exc), started)
+        self._cancel_at = None
+        self._deadline = time.monotonic() + trial_config.common.timeout_s + TIMEOUT_GRACE_S
+        self._current_id = trial_id
+        try:
+            if not self._send("run", id=trial_id, config=flat):
+                return self._lost(trial_id, flat, started, "worker-exit")
+            return self._await_result(trial_id, flat, started, on_event)
+        finally:
+            self._current_id = None
+            self._deadline = None
+
+    def _await_result(self, trial_id: str, flat: dict[str, Any], started: float,
+                      on_event: EventFn | None) -> TrialResult:
+        telemetry: list[dict[str, Any]] = []
+        while True:
+            msg = self._messages.get()
+            kind = msg["type"]
+            if kind == "__eof__":
+                return self._lost(trial_id, flat, started, "worker-exit")
+            if kind == "__hung__":
+                return self._lost(trial_id, flat, started, msg["cause"])
+            if msg.get("id") not in (trial_id, None) and kind != "log":
+                continue  # a late message of an earlier, abandoned trial
+            if kind == "result":
+                result = TrialResult.from_dict(msg["result"])
+                result.telemetry = telemetry
+                return result
+            if kind == "error":
+                return _failed(trial_id, flat, msg.get("cause", "crash"), msg.get("message", ""), started)
+            if kind == "telemetry":
+                telemetry.append(msg["sample"])
+            if on_event is not None:
+                try:
+                    on_event(msg)
+                except Exception:  # a consumer's bug must not lose the trial
+                    log.exception("on_event callback failed")
+
+    def _lost(self, trial_id: str, flat: dict[str, Any], started: float, cause: str) -> TrialResult:
+        """The worker died, hung or ignored a cancel: make sure it is gone and report why."""
+        code = self._proc.poll() if self._proc is not None else None
+        self._kill()
+        code = self._proc.returncode if self._proc is not None else code
+        self._proc = None
+        if cause == "worker-exit":
+            how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            hint = " (SIGKILL: killed, e.g. by the OOM killer)" if code == -9 else ""
+            message = f"the worker process ended during the trial ({how}){hint}"
+        elif cause == "heartbeat-lost":
+            message = f"no message from the worker for {self.heartbeat_timeout_s:g} s; it was killed"
+        elif cause == "cancelled":
+            message = f"the worker did not stop within {CANCEL_GRACE_S:g} s of the cancel; it was killed"
+        else:
+            message = "the trial ran past timeout_s and the worker did not stop; it was killed"
+        tail = self.stderr_tail().strip()
+        if tail:
+            message += "\nworker stderr (last lines):\n" + tail[-2000:]
+        status = "cancelled" if cause == "cancelled" else "failed"
+        return _failed(trial_id, flat, cause, message, started, status=status)
+
+
+def _failed(trial_id: str, flat: dict[str, Any], cause: str, message: str, started: float,
+            status: str = "failed") -> TrialResult:
+    return TrialResult(trial_id, flat, status, failure_cause=cause, failure_message=message,  # type: ignore[arg-type]
+                       started_at=started, finished_at=time.time())

@@ -1,0 +1,56 @@
+"""The user's environment choices, in `environments.json` in the data dir (shared by the GUI and CLI).
+
+`engine_python` is the interpreter that hosts the engine worker (None: not chosen yet, use the default);
+`extra_pythons` are interpreters the user added by hand (discovery probes them too).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from engine.paths import data_dir
+
+FILE_NAME = "environments.json"
+
+
+@dataclasses.dataclass
+class EnvSettings:
+    engine_python: str | None = None
+    extra_pythons: list[str] = dataclasses.field(default_factory=list)
+
+
+def settings_path() -> Path:
+    return data_dir() / FILE_NAME
+
+
+def load_settings() -> EnvSettings:
+    """The saved choices; a missing file means defaults. A corrupt file is an error naming the file."""
+    path = settings_path()
+    if not path.exists():
+        return EnvSettings()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return EnvSettings(engine_python=raw.get("engine_python"),
+                           extra_pythons=[str(p) for p in raw.get("extra_pythons", [])])
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise ValueError(f"{path}: not a valid environments file ({exc}); fix or delete it") from exc
+
+
+def save_settings(settings: EnvSettings) -> None:
+    """Write atomically (temp file + rename) so a crash never leaves half a file."""
+    path = settings_path()
+    staging = path.with_suffix(".tmp")
+    staging.write_text(json.dumps(dataclasses.asdict(settings), indent=2) + "\n", encoding="utf-8")
+    staging.replace(path)
+
+
+def engine_python() -> str | None:
+    """The interpreter to host the engine: the user's choice, else this interpreter when it is a real
+    Python (a source checkout); None in a frozen bundle before the first run has chosen one."""
+    chosen = load_settings().engine_python
+    if chosen:
+        return chosen
+    return None if getattr(sys, "frozen", False) else sys.executable

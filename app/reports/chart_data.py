@@ -1,0 +1,103 @@
+"""Which data the report's charts plot: the Compare view's own functions (`app.compare`) applied to the
+report's runs, plus the choices a static page must make itself (which runs, which axes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from app import compare
+from app.reports.model import Report
+from app.store.records import RunDetail
+
+MAX_BAR_RUNS = 30
+MAX_BAR_METRICS = 4
+MAX_TELEMETRY_RUNS = 6
+THROUGHPUT = "output_tokens_per_s"
+
+
+@dataclasses.dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    ci95_low: float | None
+    ci95_high: float | None
+    estimated: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class BarGroup:
+    metric: str
+    bars: list[Bar]
+
+
+@dataclasses.dataclass(frozen=True)
+class TelemetrySeries:
+    label: str
+    cpu: tuple[list[float], list[float]]
+    rss: tuple[list[float], list[float]]
+    gpu_util: tuple[list[float], list[float]]
+
+
+def ok_runs(report: Report) -> list[RunDetail]:
+    return [d for d in report.runs if d.summary.status == "ok"]
+
+
+def bar_groups(report: Report) -> tuple[list[BarGroup], str]:
+    """The Compare view's bar metrics that have values (first four), one bar per finished run; past
+    MAX_BAR_RUNS runs, the ones with the highest output throughput."""
+    runs = [d.summary for d in ok_runs(report)]
+    note = ""
+    if len(runs) > MAX_BAR_RUNS:
+        note = f"Bars show the {MAX_BAR_RUNS} runs with the highest output throughput of {len(runs)}."
+        runs = sorted(runs, key=lambda r: -(r.value(THROUGHPUT) or -math.inf))[:MAX_BAR_RUNS]
+    groups = []
+    for name in compare.bar_metric_names(runs):
+        series = compare.bar_series(runs, name)
+        bars = []
+        for run, value in zip(runs, series.values, strict=True):
+            if value is not None:
+                m = run.metrics[name]
+                bars.append(Bar(report.labels[run.id], value, m.ci95_low, m.ci95_high, m.status == "estimated"))
+        if bars:
+            groups.append(BarGroup(name, bars))
+        if len(groups) == MAX_BAR_METRICS:
+            break
+    return groups, note
+
+
+def landscape(report: Report) -> compare.Landscape | None:
+    """Throughput over the two swept options with the most distinct values (None if fewer than two)."""
+    runs = [d.summary for d in ok_runs(report) if d.summary.value(THROUGHPUT) is not None]
+    swept = compare.swept_parameters(runs)
+    distinct = {k: len({repr(r.config.get(k)) for r in runs}) for k in swept}
+    axes = sorted(swept, key=lambda k: (-distinct[k], report.option_names.index(k)
+                                        if k in report.option_names else 0))[:2]
+    if len(axes) < 2:
+        return None
+    return compare.landscape(runs, axes[0], axes[1], THROUGHPUT)
+
+
+def pareto(report: Report) -> compare.ParetoData | None:
+    """Output tok/s against J/token where any run has it, else against p50 end-to-end latency."""
+    runs = [d.summary for d in ok_runs(report)]
+    for x_metric in ("energy_j_per_output_token", "e2e_ms_p50", "ttft_ms_p50"):
+        data = compare.pareto_data(runs, x_metric, THROUGHPUT)
+        if data.run_ids:
+            return data
+    return None
+
+
+def telemetry(report: Report) -> list[TelemetrySeries]:
+    """CPU %, worker RSS and GPU utilisation over time for the first runs that have samples."""
+    out = []
+    for d in report.runs:
+        if not d.telemetry:
+            continue
+        out.append(TelemetrySeries(report.labels[d.summary.id], compare.telemetry_series(d, "cpu_percent"),
+                                   compare.telemetry_series(d, "worker_rss_bytes"),
+                                   compare.telemetry_series(d, "gpu.util_percent")))
+        if len(out) == MAX_TELEMETRY_RUNS:
+            break
+    return out

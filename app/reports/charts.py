@@ -1,0 +1,204 @@
+"""The report's charts as matplotlib figures (object API, no pyplot, no GUI backend): inline SVG for
+HTML (with `<title>` hover tooltips) and pages for the PDF.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import io
+import math
+import re
+
+import matplotlib
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from app.reports import chart_data
+from app.reports.model import Report, format_number, metric_header
+from engine.metric_names import info
+
+_RC = {"svg.fonttype": "none", "svg.hashsalt": "inferlab-report", "font.size": 8.5,
+       "axes.spines.top": False, "axes.spines.right": False}
+_MAX_TIPPED_POINTS = 300
+_MAX_TIPPED_CELLS = 600
+_BYTES_PER_MIB = 2**20
+_COLORS = ("#3465a4", "#cc6633", "#4e9a06", "#75507b", "#c4a000", "#2e8b8b")
+
+
+@dataclasses.dataclass
+class Chart:
+    """One chart: its figure, the tooltip text of each artist id, and a note shown under it."""
+
+    key: str
+    title: str
+    figure: Figure
+    tips: dict[str, str]
+    note: str = ""
+
+
+def build_charts(report: Report) -> list[Chart]:
+    """The charts that have data, in report order."""
+    with matplotlib.rc_context(_RC):
+        charts = [_bars(report), _landscape(report), _pareto(report), _telemetry(report)]
+    return [c for c in charts if c is not None]
+
+
+def to_svg(chart: Chart) -> str:
+    """The chart as an inline `<svg>` element, tooltips inserted as `<title>` children."""
+    buf = io.StringIO()
+    with matplotlib.rc_context(_RC):
+        chart.figure.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    svg = buf.getvalue()
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg[svg.index("<svg"):], flags=re.S)
+
+    def add_title(match: re.Match[str]) -> str:
+        tip = chart.tips.get(match.group(1))
+        return match.group(0) if tip is None else f"{match.group(0)}\n   <title>{html.escape(tip)}</title>"
+
+    return re.sub(r'<g id="(tip-[\w-]+)"[^>]*>', add_title, svg)
+
+
+def _bars(report: Report) -> Chart | None:
+    groups, note = chart_data.bar_groups(report)
+    if not groups:
+        return None
+    n_bars = max(len(g.bars) for g in groups)
+    fig = Figure(figsize=(10, 1.2 + 0.24 * n_bars), layout="constrained")
+    axes = fig.subplots(1, len(groups), sharey=True, squeeze=False)[0]
+    tips: dict[str, str] = {}
+    labels = [b.label for b in groups[0].bars]
+    for gi, (ax, group) in enumerate(zip(axes, groups, strict=True)):
+        index = {b.label: i for i, b in enumerate(groups[0].bars)}
+        for b in group.bars:
+            if b.label not in index:
+                index[b.label] = len(index)
+                labels.append(b.label)
+        title = metric_header(group.metric)
+        scale = _BYTES_PER_MIB if info(group.metric).unit == "B" else 1.0
+        for b in group.bars:
+            y = index[b.label]
+            b = dataclasses.replace(b, value=b.value / scale, ci95_low=_scaled(b.ci95_low, scale),
+                                    ci95_high=_scaled(b.ci95_high, scale))
+            rect = ax.barh(y, b.value, color=_COLORS[gi % len(_COLORS)], alpha=0.55 if b.estimated else 0.9,
+                           hatch="//" if b.estimated else None)[0]
+            gid = f"tip-bar-{gi}-{y}"
+            rect.set_gid(gid)
+            tips[gid] = f"{b.label}: {title} = {format_number(b.value)}" + _ci_text(b) + (
+                " (estimated)" if b.estimated else "")
+            if b.ci95_low is not None and b.ci95_high is not None:
+                ax.errorbar([b.value], [y], xerr=[[max(b.value - b.ci95_low, 0)], [max(b.ci95_high - b.value, 0)]],
+                            fmt="none", ecolor="#222", capsize=2, lw=0.8)
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(range(len(labels)), labels)
+    axes[0].invert_yaxis()
+    return Chart("bars", "Key metrics by run (error bars: 95% CI; hatched: estimated)", fig, tips, note)
+
+
+def _scaled(v: float | None, scale: float) -> float | None:
+    return None if v is None else v / scale
+
+
+def _ci_text(b: chart_data.Bar) -> str:
+    if b.ci95_low is None or b.ci95_high is None:
+        return ""
+    return f" [95% CI {format_number(b.ci95_low)}, {format_number(b.ci95_high)}]"
+
+
+def _landscape(report: Report) -> Chart | None:
+    land = chart_data.landscape(report)
+    if land is None:
+        return None
+    nx, ny = len(land.x_values), len(land.y_values)
+    fig = Figure(figsize=(min(10, 2.5 + 0.7 * nx), min(8, 1.8 + 0.45 * ny)), layout="constrained")
+    ax = fig.subplots()
+    values = [v for row in land.grid for v in row if not math.isnan(v)]
+    lo, hi = min(values), max(values)
+    cmap = matplotlib.colormaps["viridis"]
+    norm = matplotlib.colors.Normalize(lo, hi if hi > lo else lo + 1)
+    tips: dict[str, str] = {}
+    annotate = nx * ny <= 150
+    for yi, row in enumerate(land.grid):
+        for xi, v in enumerate(row):
+            empty = math.isnan(v)
+            rect = Rectangle((xi - 0.5, yi - 0.5), 1, 1, facecolor="#eeeeee" if empty else cmap(norm(v)),
+                             edgecolor="white")
+            ax.add_patch(rect)
+            if empty:
+                continue
+            if nx * ny <= _MAX_TIPPED_CELLS:
+                gid = f"tip-cell-{xi}-{yi}"
+                rect.set_gid(gid)
+                tips[gid] = (f"{land.x_param}={land.x_values[xi]}, {land.y_param}={land.y_values[yi]}: "
+                             f"{format_number(v)} tok/s (median of {land.counts[yi][xi]} run(s))")
+            if annotate:
+                ax.text(xi, yi, format_number(v), ha="center", va="center", fontsize=7,
+                        color="white" if norm(v) < 0.6 else "black")
+    ax.set_xlim(-0.5, nx - 0.5)
+    ax.set_ylim(-0.5, ny - 0.5)
+    ax.set_xticks(range(nx), [str(v) for v in land.x_values], rotation=45 if nx > 8 else 0)
+    ax.set_yticks(range(ny), [str(v) for v in land.y_values])
+    ax.set_xlabel(land.x_param)
+    ax.set_ylabel(land.y_param)
+    fig.colorbar(matplotlib.cm.ScalarMappable(norm, cmap), ax=ax, label=metric_header("output_tokens_per_s"))
+    return Chart("landscape", f"Throughput landscape over {land.x_param} × {land.y_param}", fig, tips,
+                 "Cell: median output throughput of the finished runs with those two values; grey: no run.")
+
+
+def _pareto(report: Report) -> Chart | None:
+    par = chart_data.pareto(report)
+    if par is None:
+        return None
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
+    tips: dict[str, str] = {}
+    front = set(par.front)
+    labels = {d.summary.id: report.labels[d.summary.id] for d in report.runs}
+    if len(par.run_ids) <= _MAX_TIPPED_POINTS:
+        for i, (rid, x, y) in enumerate(zip(par.run_ids, par.xs, par.ys, strict=True)):
+            (line,) = ax.plot([x], [y], "o", ms=6 if i in front else 4,
+                              color=_COLORS[1] if i in front else _COLORS[0], alpha=0.85)
+            gid = f"tip-pt-{i}"
+            line.set_gid(gid)
+            tips[gid] = f"{labels[rid]}: {format_number(y)} tok/s at {format_number(x)} {info(par.x_metric).unit}"
+    else:
+        ax.scatter(par.xs, par.ys, s=8, color=_COLORS[0], alpha=0.6)
+    ax.step([par.xs[i] for i in par.front], [par.ys[i] for i in par.front], where="post", color=_COLORS[1],
+            lw=1.2, marker="o" if len(par.front) == 1 else None, label="Pareto front")
+    ax.set_xlabel(metric_header(par.x_metric))
+    ax.set_ylabel(metric_header(par.y_metric))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best")
+    vs = "J/token" if par.x_metric.startswith("energy") else "latency (energy unavailable)"
+    note = "Orange: not beaten on both axes by another run."
+    if par.missing:
+        note += f" Left out (a figure unavailable): runs {', '.join(f'#{i}' for i in par.missing[:20])}"
+        note += " …" if len(par.missing) > 20 else ""
+    return Chart("pareto", f"Pareto front: throughput vs {vs}", fig, tips, note)
+
+
+def _telemetry(report: Report) -> Chart | None:
+    series = chart_data.telemetry(report)
+    if not series:
+        return None
+    with_gpu = any(s.gpu_util[0] for s in series)
+    rows = 3 if with_gpu else 2
+    fig = Figure(figsize=(10, 1.9 * rows + 0.6), layout="constrained")
+    axes = fig.subplots(rows, 1, sharex=True)
+    for i, s in enumerate(series):
+        color = _COLORS[i % len(_COLORS)]
+        axes[0].plot(*s.cpu, color=color, lw=1, label=s.label)
+        axes[1].plot(s.rss[0], [v / _BYTES_PER_MIB for v in s.rss[1]], color=color, lw=1)
+        if with_gpu:
+            axes[2].plot(*s.gpu_util, color=color, lw=1)
+    axes[0].set_ylabel("CPU (%)")
+    axes[1].set_ylabel("Worker RSS (MiB)")
+    if with_gpu:
+        axes[2].set_ylabel("GPU util (%)")
+    axes[-1].set_xlabel("Time since first sample (s)")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="upper left", fontsize=7, ncols=min(3, len(series)))
+    note = "GPU utilisation is absent: no NVML device was seen." if not with_gpu else ""
+    return Chart("telemetry", "Telemetry overlays", fig, tips={}, note=note)

@@ -1,0 +1,32 @@
+"""Importers of other tools' benchmark results: each turns a file into a `TrialResult` whose metrics use
+our names, with `method` saying "imported from …", stored with the tool's name as the run's source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.reports.importers import optimum_benchmark, vllm_bench
+from app.reports.importers.common import ImportFormatError
+from engine.results import TrialResult
+
+LOADERS: dict[str, Callable[[Path], TrialResult]] = {
+    vllm_bench.SOURCE: vllm_bench.load,
+    optimum_benchmark.SOURCE: optimum_benchmark.load,
+}
+
+__all__ = ["LOADERS", "ImportFormatError", "import_file"]
+
+
+def import_file(store: Any, path: str | Path, kind: str, *, tags: tuple[str, ...] = ()) -> int:
+    """Read `path` as a `kind` result ("vllm-bench" or "optimum-benchmark") and add it to `store`.
+
+    Returns the new run id. Raises ImportFormatError naming the file and key when the file is not
+    what `kind` writes, ValueError for an unknown kind.
+    """
+    if kind not in LOADERS:
+        raise ValueError(f"from: got {kind!r}; allowed: {', '.join(LOADERS)}")
+    result = LOADERS[kind](Path(path))
+    return store.add_run(result, source=kind, tags=tags)

@@ -1,0 +1,48 @@
+"""What every importer shares: reading the file, clear errors naming the key, and Measurement helpers."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from engine.results import Measurement
+
+
+class ImportFormatError(ValueError):
+    """A result file that is not what its importer reads; the message names the file and the key."""
+
+
+def read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ImportFormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ImportFormatError(f"{path}: not JSON ({exc})") from exc
+
+
+def number(data: Mapping[str, Any], key: str, path: Path, where: str = "") -> float | None:
+    """`data[key]` as a finite float, None if absent or null; ImportFormatError if it is not a number."""
+    v = data.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ImportFormatError(f"{path}: key {where}{key!r} should be a number, got {v!r}")
+    return float(v)
+
+
+def require(data: Any, keys: tuple[str, ...], path: Path, where: str = "") -> None:
+    if not isinstance(data, Mapping):
+        raise ImportFormatError(f"{path}: {where or 'top level'} should be a JSON object")
+    for key in keys:
+        if key not in data:
+            raise ImportFormatError(f"{path}: missing key {where}{key!r}")
+
+
+def imported(value: float, unit: str, method: str, estimated: bool = False) -> Measurement:
+    return (Measurement.estimated if estimated else Measurement.measured)(value, unit, method)

@@ -1,0 +1,233 @@
+"""The report model: what every format shows, built once from the store's `RunDetail` records.
+
+Renderers (HTML, PDF, Markdown) draw the generic `Table`s and the chart data kept here; the JSON and
+CSV exporters read the same records. No figure is recomputed: cells format the stored Measurement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from app.reports import tables
+from app.reports.tables import Cell, Table
+from app.store.records import RunDetail
+from engine import __version__ as engine_version
+from engine.metric_names import CATALOGUE, info
+from engine.results import Measurement
+
+# Metrics shown in compact places (charts, the PDF's many-run tables), in this order when present.
+KEY_METRICS = ("output_tokens_per_s", "ttft_ms_p50", "tpot_ms_p50", "e2e_ms_p50", "energy_j_per_output_token",
+               "requests_per_s", "peak_rss_bytes", "peak_gpu_memory_used_bytes")
+_BYTES_PER_MIB = 2**20
+
+
+@dataclasses.dataclass
+class Report:
+    """One comparison: title and notes, the runs (store records) and the sections every format shows."""
+
+    title: str
+    notes: str
+    generated_at: float
+    generator: str
+    runs: list[RunDetail]
+    labels: dict[int, str]
+    metric_names: list[str]
+    option_names: list[str]
+    differing_options: list[str]
+    sections: list[Table]
+
+    def section(self, key: str) -> Table | None:
+        return next((t for t in self.sections if t.key == key), None)
+
+    @property
+    def generated_iso(self) -> str:
+        return dt.datetime.fromtimestamp(self.generated_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def build_report(details: Sequence[RunDetail], *, title: str = "", notes: str = "",
+                 now: Callable[[], float] | None = None) -> Report:
+    """The report of these runs, in the given order."""
+    runs = list(details)
+    labels = {d.summary.id: run_label(d) for d in runs}
+    metric_names = ordered_metric_names(runs)
+    option_names = _ordered_keys([d.summary.config for d in runs], first=("engine", "model"))
+    differing = [k for k in option_names if tables.differs([d.summary.config.get(k, tables.MISSING) for d in runs])]
+    headers = [labels[d.summary.id] for d in runs]
+    sections = [
+        _runs_table(runs, labels),
+        *tables.side_by_side("config", "Configurations", [d.summary.config for d in runs], headers,
+                             option_names, format_option),
+        *_environment_tables(runs, labels),
+        _metrics_table(runs, headers, metric_names),
+        _methods_table(runs, metric_names),
+        _failures_table(runs, labels),
+    ]
+    stamp = (now or _utc_now)()
+    return Report(title or "InferLab comparison", notes, stamp, f"InferLab {engine_version}", runs, labels,
+                  metric_names, option_names, differing, [s for s in sections if s is not None])
+
+
+def _utc_now() -> float:
+    return dt.datetime.now(dt.timezone.utc).timestamp()
+
+
+def run_label(d: RunDetail) -> str:
+    """Short column/legend label: '#12 vllm SmolLM2-135M', with the source when imported."""
+    s = d.summary
+    model = s.model.rstrip("/").rsplit("/", 1)[-1] or s.model
+    label = f"#{s.id} {s.engine} {model}"
+    return label if s.source == "inferlab" else f"{label} [{s.source}]"
+
+
+def ordered_metric_names(runs: Sequence[RunDetail]) -> list[str]:
+    """Metrics present in any run: catalogue order first, then other (imported) names sorted."""
+    present = {name for d in runs for name in d.summary.metrics}
+    return [n for n in CATALOGUE if n in present] + sorted(present - set(CATALOGUE))
+
+
+def key_metrics(metric_names: Sequence[str]) -> list[str]:
+    return [m for m in KEY_METRICS if m in metric_names]
+
+
+def display_unit(unit: str) -> str:
+    """Unit shown in tables: bytes are shown in MiB (CSV and JSON keep the stored bytes)."""
+    return "MiB" if unit == "B" else unit
+
+
+def metric_header(name: str, unit: str | None = None) -> str:
+    mi = info(name)
+    shown = display_unit(unit if unit is not None else mi.unit)
+    return f"{mi.label} ({shown})" if shown else mi.label
+
+
+def format_number(value: float) -> str:
+    a = abs(value)
+    if a >= 1000:
+        return f"{value:,.0f}"
+    if a >= 100:
+        return f"{value:.1f}"
+    if a >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+def format_measurement(m: Measurement | None) -> Cell:
+    """A metric cell: value, 95% CI when known, '(est.)' for estimates, 'n/a' when unavailable."""
+    if m is None:
+        return Cell("—", kind="missing")
+    if m.status == "unavailable" or m.value is None:
+        return Cell("n/a", kind="unavailable", tip=m.method)
+    scale = _BYTES_PER_MIB if m.unit == "B" else 1.0
+    text = format_number(m.value / scale)
+    if m.ci95_low is not None and m.ci95_high is not None:
+        text += f" [{format_number(m.ci95_low / scale)}, {format_number(m.ci95_high / scale)}]"
+    if m.status == "estimated":
+        text += " (est.)"
+    return Cell(text, kind=m.status, tip=m.method)
+
+
+def format_option(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)
+
+
+def format_time(t: float | None) -> str:
+    if t is None:
+        return "—"
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _ordered_keys(dicts: Sequence[dict[str, Any]], first: Sequence[str] = ()) -> list[str]:
+    seen: dict[str, None] = {}
+    for d in dicts:
+        seen.update(dict.fromkeys(d))
+    return [k for k in first if k in seen] + [k for k in seen if k not in first]
+
+
+def _runs_table(runs: Sequence[RunDetail], labels: dict[int, str]) -> Table:
+    rows = []
+    for d in runs:
+        s = d.summary
+        status_kind = "ok" if s.status == "ok" else "failed"
+        rows.append([Cell(str(s.id)), Cell(labels[s.id]), Cell(s.source, differs=s.source != "inferlab"),
+                     Cell(s.engine), Cell(s.model), Cell(s.status, kind=status_kind),
+                     Cell(format_time(s.created_at)), Cell("" if s.sweep_id is None else str(s.sweep_id)),
+                     Cell(", ".join(s.tags)), Cell(s.notes)])
+    return Table("runs", "Runs compared",
+                 ["Run", "Label", "Source", "Engine", "Model", "Status", "Created (UTC)", "Sweep", "Tags",
+                  "Notes"], rows,
+                 note="Source 'inferlab' marks runs measured here; any other source names the tool whose "
+                      "result file was imported.")
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as dotted keys (lists of dicts as key[i].sub)."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            for i, x in enumerate(v):
+                out.update(flatten(x, f"{key}[{i}]."))
+        else:
+            out[key] = v
+    return out
+
+
+def _environment_tables(runs: Sequence[RunDetail], labels: dict[int, str]) -> list[Table]:
+    """Distinct environments side by side (runs sharing one are grouped under one column)."""
+    groups: dict[str, list[RunDetail]] = {}
+    for d in runs:
+        groups.setdefault(json.dumps(d.environment, sort_keys=True, default=str), []).append(d)
+    envs = [flatten(members[0].environment) for members in groups.values()]
+    headers = [_group_header(i, members) for i, members in enumerate(groups.values())]
+    keys = _ordered_keys(envs)
+    return tables.side_by_side("environment", "Hardware and software environment", envs, headers, keys,
+                               format_option)
+
+
+def _group_header(i: int, members: Sequence[RunDetail]) -> str:
+    ids = [f"#{d.summary.id}" for d in members]
+    shown = ", ".join(ids[:6]) + (f" +{len(ids) - 6} more" if len(ids) > 6 else "")
+    return f"Env {i + 1} ({shown})"
+
+
+def _metrics_table(runs: Sequence[RunDetail], headers: list[str], metric_names: list[str]) -> Table:
+    units = {n: next((d.summary.metrics[n].unit for d in runs if n in d.summary.metrics), info(n).unit)
+             for n in metric_names}
+    item_headers = [metric_header(n, units[n]) for n in metric_names]
+    return tables.matrix("metrics", "Metrics (value [95% CI]; n/a = unavailable, see how measured)",
+                         item_headers, headers,
+                         lambda i, r: format_measurement(runs[r].summary.metrics.get(metric_names[i])),
+                         item_title="Metric", compact_items=[metric_names.index(k) for k in
+                                                             key_metrics(metric_names)])
+
+
+def _methods_table(runs: Sequence[RunDetail], metric_names: list[str]) -> Table:
+    rows = []
+    for name in metric_names:
+        by_status: dict[str, dict[str, int]] = {}
+        for d in runs:
+            m = d.summary.metrics.get(name)
+            if m is not None:
+                counts = by_status.setdefault(m.status, {})
+                counts[m.method] = counts.get(m.method, 0) + 1
+        for status, methods in by_status.items():
+            text = "; ".join(f"{meth} (×{n})" if len(runs) > 1 else meth for meth, n in methods.items())
+            rows.append([Cell(name), Cell(info(name).meaning), Cell(status, kind=status), Cell(text)])
+    return Table("methods", "How each metric was measured",
+                 ["Metric", "Meaning", "Status", "Method, or the reason it is unavailable"], rows)
+
+
+def _failures_table(runs: Sequence[RunDetail], labels: dict[int, str]) -> Table | None:
+    rows = [[Cell(labels[d.summary.id]), Cell(d.summary.status, kind="failed"),
+             Cell(d.summary.failure_cause or "—"), Cell(d.summary.failure_message or "")]
+            for d in runs if d.summary.status != "ok"]
+    return Table("failures", "Failed and cancelled trials", ["Run", "Status", "Cause", "Message"], rows,
+                 note="" if rows else "Every trial finished.")

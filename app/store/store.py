@@ -1,0 +1,190 @@
+"""`Store`: the results database the GUI, the CLI, sweeps and reports share.
+
+Open it with any SQLAlchemy URL (None: the default SQLite file in the data dir); migrations run at
+open. Each run is written in one transaction, so a reader (or a process killed mid-write) sees a run
+whole or not at all. Safe to share between threads: every call checks out its own connection.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.paths import default_store_url
+from app.store import codec, connect, queries
+from app.store.records import RunDetail, RunSummary, SweepSummary
+from app.store.schema import metrics, requests, run_tags, runs, sweeps, telemetry
+from engine.results import TrialResult
+
+
+class StoreError(LookupError):
+    """A run or sweep that does not exist, or a value the store cannot keep."""
+
+
+class Store:
+    """The results store at `url` (see module docs)."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_store_url()
+        self.engine = connect.create_engine(self.url)
+        connect.upgrade(self.engine)
+
+    # -- sweeps ------------------------------------------------------------------------------------
+    def create_sweep(self, name: str, profile: Mapping[str, Any], strategy: str) -> int:
+        """A new sweep (status "running"); returns its id."""
+        with self.engine.begin() as conn:
+            return conn.execute(sweeps.insert().values(
+                name=name, created_at=time.time(), strategy=strategy, status="running",
+                profile_json=codec.dumps(profile))).inserted_primary_key[0]
+
+    def set_sweep_status(self, sweep_id: int, status: str) -> None:
+        """Mark a sweep running/finished/failed/stopped/paused."""
+        with self.engine.begin() as conn:
+            if conn.execute(sweeps.update().where(sweeps.c.id == sweep_id).values(status=status)).rowcount == 0:
+                raise StoreError(f"no sweep {sweep_id}")
+
+    def list_sweeps(self) -> list[SweepSummary]:
+        """Every sweep, newest first, with its run count."""
+        n_runs = (sa.select(sa.func.count()).select_from(runs).where(runs.c.sweep_id == sweeps.c.id)
+                  .scalar_subquery())
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(sweeps, n_runs.label("run_count")).order_by(sweeps.c.id.desc())).all()
+        return [SweepSummary(r.id, r.name, r.created_at, r.strategy, r.status, json.loads(r.profile_json),
+                             r.run_count) for r in rows]
+
+    def get_sweep(self, sweep_id: int) -> SweepSummary:
+        for s in self.list_sweeps():
+            if s.id == sweep_id:
+                return s
+        raise StoreError(f"no sweep {sweep_id}")
+
+    def latest_sweep(self, name: str) -> SweepSummary | None:
+        """The newest sweep called `name` (what `--resume` continues), or None."""
+        return next((s for s in self.list_sweeps() if s.name == name), None)
+
+    # -- writing runs --------------------------------------------------------------------------------
+    def add_run(self, result: TrialResult, *, sweep_id: int | None = None,
+                telemetry: Iterable[Mapping[str, Any]] = (), source: str = "inferlab",
+                tags: Iterable[str] = (), notes: str = "") -> int:
+        """Write one trial result with its requests, telemetry and metrics in one transaction."""
+        with self.engine.begin() as conn:
+            return self._insert_run(conn, result, sweep_id, telemetry, source, tags, notes)
+
+    def add_runs(self, results: Iterable[TrialResult], *, sweep_id: int | None = None,
+                 source: str = "inferlab", tags: Iterable[str] = ()) -> list[int]:
+        """Write many results in one transaction (importers, benches); all or none are kept."""
+        tags = tuple(tags)
+        with self.engine.begin() as conn:
+            return [self._insert_run(conn, r, sweep_id, (), source, tags, "") for r in results]
+
+    def _insert_run(self, conn: sa.Connection, result: TrialResult, sweep_id: int | None,
+                    samples: Iterable[Mapping[str, Any]], source: str, tags: Iterable[str], notes: str) -> int:
+        config = dict(result.config)
+        run_id = conn.execute(runs.insert().values(
+            created_at=time.time(), sweep_id=sweep_id, trial_id=result.trial_id or uuid.uuid4().hex,
+            engine=str(config.get("engine", "")), model=str(config.get("model", "")), status=result.status,
+            failure_cause=result.failure_cause, failure_message=result.failure_message, source=source,
+            config_json=codec.dumps(config), config_key=codec.config_key(config),
+            environment_json=codec.dumps(result.environment), result_notes_json=codec.dumps(result.notes),
+            sample_outputs_json=codec.dumps(result.sample_outputs), notes=notes,
+            started_at=result.started_at, finished_at=result.finished_at)).inserted_primary_key[0]
+        for table, rows in ((metrics, codec.metric_rows(run_id, result.metrics)),
+                            (requests, codec.request_rows(run_id, result.requests)),
+                            (telemetry, codec.telemetry_rows(run_id, samples)),
+                            (run_tags, [{"run_id": run_id, "tag": t} for t in dict.fromkeys(tags)])):
+            if rows:
+                conn.execute(table.insert(), rows)
+        return run_id
+
+    def delete_runs(self, ids: Iterable[int]) -> int:
+        """Delete runs (with their metrics, requests, telemetry and tags); returns how many went."""
+        ids = list(ids)
+        with self.engine.begin() as conn:
+            for table in (metrics, requests, telemetry, run_tags):  # explicit: not every URL enforces FKs
+                conn.execute(table.delete().where(table.c.run_id.in_(ids)))
+            return conn.execute(runs.delete().where(runs.c.id.in_(ids))).rowcount
+
+    def set_tags(self, run_id: int, tags: Iterable[str]) -> None:
+        """Replace a run's tags."""
+        with self.engine.begin() as conn:
+            self._require(conn, run_id)
+            conn.execute(run_tags.delete().where(run_tags.c.run_id == run_id))
+            rows = [{"run_id": run_id, "tag": t} for t in dict.fromkeys(tags)]
+            if rows:
+                conn.execute(run_tags.insert(), rows)
+
+    def set_notes(self, run_id: int, notes: str) -> None:
+        """Replace a run's free-text notes."""
+        with self.engine.begin() as conn:
+            self._require(conn, run_id)
+            conn.execute(runs.update().where(runs.c.id == run_id).values(notes=notes))
+
+    @staticmethod
+    def _require(conn: sa.Connection, run_id: int) -> None:
+        if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+            raise StoreError(f"no run {run_id}")
+
+    # -- reading runs --------------------------------------------------------------------------------
+    def list_runs(self, *, status: str | None = None, engine: str | None = None, model: str | None = None,
+                  sweep_id: int | None = None, tag: str | None = None, text: str | None = None,
+                  limit: int | None = None, offset: int = 0, sort: str | None = None,
+                  metrics: Sequence[str] | None = None) -> list[RunSummary]:
+        """Runs matching every given filter, sorted by `sort` (a column or metric name, `-` for
+        descending; default newest first), paged by `limit`/`offset`. `metrics` limits the summary
+        metrics loaded to those names (a table showing a few columns); None loads them all."""
+        flt = queries.RunFilter(status, engine, model, sweep_id, tag, text)
+        with self.engine.connect() as conn:
+            return queries.list_runs(conn, flt, sort=sort, limit=limit, offset=offset, metric_names=metrics)
+
+    def count_runs(self, *, status: str | None = None, engine: str | None = None, model: str | None = None,
+                   sweep_id: int | None = None, tag: str | None = None, text: str | None = None) -> int:
+        """How many runs `list_runs` with the same filters would return without a limit."""
+        with self.engine.connect() as conn:
+            return queries.count(conn, queries.RunFilter(status, engine, model, sweep_id, tag, text))
+
+    def metric_names(self) -> list[str]:
+        """Every metric name present in the store (for column pickers)."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(metrics.c.name).distinct().order_by(metrics.c.name)).scalars())
+
+    def get_run(self, run_id: int) -> RunDetail:
+        """One run with everything kept of it; StoreError if there is none."""
+        found = self.get_runs([run_id])
+        if not found:
+            raise StoreError(f"no run {run_id}")
+        return found[0]
+
+    def get_runs(self, ids: Sequence[int]) -> list[RunDetail]:
+        """Several runs in the order asked (missing ids are left out)."""
+        ids = list(ids)
+        with self.engine.connect() as conn:
+            by_id = {s.id: s for s in queries.list_runs(conn, queries.RunFilter(ids=tuple(ids)), sort="id",
+                                                        limit=None, offset=0)}
+            return [self._detail(conn, by_id[i]) for i in ids if i in by_id]
+
+    def _detail(self, conn: sa.Connection, summary: RunSummary) -> RunDetail:
+        row = conn.execute(sa.select(runs.c.environment_json, runs.c.result_notes_json,
+                                     runs.c.sample_outputs_json, runs.c.started_at, runs.c.finished_at)
+                           .where(runs.c.id == summary.id)).one()
+        reqs = conn.execute(sa.select(requests).where(requests.c.run_id == summary.id)
+                            .order_by(requests.c.repetition, requests.c.idx)).all()
+        samples = conn.execute(sa.select(telemetry.c.sample_json).where(telemetry.c.run_id == summary.id)
+                               .order_by(telemetry.c.seq)).scalars()
+        return RunDetail(summary, json.loads(row.environment_json), [codec.request_record(r) for r in reqs],
+                         [json.loads(s) for s in samples], json.loads(row.result_notes_json),
+                         json.loads(row.sample_outputs_json), row.started_at, row.finished_at)
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

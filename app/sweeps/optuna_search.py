@@ -1,0 +1,102 @@
+"""Optuna search over a profile's axes: TPE, single- or multi-objective, with hard constraints.
+
+Constraints are Optuna constraints (`Trial.set_constraint`, the Optuna 5 successor of
+`constraints_func`; TPE samples from feasible trials first), never penalties folded into the
+objective. A failed trial (OOM, crash, timeout, invalid combination) is told as FAIL. A resumed sweep
+re-adds its stored trials with `study.add_trial`, so the sampler continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import FrozenTrial, Trial, TrialState
+
+from app.sweeps.profile import Axis, Profile
+from engine.config import TrialConfig
+
+optuna.logging.set_verbosity(logging.WARNING)
+
+
+def distribution(axis: Axis) -> BaseDistribution:
+    """The Optuna distribution of an axis (a range with `num` points is categorical over them)."""
+    if axis.values is not None or axis.num is not None:
+        return CategoricalDistribution(axis.grid_points())
+    assert axis.low is not None and axis.high is not None
+    if axis.integer:
+        return IntDistribution(int(axis.low), int(axis.high), log=axis.log, step=int(axis.step or 1))
+    return FloatDistribution(axis.low, axis.high, log=axis.log, step=axis.step)
+
+
+def _suggest(trial: Trial, name: str, dist: BaseDistribution) -> Any:
+    if isinstance(dist, CategoricalDistribution):
+        return trial.suggest_categorical(name, dist.choices)
+    if isinstance(dist, IntDistribution):
+        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    assert isinstance(dist, FloatDistribution)
+    return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+
+
+class OptunaSearch:
+    """Ask for configs, tell measured metrics; `n_startup_trials` random trials precede TPE."""
+
+    def __init__(self, profile: Profile, n_startup_trials: int | None = None) -> None:
+        self.profile = profile
+        self.defaults = TrialConfig.from_flat({"engine": profile.engine}).to_flat()
+        n_trials = profile.n_trials or 10
+        startup = n_startup_trials if n_startup_trials is not None else max(3, min(10, n_trials // 4))
+        sampler = optuna.samplers.TPESampler(seed=profile.seed, n_startup_trials=startup, multivariate=True,
+                                             warn_independent_sampling=False)
+        self.study = optuna.create_study(directions=[o.direction for o in profile.objectives], sampler=sampler)
+
+    def ask(self) -> tuple[Trial, dict[str, Any]]:
+        """A new trial and its (not yet normalized) flat config."""
+        trial = self.study.ask()
+        config = dict(self.profile.base)
+        for axis in self.profile.axes:
+            if axis.active({**self.defaults, **config}):
+                config[axis.name] = _suggest(trial, axis.name, distribution(axis))
+        return trial, config
+
+    def objective_values(self, metrics: Mapping[str, float | None]) -> list[float] | None:
+        """The objectives' values, or None if any is missing (the trial then counts as failed)."""
+        values = [metrics.get(o.metric) for o in self.profile.objectives]
+        return None if any(v is None for v in values) else [float(v) for v in values]  # type: ignore[arg-type]
+
+    def constraint_values(self, metrics: Mapping[str, float | None]) -> dict[str, float]:
+        return {str(c): c.violation(metrics.get(c.metric)) for c in self.profile.constraints}
+
+    def tell(self, trial: Trial, ok: bool, metrics: Mapping[str, float | None]) -> TrialState:
+        """Report a finished trial; returns the state Optuna recorded."""
+        for key, violation in self.constraint_values(metrics).items():
+            trial.set_constraint(key, violation)
+        values = self.objective_values(metrics) if ok else None
+        if values is None:
+            self.study.tell(trial, state=TrialState.FAIL)
+            return TrialState.FAIL
+        self.study.tell(trial, values)
+        return TrialState.COMPLETE
+
+    def add_stored(self, config: Mapping[str, Any], ok: bool, metrics: Mapping[str, float | None]) -> bool:
+        """Re-add a trial measured earlier (resume); False if it lies outside this profile's space."""
+        params, dists = {}, {}
+        for axis in self.profile.axes:
+            if axis.active(config) and axis.name in config:
+                params[axis.name] = config[axis.name]
+                dists[axis.name] = distribution(axis)
+        values = self.objective_values(metrics) if ok else None
+        try:
+            frozen: FrozenTrial = optuna.trial.create_trial(
+                state=TrialState.COMPLETE if values is not None else TrialState.FAIL, values=values,
+                params=params, distributions=dists, constraints=self.constraint_values(metrics))
+            self.study.add_trial(frozen)
+        except ValueError:
+            return False
+        return True
+
+    def finished_count(self) -> int:
+        return sum(t.state in (TrialState.COMPLETE, TrialState.FAIL) for t in self.study.get_trials(deepcopy=False))

@@ -1,0 +1,94 @@
+"""Which trials a grid or random sweep runs, validated and ordered to reuse loaded models.
+
+Configs are full flat configs (`TrialConfig.from_flat(...).to_flat()`: defaults filled in), so two
+trials are "the same" exactly when their flat configs are equal — what resume relies on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from app.sweeps.profile import Axis, Profile
+from engine.config import TrialConfig
+
+
+def normalize(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The full flat config (defaults filled in); ConfigError naming the option if invalid."""
+    return TrialConfig.from_flat(config).to_flat()
+
+
+def config_identity(config: Mapping[str, Any]) -> str:
+    """A string equal for equal flat configs (key order ignored)."""
+    return json.dumps(config, sort_keys=True, default=str)
+
+
+def _expand(base: Mapping[str, Any], axes: Iterable[Axis], choose: Any) -> list[dict[str, Any]]:
+    """Configs from `base` × the axes, applying conditional axes only where their condition holds.
+    `choose(axis)` gives the values to branch on for one axis."""
+    defaults = TrialConfig.from_flat({"engine": base["engine"]}).to_flat()
+    configs = [dict(base)]
+    for axis in axes:
+        grown = []
+        for config in configs:
+            if axis.active({**defaults, **config}):
+                grown.extend({**config, axis.name: v} for v in choose(axis))
+            else:
+                grown.append(config)
+        configs = grown
+    return configs
+
+
+def plan_grid(profile: Profile) -> list[dict[str, Any]]:
+    """Every combination of the axes' grid points (capped by n_trials), ordered by load key."""
+    configs = _expand(profile.base, profile.axes, Axis.grid_points)
+    unique = list({config_identity(c): c for c in map(normalize, configs)}.values())
+    if profile.n_trials is not None:
+        unique = unique[:profile.n_trials]
+    return order_by_load_key(unique)
+
+
+def plan_random(profile: Profile) -> list[dict[str, Any]]:
+    """n_trials configs sampled with the profile's seed (distinct where the space allows), by load key."""
+    rng = random.Random(profile.seed)
+    assert profile.n_trials is not None
+    seen: dict[str, dict[str, Any]] = {}
+    for _ in range(profile.n_trials * 20):
+        if len(seen) == profile.n_trials:
+            break
+        config = _expand(profile.base, profile.axes, lambda axis: [sample_axis(axis, rng)])[0]
+        flat = normalize(config)
+        seen.setdefault(config_identity(flat), flat)
+    return order_by_load_key(list(seen.values()))
+
+
+def sample_axis(axis: Axis, rng: random.Random) -> Any:
+    """One value of an axis: uniform over values, uniform or log-uniform over a range (on its step)."""
+    if axis.values is not None:
+        return rng.choice(axis.values)
+    assert axis.low is not None and axis.high is not None
+    if axis.step is not None or axis.num is not None:
+        return rng.choice(axis.grid_points())
+    if axis.log:
+        value = math.exp(rng.uniform(math.log(axis.low), math.log(axis.high)))
+    else:
+        value = rng.uniform(axis.low, axis.high)
+    return min(max(int(round(value)), int(axis.low)), int(axis.high)) if axis.integer else value
+
+
+def order_by_load_key(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Group configs sharing a load key (first-seen order kept), so each model loads once."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for config in configs:
+        key = json.dumps(TrialConfig.from_flat(config).load_key(), default=str)
+        groups.setdefault(key, []).append(config)
+    return [c for group in groups.values() for c in group]
+
+
+def axis_params(profile: Profile, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The swept values of a config: {axis name: value} for the axes active on it."""
+    return {a.name: config[a.name] for a in profile.axes if a.active(config) and a.name in config}
+

@@ -1,0 +1,270 @@
+"""Reading TOML profiles (data only, via tomllib) into validated `Profile`s.
+
+Every problem raises `ProfileError` naming the file, the line and the key, and what was expected.
+The layout (see profiles/*.toml):
+
+    name, description, engine, model, strategy ("grid" | "random" | "optuna"), repetitions, tags
+    [options]      fixed trial options by flat name
+    [axes]         name = [values]  |  { values = [...] }  |  { min, max, step?, num?, log? }
+                   each may add `when = { option = value-or-values }` (conditional axis)
+    [budget]       n_trials, timeout_s, seed
+    [[objectives]] metric, direction ("maximize" | "minimize")
+    constraints =  ["ttft_ms_p99 <= 200", "peak_rss_bytes <= 20e9"]
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from app.sweeps.errors import KeyPath, ProfileError, dotted, locate, toml_syntax_line
+from app.sweeps.profile import DIRECTIONS, OPERATORS, STRATEGIES, Axis, Constraint, Objective, Profile
+from engine import backends
+from engine.config import all_options
+from engine.errors import ConfigError
+from engine.metric_names import CATALOGUE
+from engine.schema import OptionInfo, coerce
+
+TOP_KEYS = ("name", "description", "engine", "model", "strategy", "repetitions", "tags", "options", "axes",
+            "budget", "objectives", "constraints")
+BUDGET_KEYS = ("n_trials", "timeout_s", "seed")
+AXIS_KEYS = ("values", "min", "max", "step", "num", "log", "when")
+_CONSTRAINT = re.compile(r"^\s*([A-Za-z0-9_]+)\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Read and validate a profile file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError(str(path), None, "", f"cannot read the profile: {exc.strerror or exc}") from exc
+    return parse_profile(text, str(path))
+
+
+def parse_profile(text: str, source: str) -> Profile:
+    """Validate profile text; `source` names it in errors (usually the file path)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(source, toml_syntax_line(str(exc)), "", f"TOML syntax error: {exc}") from exc
+    return _Parser(text, source, data).profile()
+
+
+class _Parser:
+    def __init__(self, text: str, source: str, data: dict[str, Any]) -> None:
+        self.text, self.source, self.data = text, source, data
+
+    def fail(self, path: KeyPath, message: str) -> ProfileError:
+        return ProfileError(self.source, locate(self.text, path), dotted(path), message)
+
+    def get(self, table: Mapping[str, Any], path: KeyPath, kind: type | tuple[type, ...], expected: str,
+            default: Any = None) -> Any:
+        value = table.get(str(path[-1]), default)
+        if value is default:
+            return value
+        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
+            raise self.fail(path, f"expected {expected}, got {value!r}")
+        return value
+
+    def profile(self) -> Profile:
+        d = self.data
+        self.check_keys(d, [], TOP_KEYS)
+        stem = Path(self.source).stem if self.source.endswith(".toml") else "profile"
+        name = self.get(d, ["name"], str, "a string", stem)
+        engine = self.get(d, ["engine"], str, "a string naming the engine")
+        if engine is None or engine not in backends.NAMES:
+            raise self.fail(["engine"], f"expected one of {', '.join(backends.NAMES)}, got {engine!r}")
+        infos = all_options(engine)
+        base = self.base_config(engine, infos)
+        axes = self.axes(infos, base)
+        strategy = self.get(d, ["strategy"], str, "a string", "grid")
+        if strategy not in STRATEGIES:
+            raise self.fail(["strategy"], f"expected one of {', '.join(STRATEGIES)}, got {strategy!r}")
+        n_trials, timeout_s, seed = self.budget(strategy)
+        objectives = self.objectives(strategy)
+        profile = Profile(name, self.get(d, ["description"], str, "a string", ""), base, axes, strategy,
+                          n_trials, timeout_s, seed, objectives, self.constraints(),
+                          tuple(self.string_list(d, ["tags"])), self.source)
+        if strategy == "grid":
+            self.check_grid(profile)
+        return profile
+
+    def check_keys(self, table: Mapping[str, Any], path: list[str | int], known: tuple[str, ...]) -> None:
+        for key in table:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise self.fail([*path, key], f"unknown key{hint}; expected one of {', '.join(known)}")
+
+    def base_config(self, engine: str, infos: Mapping[str, OptionInfo]) -> dict[str, Any]:
+        options = self.get(self.data, ["options"], dict, "a table of trial options", {})
+        base: dict[str, Any] = {"engine": engine}
+        for key in ("model", "repetitions"):
+            if key in self.data:
+                if key in options:
+                    raise self.fail(["options", key], f"is also set at the top level as {key!r}")
+                base[key] = self.option_value(infos, key, self.data[key], [key])
+        for key, value in options.items():
+            if key == "engine":
+                raise self.fail(["options", key], "set the engine at the top level (engine = \"...\")")
+            base[key] = self.option_value(infos, key, value, ["options", key])
+        return base
+
+    def option_value(self, infos: Mapping[str, OptionInfo], key: str, value: Any, path: KeyPath) -> Any:
+        info = infos.get(key)
+        if info is None:
+            close = difflib.get_close_matches(key, list(infos), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise self.fail(path, f"unknown trial option{hint}; known: {', '.join(infos)}")
+        try:
+            return coerce(info, value, key)
+        except ConfigError as exc:
+            raise self.fail(path, exc.message) from exc
+
+    def axes(self, infos: Mapping[str, OptionInfo], base: Mapping[str, Any]) -> tuple[Axis, ...]:
+        table = self.get(self.data, ["axes"], dict, "a table of swept options", {})
+        axes = [self.axis(infos, name, spec, base) for name, spec in table.items()]
+        return tuple(sorted(axes, key=lambda a: bool(a.when)))  # conditional axes after the ones they test
+
+    def axis(self, infos: Mapping[str, OptionInfo], name: str, spec: Any, base: Mapping[str, Any]) -> Axis:
+        path: list[str | int] = ["axes", name]
+        if name in base:
+            raise self.fail(path, "is also a fixed option; set it in one place")
+        if name not in infos:
+            self.option_value(infos, name, None, path)  # raises "unknown trial option"
+        info = infos[name]
+        if isinstance(spec, list):
+            spec = {"values": spec}
+        if not isinstance(spec, dict):
+            raise self.fail(path, "expected a list of values or a table {values=[...]} / {min=, max=}")
+        self.check_keys(spec, path, AXIS_KEYS)
+        when = self.condition(infos, spec.get("when"), [*path, "when"])
+        if "values" in spec:
+            values = spec["values"]
+            if not isinstance(values, list) or not values:
+                raise self.fail([*path, "values"], "expected a non-empty list of values")
+            extra = sorted(set(spec) - {"values", "when"})
+            if extra:
+                raise self.fail([*path, extra[0]], "cannot be combined with `values`")
+            coerced = tuple(self.option_value(infos, name, v, [*path, "values"]) for v in values)
+            return Axis(name, values=tuple(dict.fromkeys(coerced)), when=when)
+        return self.range_axis(info, name, spec, when, path)
+
+    def range_axis(self, info: OptionInfo, name: str, spec: Mapping[str, Any],
+                   when: Mapping[str, tuple[Any, ...]], path: list[str | int]) -> Axis:
+        if info.type not in (int, float):
+            raise self.fail(path, f"a range needs a numeric option; {name} takes {info.allowed()}: use values")
+        for key in ("min", "max"):
+            if key not in spec:
+                raise self.fail([*path, key], "is required for a range (or give `values`)")
+        low = self.option_value({name: info}, name, spec["min"], [*path, "min"])
+        high = self.option_value({name: info}, name, spec["max"], [*path, "max"])
+        if low >= high:
+            raise self.fail([*path, "max"], f"expected a value above min ({low}), got {high}")
+        log = self.get(spec, [*path, "log"], bool, "true or false", False)
+        if log and low <= 0:
+            raise self.fail([*path, "min"], "expected a value above 0 for a log range")
+        step = self.get(spec, [*path, "step"], (int, float), "a positive number")
+        num = self.get(spec, [*path, "num"], int, "a positive integer")
+        if step is not None and (step <= 0 or log or (info.type is int and not float(step).is_integer())):
+            raise self.fail([*path, "step"], "expected a positive step (an integer for integer options), "
+                            "not combined with log")
+        if num is not None and num < 1:
+            raise self.fail([*path, "num"], f"expected a positive integer, got {num}")
+        if step is not None and num is not None:
+            raise self.fail([*path, "num"], "give `step` or `num`, not both")
+        return Axis(name, low=low, high=high, integer=info.type is int, log=log, step=step, num=num, when=when)
+
+    def condition(self, infos: Mapping[str, OptionInfo], spec: Any, path: list[str | int]) -> dict:
+        if spec is None:
+            return {}
+        if not isinstance(spec, dict) or not spec:
+            raise self.fail(path, "expected a table {option = value or [values]}")
+        out = {}
+        for key, value in spec.items():
+            values = value if isinstance(value, list) else [value]
+            out[key] = tuple(self.option_value(infos, key, v, [*path, key]) for v in values)
+        return out
+
+    def budget(self, strategy: str) -> tuple[int | None, float | None, int]:
+        table = self.get(self.data, ["budget"], dict, "a table", {})
+        self.check_keys(table, ["budget"], BUDGET_KEYS)
+        n_trials = self.get(table, ["budget", "n_trials"], int, "a positive integer")
+        if n_trials is not None and n_trials < 1:
+            raise self.fail(["budget", "n_trials"], f"expected a positive integer, got {n_trials}")
+        if n_trials is None and strategy != "grid":
+            raise self.fail(["budget", "n_trials"] if "budget" in self.data else ["strategy"],
+                            f"strategy {strategy!r} needs budget.n_trials (a positive integer)")
+        timeout_s = self.get(table, ["budget", "timeout_s"], (int, float), "a number of seconds")
+        if timeout_s is not None and timeout_s <= 0:
+            raise self.fail(["budget", "timeout_s"], f"expected a positive number of seconds, got {timeout_s}")
+        seed = self.get(table, ["budget", "seed"], int, "an integer", 0)
+        return n_trials, None if timeout_s is None else float(timeout_s), seed
+
+    def objectives(self, strategy: str) -> tuple[Objective, ...]:
+        items = self.get(self.data, ["objectives"], list, "an array of tables [[objectives]]", [])
+        out = []
+        for i, item in enumerate(items):
+            path: list[str | int] = ["objectives", i]
+            if not isinstance(item, dict):
+                raise self.fail(path, "expected a table with metric and direction")
+            self.check_keys(item, path, ("metric", "direction"))
+            metric = self.metric(item.get("metric"), [*path, "metric"])
+            direction = item.get("direction")
+            if direction not in DIRECTIONS:
+                raise self.fail([*path, "direction"], f"expected one of {', '.join(DIRECTIONS)}, got {direction!r}")
+            out.append(Objective(metric, direction))
+        if strategy == "optuna" and not out:
+            raise self.fail(["strategy"], "strategy 'optuna' needs at least one [[objectives]] entry")
+        return tuple(out)
+
+    def metric(self, name: Any, path: KeyPath) -> str:
+        if not isinstance(name, str) or name not in CATALOGUE:
+            close = difflib.get_close_matches(str(name), list(CATALOGUE), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise self.fail(path, f"expected a metric name from engine.metric_names, got {name!r}{hint}")
+        return name
+
+    def constraints(self) -> tuple[Constraint, ...]:
+        out = []
+        for i, text in enumerate(self.string_list(self.data, ["constraints"])):
+            found = _CONSTRAINT.match(text)
+            if not found:
+                raise self.fail(["constraints", i], f"expected 'metric <=|>=|<|> number', got {text!r}")
+            metric = self.metric(found.group(1), ["constraints", i])
+            assert found.group(2) in OPERATORS
+            out.append(Constraint(metric, found.group(2), float(found.group(3))))
+        return tuple(out)
+
+    def string_list(self, table: Mapping[str, Any], path: list[str | int]) -> list[str]:
+        value = table.get(str(path[-1]), [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(path, f"expected a list of strings, got {value!r}")
+        return value
+
+    def check_grid(self, profile: Profile) -> None:
+        from app.sweeps.planning import plan_grid  # planning imports this module's types only
+
+        for axis in profile.axes:
+            try:
+                axis.grid_points()
+            except ValueError as exc:
+                raise self.fail(["axes", axis.name], str(exc)) from exc
+        try:
+            plan_grid(profile)
+        except ConfigError as exc:
+            path = (["axes", exc.field] if any(a.name == exc.field for a in profile.axes)
+                    else ["options", exc.field] if exc.field in profile.base else ["axes"])
+            raise ProfileError(self.source, locate(self.text, path), exc.field,
+                               f"a trial of the grid is invalid: {exc.message}") from exc
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+

@@ -1,0 +1,234 @@
+"""`run_profile`: run a sweep in the caller's thread, one worker reused while it stays healthy.
+
+Each trial's result is written to the store (one transaction) the moment it ends, so a stop, a crash
+or a kill loses at most the trial in flight. A failed trial is stored with its cause and the sweep goes
+on; after a crash/OOM/timeout the next trial gets a fresh worker. `stop` cancels the trial in flight
+(`WorkerClient.cancel`, from a watcher thread) and ends the sweep; `pause` holds it after the current
+trial. `resume` continues the newest sweep of the same name: finished trials (same flat config,
+status ok or failed) are skipped and an Optuna study is rebuilt from them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from app.core.worker_client import WorkerClient
+from app.store import Store
+from app.store.records import RunSummary
+from app.sweeps import best
+from app.sweeps.optuna_search import OptunaSearch
+from app.sweeps.planning import config_identity, normalize, plan_grid, plan_random
+from app.sweeps.profile import Profile
+from engine.errors import ConfigError
+from engine.results import TrialResult
+
+Event = dict[str, Any]
+# Causes after which the worker process is not trusted again.
+FRESH_WORKER_CAUSES = ("crash", "oom", "timeout", "worker-exit", "heartbeat-lost", "protocol")
+DONE_STATUSES = ("ok", "failed")
+
+
+def run_profile(profile: Profile, store: Store, *, on_event: Callable[[Event], None] | None = None,
+                stop: threading.Event | None = None, pause: threading.Event | None = None,
+                resume: bool = False, python: str | None = None) -> int:
+    """Run the profile's trials and return the sweep id (see module docs for events and semantics)."""
+    return _SweepRun(profile, store, on_event, stop or threading.Event(), pause, python).run(resume)
+
+
+class _SweepRun:
+    def __init__(self, profile: Profile, store: Store, on_event: Callable[[Event], None] | None,
+                 stop: threading.Event, pause: threading.Event | None, python: str | None) -> None:
+        self.profile, self.store, self.stop, self.pause, self.python = profile, store, stop, pause, python
+        self.on_event = on_event or (lambda event: None)
+        self.client: WorkerClient | None = None
+        self.client_lock = threading.Lock()
+        self.sweep_id = 0
+        self.done: dict[str, RunSummary] = {}
+
+    def emit(self, event: Event) -> None:
+        self.on_event(event)
+
+    # -- the sweep ------------------------------------------------------------------------------------
+    def run(self, resume: bool) -> int:
+        previous = self.store.latest_sweep(self.profile.name) if resume else None
+        if previous is None:
+            self.sweep_id = self.store.create_sweep(self.profile.name, self.profile.to_dict(), self.profile.strategy)
+        else:
+            self.sweep_id = previous.id
+            self.store.set_sweep_status(self.sweep_id, "running")
+            self.done = self._finished_runs()
+        finished = threading.Event()
+        watcher = threading.Thread(target=self._watch_stop, args=(finished,), name="sweep-stop", daemon=True)
+        watcher.start()
+        status = "failed"
+        try:
+            if self.profile.strategy == "optuna":
+                self._run_optuna()
+            else:
+                self._run_planned()
+            status = "stopped" if self.stop.is_set() else "finished"
+        finally:
+            finished.set()
+            self._close_client()
+            self.store.set_sweep_status(self.sweep_id, status)
+            runs = self.store.list_runs(sweep_id=self.sweep_id)
+            best_ids = [r.id for r in best.best_runs(runs, self.profile.objectives, self.profile.constraints)]
+            self.emit({"type": "sweep-finished", "sweep_id": self.sweep_id, "status": status,
+                       "best_run_ids": best_ids})
+        return self.sweep_id
+
+    def _finished_runs(self) -> dict[str, RunSummary]:
+        out: dict[str, RunSummary] = {}
+        for run in self.store.list_runs(sweep_id=self.sweep_id, sort="id"):
+            if run.status in DONE_STATUSES:
+                out[config_identity(_normalized(run.config))] = run
+        return out
+
+    def _trials_left(self, started_at: float) -> bool:
+        if self.stop.is_set():
+            return False
+        timeout = self.profile.timeout_s
+        if timeout is not None and time.monotonic() - started_at > timeout:
+            self.emit({"type": "log", "level": "info", "message": f"sweep budget of {timeout:g} s reached"})
+            return False
+        return True
+
+    def _run_planned(self) -> None:
+        configs = plan_grid(self.profile) if self.profile.strategy == "grid" else plan_random(self.profile)
+        self.emit({"type": "sweep-started", "sweep_id": self.sweep_id, "total": len(configs)})
+        started_at = time.monotonic()
+        for index, config in enumerate(configs):
+            if not self._trials_left(started_at):
+                return
+            stored = self.done.get(config_identity(config))
+            if stored is not None:
+                self.emit({"type": "trial-skipped", "index": index, "total": len(configs), "run_id": stored.id})
+                continue
+            self._run_trial(index, len(configs), config)
+            self._hold_while_paused()
+
+    def _run_optuna(self) -> None:
+        search = OptunaSearch(self.profile)
+        for run in self.done.values():
+            search.add_stored(_normalized(run.config), run.status == "ok", _values(run.metrics))
+        total = self.profile.n_trials or 0
+        self.emit({"type": "sweep-started", "sweep_id": self.sweep_id, "total": total})
+        started_at = time.monotonic()
+        for index in _count_from(search.finished_count()):
+            if index >= total or not self._trials_left(started_at):
+                return
+            trial, config = search.ask()
+            key = _identity_or_none(config)
+            stored = self.done.get(key) if key else None
+            if stored is not None:  # already measured in this sweep: tell the stored figures, run nothing
+                search.tell(trial, stored.status == "ok", _values(stored.metrics))
+                self.emit({"type": "trial-skipped", "index": index, "total": total, "run_id": stored.id})
+                continue
+            run_id, status, metrics = self._run_trial(index, total, config)
+            if status == "cancelled":
+                return
+            search.tell(trial, status == "ok", metrics)
+            if key:
+                self.done[key] = self.store.get_run(run_id).summary
+            self._hold_while_paused()
+
+    # -- one trial ------------------------------------------------------------------------------------
+    def _run_trial(self, index: int, total: int, config: Mapping[str, Any]) -> tuple[int, str, dict]:
+        self.emit({"type": "trial-started", "index": index, "total": total, "config": dict(config)})
+        samples: list[dict[str, Any]] = []
+
+        def forward(event: Event) -> None:
+            if event.get("type") == "telemetry" and isinstance(event.get("sample"), dict):
+                samples.append(event["sample"])
+            self.emit({**event, "index": index})
+
+        result = self._execute(config, forward)
+        if result.status == "failed" and result.failure_cause in FRESH_WORKER_CAUSES:
+            self._close_client()
+            if self.stop.is_set():  # e.g. Ctrl-C reached the worker too: the user stopped this trial
+                result = dataclasses.replace(result, status="cancelled", failure_cause="cancelled",
+                                             failure_message=f"stopped by the user; {result.failure_message}")
+        run_id = self.store.add_run(result, sweep_id=self.sweep_id, telemetry=samples, tags=self.profile.tags)
+        metrics = {name: m.value for name, m in result.metrics.items()}
+        self.emit({"type": "trial-finished", "index": index, "run_id": run_id, "status": result.status,
+                   "failure_cause": result.failure_cause, "metrics": metrics})
+        return run_id, result.status, metrics
+
+    def _execute(self, config: Mapping[str, Any], forward: Callable[[Event], None]) -> TrialResult:
+        trial_id = uuid.uuid4().hex
+        try:
+            flat = normalize(config)
+            return self._ensure_client().run_trial(flat, on_event=forward, trial_id=trial_id)
+        except ConfigError as exc:
+            return _failed(trial_id, config, "invalid-config", str(exc))
+        except Exception as exc:  # the worker could not start: record it, keep the sweep going
+            self._close_client()
+            return _failed(trial_id, config, "worker-exit", f"worker failed to start: {exc}")
+
+    def _ensure_client(self) -> WorkerClient:
+        with self.client_lock:
+            if self.client is None or not self.client.alive:
+                if self.client is not None:
+                    self.client.close()
+                self.client = WorkerClient(self.python)
+                self.client.start()
+            return self.client
+
+    def _close_client(self) -> None:
+        with self.client_lock:
+            client, self.client = self.client, None
+        if client is not None:
+            client.close()
+
+    def _watch_stop(self, finished: threading.Event) -> None:
+        """Cancel the trial in flight as soon as `stop` is set (the sweep thread is blocked in it)."""
+        while not finished.is_set():
+            if self.stop.wait(0.25):
+                with self.client_lock:
+                    if self.client is not None:
+                        self.client.cancel()
+                return
+
+    def _hold_while_paused(self) -> None:
+        if self.pause is None or not self.pause.is_set():
+            return
+        self.emit({"type": "sweep-paused", "sweep_id": self.sweep_id})
+        while self.pause.is_set() and not self.stop.wait(0.25):
+            pass
+        self.emit({"type": "sweep-resumed", "sweep_id": self.sweep_id})
+
+
+def _failed(trial_id: str, config: Mapping[str, Any], cause: str, message: str) -> TrialResult:
+    now = time.time()
+    return TrialResult(trial_id, dict(config), "failed", failure_cause=cause, failure_message=message,
+                       started_at=now, finished_at=now)
+
+
+def _normalized(config: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return normalize(config)
+    except ConfigError:
+        return dict(config)
+
+
+def _identity_or_none(config: Mapping[str, Any]) -> str | None:
+    try:
+        return config_identity(normalize(config))
+    except ConfigError:
+        return None
+
+
+def _values(metrics: Mapping[str, Any]) -> dict[str, float | None]:
+    return {name: m.value for name, m in metrics.items()}
+
+
+def _count_from(start: int) -> Iterator[int]:
+    index = start
+    while True:
+        yield index
+        index += 1

@@ -1,0 +1,1 @@
+"""The desktop app (PySide6 + pyqtgraph): presentation only; the work happens in app core and the worker."""

@@ -1,0 +1,236 @@
+"""The Compare view's charts, each fed from store records through `app.compare` (no figure is
+recomputed here). Hovering shows the exact value; clicking a bar or point emits `run_clicked`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Signal
+from PySide6.QtWidgets import QWidget
+
+from app import compare
+from app.store import RunDetail, RunSummary
+from engine.metric_names import info
+
+RUN_COLORS = ("#4c9be8", "#e8a33c", "#5cc47a", "#d9534f", "#9b6fd6", "#39b3b3", "#c7c74a", "#e07bb5",
+              "#8c8c8c", "#2f6db5")
+MIB = 1024.0 ** 2
+
+
+def run_color(i: int) -> str:
+    return RUN_COLORS[i % len(RUN_COLORS)]
+
+
+def display_value(value: float | None, unit: str) -> str:
+    """Exact value with its unit; bytes in MiB; None as 'n/a'."""
+    if value is None:
+        return "n/a"
+    if unit == "B":
+        return f"{value / MIB:,.2f} MiB"
+    return f"{value:,.6g} {unit}"
+
+
+class BarCharts(pg.GraphicsLayoutWidget):
+    """Small multiples: one bar chart per metric, one bar per run (unavailable bars say 'n/a')."""
+
+    run_clicked = Signal(int)
+    hovered = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.series: list[compare.BarSeries] = []
+        self._plots: list[pg.PlotItem] = []
+        self.scene().sigMouseMoved.connect(self._on_move)
+        self.scene().sigMouseClicked.connect(self._on_click)
+
+    def set_runs(self, runs: Sequence[RunSummary]) -> None:
+        self.clear()
+        self._plots = []
+        self.series = [compare.bar_series(runs, m) for m in compare.bar_metric_names(runs)]
+        for k, s in enumerate(self.series):
+            plot = self.addPlot(row=k // 4, col=k % 4, title=f"{s.label} ({s.unit})")
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+            scale = MIB if s.unit == "B" else 1.0
+            heights = [0.0 if v is None else v / scale for v in s.values]
+            brushes = [pg.mkBrush(run_color(i)) for i in range(len(heights))]
+            plot.addItem(pg.BarGraphItem(x=np.arange(len(heights)), height=heights, width=0.7, brushes=brushes))
+            for i, v in enumerate(s.values):
+                if v is None:
+                    text = pg.TextItem("n/a", color="#999999", anchor=(0.5, 1.0))
+                    text.setPos(i, 0)
+                    plot.addItem(text)
+            if s.unit == "B":
+                plot.setTitle(f"{s.label} (MiB)")
+            axis = plot.getAxis("bottom")
+            axis.setTicks([[(i, f"#{rid}") for i, rid in enumerate(s.run_ids)]])
+            top = max([h for h in heights if h] + [1.0])
+            plot.setYRange(0, top * 1.15, padding=0)
+            plot.setXRange(-0.6, len(heights) - 0.4, padding=0)
+            self._plots.append(plot)
+
+    def bar_at(self, scene_pos: QPointF) -> tuple[compare.BarSeries, int] | None:
+        """The (series, run position) under a scene position, if any."""
+        for plot, s in zip(self._plots, self.series, strict=True):
+            if plot.sceneBoundingRect().contains(scene_pos):
+                x = plot.vb.mapSceneToView(scene_pos).x()
+                i = int(round(x))
+                if 0 <= i < len(s.run_ids) and abs(x - i) <= 0.35:
+                    return s, i
+        return None
+
+    def _on_move(self, pos: QPointF) -> None:
+        hit = self.bar_at(pos)
+        if hit is None:
+            self.setToolTip("")
+            return
+        s, i = hit
+        reason = "" if s.values[i] is not None else f" ({s.reasons[i]})"
+        text = f"Run #{s.run_ids[i]} — {s.label}: {display_value(s.values[i], s.unit)}{reason}"
+        self.setToolTip(text)
+        self.hovered.emit(text)
+
+    def _on_click(self, event: pg.GraphicsScene.mouseEvents.MouseClickEvent) -> None:
+        hit = self.bar_at(event.scenePos())
+        if hit is not None:
+            self.run_clicked.emit(hit[0].run_ids[hit[1]])
+
+
+class ParetoChart(pg.PlotWidget):
+    """Scatter of two metrics; the Pareto front (in each metric's catalogue direction) highlighted."""
+
+    run_clicked = Signal(int)
+    hovered = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.data: compare.ParetoData | None = None
+        self.showGrid(x=True, y=True, alpha=0.2)
+        self.scatter = pg.ScatterPlotItem(size=11, hoverable=True, hoverSize=15, tip=None)
+        self.front_line = pg.PlotDataItem(pen=pg.mkPen("#e8a33c", width=2))
+        self.addItem(self.front_line)
+        self.addItem(self.scatter)
+        self.scatter.sigClicked.connect(self._on_click)
+        self.scatter.sigHovered.connect(self._on_hover)
+
+    def set_runs(self, runs: Sequence[RunSummary], x_metric: str, y_metric: str) -> None:
+        d = compare.pareto_data(runs, x_metric, y_metric)
+        self.data = d
+        front = set(d.front)
+        spots = [{"pos": (x, y), "data": rid, "brush": pg.mkBrush("#e8a33c" if i in front else "#4c9be8"),
+                  "symbol": "star" if i in front else "o", "size": 16 if i in front else 10}
+                 for i, (rid, x, y) in enumerate(zip(d.run_ids, d.xs, d.ys, strict=True))]
+        self.scatter.setData(spots)
+        self.front_line.setData([d.xs[i] for i in d.front], [d.ys[i] for i in d.front])
+        xi, yi = info(x_metric), info(y_metric)
+        self.setLabel("bottom", f"{xi.label} ({xi.unit})" + (" ↑" if xi.higher_is_better else " ↓"))
+        self.setLabel("left", f"{yi.label} ({yi.unit})" + (" ↑" if yi.higher_is_better else " ↓"))
+        missing = f" — {len(d.missing)} run(s) without both figures left out" if d.missing else ""
+        self.setTitle(f"Pareto front: {len(d.front)} of {len(d.run_ids)} runs{missing}")
+        self.autoRange()
+
+    def _describe(self, run_id: int) -> str:
+        assert self.data is not None
+        i = self.data.run_ids.index(run_id)
+        xi, yi = info(self.data.x_metric), info(self.data.y_metric)
+        front = " (on the front)" if i in self.data.front else ""
+        return (f"Run #{run_id}{front}: {xi.label} {display_value(self.data.xs[i], xi.unit)}, "
+                f"{yi.label} {display_value(self.data.ys[i], yi.unit)}")
+
+    def _on_hover(self, _item: pg.ScatterPlotItem, points: Sequence[pg.SpotItem], _ev: object) -> None:
+        if len(points):
+            text = self._describe(int(points[0].data()))
+            self.setToolTip(text)
+            self.hovered.emit(text)
+
+    def _on_click(self, _item: pg.ScatterPlotItem, points: Sequence[pg.SpotItem], _ev: object) -> None:
+        if len(points):
+            self.run_clicked.emit(int(points[0].data()))
+
+
+class LandscapeChart(pg.PlotWidget):
+    """Heatmap of a metric over two swept parameters (median per cell, blank where no run)."""
+
+    hovered = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.landscape: compare.Landscape | None = None
+        self.image = pg.ImageItem()
+        self.addItem(self.image)
+        self.color_bar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), interactive=False, width=14)
+        self.color_bar.setImageItem(self.image, insert_in=self.getPlotItem())
+        self.labels: list[pg.TextItem] = []
+        self.setMouseEnabled(x=False, y=False)
+        self.scene().sigMouseMoved.connect(self._on_move)
+
+    def set_runs(self, runs: Sequence[RunSummary], x_param: str, y_param: str, metric: str) -> None:
+        land = compare.landscape(runs, x_param, y_param, metric)
+        self.landscape = land
+        for label in self.labels:
+            self.removeItem(label)
+        self.labels = []
+        grid = np.array(land.grid, dtype=float).T if land.grid else np.full((1, 1), np.nan)
+        self.image.setImage(grid, autoLevels=False)
+        finite = grid[np.isfinite(grid)]
+        if finite.size:
+            low, high = float(finite.min()), float(finite.max())
+            self.color_bar.setLevels((low, high if high > low else low + 1.0))
+        for i in range(len(land.x_values)):
+            for j in range(len(land.y_values)):
+                v = land.grid[j][i]
+                text = pg.TextItem("—" if math.isnan(v) else f"{v:.4g}", color="#ffffff", anchor=(0.5, 0.5))
+                text.setPos(i + 0.5, j + 0.5)
+                self.addItem(text)
+                self.labels.append(text)
+        self.getAxis("bottom").setTicks([[(i + 0.5, str(v)) for i, v in enumerate(land.x_values)]])
+        self.getAxis("left").setTicks([[(j + 0.5, str(v)) for j, v in enumerate(land.y_values)]])
+        mi = info(metric)
+        self.setLabel("bottom", x_param)
+        self.setLabel("left", y_param)
+        self.setTitle(f"{mi.label} ({mi.unit}) — median per cell")
+        self.setRange(xRange=(0, max(len(land.x_values), 1)), yRange=(0, max(len(land.y_values), 1)), padding=0)
+
+    def _on_move(self, pos: QPointF) -> None:
+        land = self.landscape
+        if land is None or not self.sceneBoundingRect().contains(pos):
+            return
+        p = self.getPlotItem().vb.mapSceneToView(pos)
+        i, j = int(math.floor(p.x())), int(math.floor(p.y()))
+        if 0 <= i < len(land.x_values) and 0 <= j < len(land.y_values):
+            v = land.grid[j][i]
+            unit = info(land.metric).unit
+            n = land.counts[j][i]
+            text = (f"{land.x_param}={land.x_values[i]}, {land.y_param}={land.y_values[j]}: "
+                    f"{'no run' if math.isnan(v) else display_value(v, unit)} ({n} run(s))")
+            self.setToolTip(text)
+            self.hovered.emit(text)
+
+
+class TelemetryOverlay(pg.PlotWidget):
+    """One telemetry field of every chosen run on a common time axis (seconds since each run's start)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.showGrid(x=True, y=True, alpha=0.2)
+        self.addLegend(offset=(-5, 5))
+        self.setLabel("bottom", "time since run start", units="s")
+        self.curve_count = 0
+
+    def set_runs(self, details: Sequence[RunDetail], key: str) -> None:
+        self.clear()
+        self.curve_count = 0
+        label, unit = compare.TELEMETRY_FIELDS[key]
+        scale = 1024.0 ** 3 if unit == "B" else 1.0
+        for i, d in enumerate(details):
+            ts, vs = compare.telemetry_series(d, key)
+            if not ts:
+                continue
+            self.plot(ts, [v / scale for v in vs], pen=pg.mkPen(run_color(i), width=1.5),
+                      name=compare.run_label(d.summary))
+            self.curve_count += 1
+        self.setLabel("left", f"{label} ({'GiB' if unit == 'B' else unit})")
+        self.setTitle(None if self.curve_count else f"No {label} samples in the chosen runs")

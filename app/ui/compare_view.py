@@ -1,0 +1,169 @@
+"""Compare view: grouped bars, throughput landscape, Pareto scatter and telemetry overlays for the chosen
+runs, with a details panel that opens the run a bar or point was clicked on."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import compare
+from app.store import RunDetail, RunSummary, Store
+from app.ui.compare_charts import BarCharts, LandscapeChart, ParetoChart, TelemetryOverlay, display_value
+from engine.metric_names import info
+
+DEFAULT_PARETO = ("energy_j_per_output_token", "output_tokens_per_s")
+
+
+class CompareView(QWidget):
+    """Charts over the runs given to `show_runs`; `export_requested` asks the window for a report."""
+
+    export_requested = Signal()
+
+    def __init__(self, store: Store, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.details: list[RunDetail] = []
+        self.runs: list[RunSummary] = []
+        self.header = QLabel("Select runs in the Runs view and press Compare (Ctrl+M).")
+        self.header.setObjectName("viewHeader")
+        self.hover_label = QLabel(" ")
+        self.hover_label.setObjectName("hoverLabel")
+        self.bars = BarCharts()
+        self.pareto = ParetoChart()
+        self.landscape = LandscapeChart()
+        self.telemetry = TelemetryOverlay()
+        self.x_param, self.y_param, self.land_metric = QComboBox(), QComboBox(), QComboBox()
+        self.pareto_x, self.pareto_y = QComboBox(), QComboBox()
+        self.telemetry_key = QComboBox()
+        for key, (label, _unit) in compare.TELEMETRY_FIELDS.items():
+            self.telemetry_key.addItem(label, key)
+        self.detail_panel = QTextBrowser()
+        self.detail_panel.setObjectName("runDetails")
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.bars, "Bars")
+        self.tabs.addTab(self._with_controls(self.landscape, ("x", self.x_param), ("y", self.y_param),
+                                             ("metric", self.land_metric)), "Landscape")
+        self.tabs.addTab(self._with_controls(self.pareto, ("x", self.pareto_x), ("y", self.pareto_y)), "Pareto")
+        self.tabs.addTab(self._with_controls(self.telemetry, ("field", self.telemetry_key)), "Telemetry")
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.tabs)
+        splitter.addWidget(self.detail_panel)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.header)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.hover_label)
+        for chart in (self.bars, self.pareto):
+            chart.run_clicked.connect(self.open_run)
+        for chart in (self.bars, self.pareto, self.landscape):
+            chart.hovered.connect(self.hover_label.setText)
+        for box in (self.x_param, self.y_param, self.land_metric):
+            box.currentIndexChanged.connect(self._update_landscape)
+        for box in (self.pareto_x, self.pareto_y):
+            box.currentIndexChanged.connect(self._update_pareto)
+        self.telemetry_key.currentIndexChanged.connect(self._update_telemetry)
+
+    def show_runs(self, run_ids: Sequence[int]) -> None:
+        """Load the runs from the store and rebuild every chart."""
+        self.details = self.store.get_runs(list(run_ids))
+        self.runs = [d.summary for d in self.details]
+        self.header.setText(f"Comparing {len(self.runs)} run(s): " + ", ".join(f"#{r.id}" for r in self.runs))
+        self.bars.set_runs(self.runs)
+        self._fill_pickers()
+        self._update_landscape()
+        self._update_pareto()
+        self._update_telemetry()
+        if self.runs:
+            self.open_run(self.runs[0].id)
+
+    def open_run(self, run_id: int) -> None:
+        """Show one run's details (config, every figure with status and method, failure cause)."""
+        detail = next((d for d in self.details if d.summary.id == run_id), None) or self.store.get_run(run_id)
+        self.detail_panel.setHtml(run_details_html(detail))
+
+    def _with_controls(self, chart: QWidget, *pickers: tuple[str, QComboBox]) -> QWidget:
+        box = QWidget()
+        row = QHBoxLayout()
+        for label, combo in pickers:
+            row.addWidget(QLabel(label))
+            combo.setMinimumContentsLength(14)
+            row.addWidget(combo)
+        row.addStretch(1)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(chart, 1)
+        return box
+
+    def _fill_pickers(self) -> None:
+        params = compare.swept_parameters(self.runs)
+        metrics = compare.numeric_metrics(self.runs)
+        _refill(self.x_param, params, params[0] if params else None)
+        _refill(self.y_param, params, params[1] if len(params) > 1 else (params[0] if params else None))
+        _refill(self.land_metric, metrics, "output_tokens_per_s")
+        _refill(self.pareto_x, metrics, DEFAULT_PARETO[0] if DEFAULT_PARETO[0] in metrics else "ttft_ms_p50")
+        _refill(self.pareto_y, metrics, DEFAULT_PARETO[1])
+
+    def _update_landscape(self) -> None:
+        x, y, m = self.x_param.currentText(), self.y_param.currentText(), self.land_metric.currentText()
+        if x and y and m:
+            self.landscape.set_runs(self.runs, x, y, m)
+
+    def _update_pareto(self) -> None:
+        x, y = self.pareto_x.currentText(), self.pareto_y.currentText()
+        if x and y:
+            self.pareto.set_runs(self.runs, x, y)
+
+    def _update_telemetry(self) -> None:
+        key = self.telemetry_key.currentData()
+        if key:
+            self.telemetry.set_runs(self.details, key)
+
+
+def _refill(box: QComboBox, items: list[str], preferred: str | None) -> None:
+    box.blockSignals(True)
+    box.clear()
+    box.addItems(items)
+    if preferred in items:
+        box.setCurrentText(preferred)
+    box.blockSignals(False)
+
+
+def run_details_html(detail: RunDetail) -> str:
+    """HTML of one run for the details panel."""
+    r = detail.summary
+    esc = html.escape
+    parts = [f"<h3>Run #{r.id} — {esc(r.engine)} · {esc(r.model)}</h3>",
+             f"<p>Status: <b>{esc(r.status)}</b>"]
+    if r.failure_cause:
+        parts.append(f" — cause <b>{esc(r.failure_cause)}</b>: {esc(r.failure_message or '')}")
+    parts.append(f"<br>Source: {esc(r.source)}; tags: {esc(', '.join(r.tags) or '—')}</p>")
+    if r.notes:
+        parts.append(f"<p>Notes: {esc(r.notes)}</p>")
+    parts.append("<h4>Figures</h4><table cellspacing=4>")
+    for name in sorted(r.metrics):
+        m = r.metrics[name]
+        ci = (f" [95% CI {m.ci95_low:.4g}–{m.ci95_high:.4g}]"
+              if m.ci95_low is not None and m.ci95_high is not None else "")
+        parts.append(f"<tr><td>{esc(info(name).label)}</td><td><b>{esc(display_value(m.value, m.unit))}</b>"
+                     f"{ci}</td><td><i>{esc(m.status)}: {esc(m.method)}</i></td></tr>")
+    parts.append("</table>")
+    if detail.notes_list:
+        parts.append("<h4>Notes</h4><ul>" + "".join(f"<li>{esc(n)}</li>" for n in detail.notes_list) + "</ul>")
+    parts.append(f"<h4>Config</h4><pre>{esc(json.dumps(r.config, indent=1, sort_keys=True))}</pre>")
+    parts.append(f"<p>{len(detail.requests)} request records, {len(detail.telemetry)} telemetry samples.</p>")
+    return "".join(parts)

@@ -1,0 +1,330 @@
+"""Experiment view: model and engine pickers, the option form, the sweep editor, run/pause/cancel.
+
+Every edit re-validates through `TrialConfig.from_flat` (the same check the worker makes), so an invalid
+value is flagged next to its field before anything launches. Profiles load from and save to TOML
+(`profiles/`, or a .toml dropped on the view).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QStandardItemModel
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.option_form import OptionForm
+from app.ui.sweep_editor import SweepEditor
+from engine import backends
+from engine.config import TrialConfig, all_options
+from engine.errors import ConfigError
+from engine.models.resolve import list_hf_cache_models, resolve
+
+GPU_ONLY_QUANTIZATION = ("bnb-8bit", "bnb-4bit", "fp8", "awq", "gptq")
+
+
+class ExperimentView(QWidget):
+    """Builds a validated profile from the form; `run_requested` carries it to the window."""
+
+    run_requested = Signal(object)
+    pause_requested = Signal()
+    cancel_requested = Signal()
+    profile_loaded = Signal(str)
+
+    def __init__(self, recent_models: list[str] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.hello: dict[str, Any] | None = None
+        self.profile_path: Path | None = None
+        self.model_box = QComboBox()
+        self.model_box.setEditable(True)
+        self.model_box.setObjectName("modelBox")
+        self.folder_button = QPushButton("Folder…")
+        self.gguf_button = QPushButton(".gguf…")
+        self.url_edit = QLineEdit()
+        self.url_edit.setPlaceholderText("OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+        self.engine_box = QComboBox()
+        for name in backends.NAMES:
+            self.engine_box.addItem(name, name)
+        self.engine_box.setCurrentText("hf-generate")
+        self.engine_status = QLabel("Checking engines in a worker…")
+        self.engine_status.setWordWrap(True)
+        self.form = OptionForm(skip=("model",))
+        self.sweep = SweepEditor()
+        self.name_edit = QLineEdit("gui-sweep")
+        self.validation_label = QLabel()
+        self.validation_label.setObjectName("validationLabel")
+        self.validation_label.setWordWrap(True)
+        self.run_button = QPushButton("Run (Ctrl+R)")
+        self.run_button.setObjectName("runButton")
+        self.pause_button = QPushButton("Pause after trial")
+        self.cancel_button = QPushButton("Cancel (Esc)")
+        self.load_button = QPushButton("Load profile…")
+        self.save_button = QPushButton("Save profile…")
+        self.pause_button.setEnabled(False)
+        self.cancel_button.setEnabled(False)
+        self._validate_timer = QTimer(self)
+        self._validate_timer.setSingleShot(True)
+        self._validate_timer.setInterval(150)
+        self._validate_timer.timeout.connect(self.validate)
+        self._fill_models(recent_models or [])
+        self._build_layout()
+        self._connect()
+        self._engine_changed()
+
+    # -- layout --------------------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_box, 1)
+        model_row.addWidget(self.folder_button)
+        model_row.addWidget(self.gguf_button)
+        source = QGroupBox("Model and engine")
+        source_form = QFormLayout(source)
+        source_form.addRow("Model", model_row)
+        source_form.addRow("Server URL", self.url_edit)
+        source_form.addRow("Engine", self.engine_box)
+        source_form.addRow("", self.engine_status)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.form)
+        options = QGroupBox("Hyperparameters (hover a field for its meaning)")
+        QVBoxLayout(options).addWidget(scroll)
+        left = QVBoxLayout()
+        left.addWidget(source)
+        left.addWidget(options, 1)
+        sweep_box = QGroupBox("Sweep")
+        sweep_layout = QVBoxLayout(sweep_box)
+        name_row = QHBoxLayout()
+        name_row.addWidget(QLabel("Name"))
+        name_row.addWidget(self.name_edit, 1)
+        name_row.addWidget(self.load_button)
+        name_row.addWidget(self.save_button)
+        sweep_layout.addLayout(name_row)
+        sweep_layout.addWidget(self.sweep, 1)
+        actions = QHBoxLayout()
+        actions.addWidget(self.run_button)
+        actions.addWidget(self.pause_button)
+        actions.addWidget(self.cancel_button)
+        right = QVBoxLayout()
+        right.addWidget(sweep_box, 1)
+        right.addWidget(self.validation_label)
+        right.addLayout(actions)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 3)
+        layout.addLayout(right, 2)
+
+    def _connect(self) -> None:
+        self.engine_box.currentIndexChanged.connect(self._engine_changed)
+        self.model_box.currentTextChanged.connect(self._schedule_validate)
+        self.url_edit.editingFinished.connect(self._url_changed)
+        self.form.changed.connect(self._schedule_validate)
+        self.sweep.changed.connect(self._schedule_validate)
+        self.sweep.strategy.currentIndexChanged.connect(self._schedule_validate)
+        self.folder_button.clicked.connect(self._pick_folder)
+        self.gguf_button.clicked.connect(self._pick_gguf)
+        self.run_button.clicked.connect(self.request_run)
+        self.pause_button.clicked.connect(self.pause_requested)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.load_button.clicked.connect(self._pick_profile)
+        self.save_button.clicked.connect(self._save_profile_dialog)
+
+    def _fill_models(self, recent: list[str]) -> None:
+        self.model_box.addItem("demo")
+        for spec in [*recent, *list_hf_cache_models()]:
+            if self.model_box.findText(spec) < 0:
+                self.model_box.addItem(spec)
+        self.model_box.setCurrentText("demo")
+
+    # -- engine availability -------------------------------------------------------------------------
+    def set_hello(self, hello: dict[str, Any]) -> None:
+        """Apply a worker's hello: unavailable engines and GPU-only choices are disabled with the reason."""
+        self.hello = hello
+        model = self.engine_box.model()
+        lines = []
+        for i in range(self.engine_box.count()):
+            name = self.engine_box.itemData(i)
+            avail = hello.get("backends", {}).get(name, {})
+            ok, reason = bool(avail.get("available")), str(avail.get("reason", ""))
+            lines.append(f"{name}: {'available' if ok else 'unavailable'} ({reason})")
+            if isinstance(model, QStandardItemModel):
+                item = model.item(i)
+                item.setEnabled(ok)
+                item.setToolTip(reason)
+                item.setText(name if ok else f"{name} — unavailable")
+        self.engine_status.setText("\n".join(lines))
+        self._apply_hardware_limits()
+
+    def _apply_hardware_limits(self) -> None:
+        gpus = (self.hello or {}).get("gpus") or {}
+        if self.hello is None or gpus.get("count", 0):
+            return
+        reason = "needs an NVIDIA GPU; " + (gpus.get("reason") or "none found")
+        self.form.disable_choice("device", "cuda", reason)
+        for choice in GPU_ONLY_QUANTIZATION:
+            self.form.disable_choice("quantization", choice, reason)
+
+    def _engine_changed(self) -> None:
+        engine = self.engine_box.currentData()
+        self.form.set_engine(engine)
+        self.sweep.set_options(all_options(engine))
+        self._apply_hardware_limits()
+        self._schedule_validate()
+
+    def _url_changed(self) -> None:
+        url = self.url_edit.text().strip()
+        if not url:
+            return
+        self.engine_box.setCurrentIndex(self.engine_box.findData("openai"))
+        self.form.set_values({"base_url": url})
+
+    # -- model pickers -------------------------------------------------------------------------------
+    def _pick_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Model folder (with config.json)")
+        if path:
+            self.model_box.setCurrentText(path)
+
+    def _pick_gguf(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "GGUF model file", "", "GGUF (*.gguf)")
+        if path:
+            self.model_box.setCurrentText(path)
+
+    # -- validation and profiles ---------------------------------------------------------------------
+    def flat_config(self) -> dict[str, Any]:
+        return {"engine": self.engine_box.currentData(), "model": self.model_box.currentText().strip(),
+                **self.form.values()}
+
+    def _schedule_validate(self) -> None:
+        self._validate_timer.start()
+
+    def validate(self) -> TrialConfig | None:
+        """Check the form; flag the offending field and return None if invalid."""
+        self._validate_timer.stop()
+        try:
+            config = TrialConfig.from_flat(self.flat_config())
+            if config.engine != "openai" and config.common.model != "demo":
+                resolve(config.common.model)  # offline and cheap: a path, a .gguf or an HF-cache id
+            self.sweep.axes()
+            self.sweep.constraints()
+        except ConfigError as exc:
+            shown = self.form.show_error(exc.field, exc.message)
+            if exc.field == "model":
+                self.model_box.setToolTip(exc.message)
+            self.validation_label.setText(f"Invalid: {exc.field} — {exc.message}")
+            self.validation_label.setProperty("invalid", True)
+            if not shown:
+                self.form.clear_errors()
+            self.run_button.setEnabled(False)
+            return None
+        self.form.clear_errors()
+        self.validation_label.setText("Ready: the configuration is valid.")
+        self.validation_label.setProperty("invalid", False)
+        self.run_button.setEnabled(not self.cancel_button.isEnabled())
+        return config
+
+    def build_profile(self) -> Any:
+        """A validated Profile from the form and the sweep editor (raises ConfigError/ProfileError)."""
+        from app.sweeps import dump_profile, parse_profile
+        from app.sweeps.profile import Profile
+
+        config = TrialConfig.from_flat(self.flat_config())
+        flat = config.to_flat()
+        defaults = {k: i.default for k, i in all_options(config.engine).items()}
+        axes = self.sweep.axes()
+        swept = {a.name for a in axes}
+        base = {k: v for k, v in flat.items()
+                if k not in swept and (k in ("engine", "model") or v != defaults.get(k))}
+        strategy = self.sweep.strategy.currentText()
+        n_trials = self.sweep.n_trials.value() or None
+        timeout_s = self.sweep.timeout_min.value() * 60.0 or None
+        draft = Profile(self.name_edit.text().strip() or "gui-sweep", "Built in the InferLab window.", base,
+                        axes, strategy, n_trials, timeout_s, int(flat.get("seed", 0)),
+                        self.sweep.objectives(), self.sweep.constraints())
+        return parse_profile(dump_profile(draft), "<experiment form>")
+
+    def request_run(self) -> None:
+        if self.validate() is None:
+            return
+        try:
+            profile = self.build_profile()
+        except Exception as exc:  # a profile error names its key; show it rather than launch
+            self.validation_label.setText(f"Invalid sweep: {exc}")
+            return
+        self.run_requested.emit(profile)
+
+    def set_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.cancel_button.setEnabled(running)
+        if not running:
+            self.pause_button.setText("Pause after trial")
+
+    def load_profile_file(self, path: str | Path) -> None:
+        """Fill the form and the sweep editor from a TOML profile (errors shown in the validation line)."""
+        from app.sweeps import load_profile
+
+        try:
+            profile = load_profile(Path(path))
+        except Exception as exc:
+            self.validation_label.setText(f"Could not load {path}: {exc}")
+            return
+        self.apply_profile(profile)
+        self.profile_path = Path(path)
+        self.profile_loaded.emit(str(path))
+
+    def apply_profile(self, profile: Any) -> None:
+        base = dict(profile.base)
+        self.engine_box.setCurrentIndex(self.engine_box.findData(base.get("engine", "hf-generate")))
+        self.model_box.setCurrentText(str(base.get("model", "demo")))
+        self.form.set_values({k: v for k, v in base.items() if k not in ("engine", "model")})
+        self.name_edit.setText(profile.name)
+        self.sweep.load(profile.axes, profile.strategy, profile.n_trials, profile.timeout_s,
+                        profile.objectives, profile.constraints)
+        self.validate()
+
+    def save_profile_file(self, path: str | Path) -> None:
+        from app.sweeps import dump_profile
+
+        Path(path).write_text(dump_profile(self.build_profile()), encoding="utf-8")
+        self.profile_path = Path(path)
+
+    def _pick_profile(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load sweep profile", str(_profiles_dir()), "TOML (*.toml)")
+        if path:
+            self.load_profile_file(path)
+
+    def _save_profile_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save sweep profile", str(_profiles_dir()), "TOML (*.toml)")
+        if path:
+            try:
+                self.save_profile_file(path)
+            except Exception as exc:
+                self.validation_label.setText(f"Not saved: {exc}")
+
+    # -- drag and drop of .toml ----------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].toLocalFile().endswith(".toml"):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].toLocalFile().endswith(".toml"):
+            self.load_profile_file(urls[0].toLocalFile())
+            event.acceptProposedAction()
+
+
+def _profiles_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "profiles"

@@ -1,0 +1,296 @@
+"""The main window: Experiment, Live, Runs and Compare tabs, menus, toolbar, shortcuts, status bar.
+
+Startup is split so the window shows fast: the Experiment view (no plotting library, no database) is
+built before `show()`; the store and the plotting views are built right after the first paint
+(`finish_startup`). Window state, theme, recent models and profiles persist in QSettings.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
+
+from app.paths import default_store_url
+from app.ui.experiment_view import ExperimentView
+from app.ui.sweep_runner import SweepController
+from app.ui.themes import apply_theme
+
+RECENT_LIMIT = 10
+EXPORT_FILTERS = "HTML report (*.html);;PDF report (*.pdf);;Markdown (*.md);;CSV (*.csv);;JSON (*.json)"
+TAB_EXPERIMENT, TAB_LIVE, TAB_RUNS, TAB_COMPARE = range(4)
+
+
+class MainWindow(QMainWindow):
+    """One window over one store. `worker_python` picks the interpreter the engine worker runs in."""
+
+    startup_finished = Signal()
+    export_finished = Signal(str)  # the written path, or "error: …"
+
+    def __init__(self, settings: QSettings, store_url: str | None = None, worker_python: str | None = None,
+                 probe_worker: bool = True) -> None:
+        super().__init__()
+        self.settings = settings
+        self.store_url = store_url
+        self.worker_python = worker_python
+        self.probe_worker = probe_worker
+        self.store: Any = None
+        self.live: Any = None
+        self.runs: Any = None
+        self.compare: Any = None
+        self.theme = str(settings.value("theme", "dark"))
+        self.setWindowTitle("InferLab")
+        self.resize(1400, 900)
+        self.experiment = ExperimentView(self._recent("recent_models"))
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.experiment, "Experiment")
+        for title in ("Live", "Runs", "Compare"):
+            self.tabs.addTab(QLabel("Loading…"), title)
+        self.setCentralWidget(self.tabs)
+        self.controller = SweepController(self)
+        self.worker_label = QLabel("Worker: not started")
+        self.statusBar().addPermanentWidget(self.worker_label)
+        self._build_actions()
+        self._restore_state()
+        apply_theme(QApplication.instance(), self.theme, self)  # type: ignore[arg-type]
+        self.experiment.run_requested.connect(self.start_sweep)
+        self.experiment.pause_requested.connect(self.toggle_pause)
+        self.experiment.cancel_requested.connect(self.cancel_sweep)
+        self.experiment.profile_loaded.connect(lambda p: self._remember("recent_profiles", p))
+        self.controller.event.connect(self._on_event)
+        self.controller.finished.connect(self._on_sweep_finished)
+        self.controller.failed.connect(self._on_sweep_failed)
+
+    # -- startup -------------------------------------------------------------------------------------
+    def finish_startup(self) -> None:
+        """Open the store and build the plotting views (called once, after the window is shown)."""
+        if self.store is not None:
+            return
+        from app.store import Store
+        from app.ui.compare_view import CompareView
+        from app.ui.live_view import LiveView
+        from app.ui.runs_view import RunsView
+
+        self.store_url = self.store_url or default_store_url()
+        self.store = Store(self.store_url)
+        self.live, self.runs, self.compare = LiveView(), RunsView(self.store), CompareView(self.store)
+        for index, (view, title) in enumerate(((self.live, "Live"), (self.runs, "Runs"),
+                                               (self.compare, "Compare")), start=TAB_LIVE):
+            old = self.tabs.widget(index)
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, view, title)
+            old.deleteLater()
+        self.runs.compare_requested.connect(self.show_compare)
+        self.compare.export_requested.connect(self.export_report)
+        apply_theme(QApplication.instance(), self.theme, self)  # type: ignore[arg-type]
+        self.statusBar().showMessage(f"Store: {self.store_url}", 8000)
+        if self.probe_worker:
+            self._probe_worker()
+        self.startup_finished.emit()
+
+    def _probe_worker(self) -> None:
+        from app.ui.worker_probe import WorkerProbe
+
+        self.worker_label.setText("Worker: starting…")
+        self.probe = WorkerProbe(self.worker_python, self)
+        self.probe.hello.connect(self._on_hello)
+        self.probe.failed.connect(lambda msg: self.worker_label.setText(f"Worker: failed to start ({msg})"))
+        self.probe.start()
+
+    def _on_hello(self, hello: dict[str, Any]) -> None:
+        self.experiment.set_hello(hello)
+        gpus = hello.get("gpus", {})
+        gpu_text = f"{gpus.get('count')} GPU(s)" if gpus.get("count") else "no NVIDIA GPU"
+        self.worker_label.setText(f"Worker: ready (engine {hello.get('engine_version')}, "
+                                  f"Python {hello.get('python')}, {gpu_text})")
+
+    # -- actions -------------------------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        def action(text: str, slot: Any, *keys: QKeySequence | str) -> QAction:
+            act = QAction(text, self)
+            if keys:
+                act.setShortcuts([QKeySequence(k) for k in keys])
+            act.triggered.connect(slot)
+            self.addAction(act)
+            return act
+
+        self.run_action = action("&Run", self.experiment.request_run, "Ctrl+R")
+        self.pause_action = action("&Pause after trial", self.toggle_pause, "Ctrl+P")
+        self.cancel_action = action("&Cancel", self.cancel_sweep, "Esc", "Ctrl+.")
+        self.compare_action = action("Co&mpare selected runs", self._compare_selected, "Ctrl+M")
+        self.export_action = action("&Export comparison…", self.export_report, "Ctrl+E")
+        load = action("&Load profile…", self.experiment._pick_profile, "Ctrl+O")
+        save = action("&Save profile…", self.experiment._save_profile_dialog, "Ctrl+S")
+        quit_ = action("&Quit", self.close, "Ctrl+Q")
+        dark = action("&Dark theme", lambda: self.set_theme("dark"))
+        light = action("&Light theme", lambda: self.set_theme("light"))
+        about = action("&About InferLab", self.show_about)
+        for act in (self.pause_action, self.cancel_action):
+            act.setEnabled(False)
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addActions([load, save])
+        self.recent_menu = file_menu.addMenu("Recent profiles")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_profiles)
+        file_menu.addActions([self.export_action, quit_])
+        menu.addMenu("&Run").addActions([self.run_action, self.pause_action, self.cancel_action,
+                                         self.compare_action])
+        menu.addMenu("&View").addActions([dark, light])
+        menu.addMenu("&Help").addAction(about)
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.addActions([self.run_action, self.pause_action, self.cancel_action, self.compare_action,
+                            self.export_action])
+
+    def set_theme(self, theme: str) -> None:
+        self.theme = theme
+        apply_theme(QApplication.instance(), theme, self)  # type: ignore[arg-type]
+        self.settings.setValue("theme", theme)
+
+    def show_about(self) -> None:
+        from app.ui.about_dialog import AboutDialog
+
+        AboutDialog(self).exec()
+
+    # -- sweeps --------------------------------------------------------------------------------------
+    def start_sweep(self, profile: Any) -> None:
+        if self.controller.running:
+            self.statusBar().showMessage("A sweep is already running.", 5000)
+            return
+        self.finish_startup()
+        self._remember("recent_models", str(profile.base.get("model", "demo")))
+        self.controller.start(profile, self.store_url, self.worker_python)
+        self._set_running(True)
+        self.worker_label.setText(f"Worker: running sweep '{profile.name}'")
+        self.tabs.setCurrentIndex(TAB_LIVE)
+
+    def toggle_pause(self) -> None:
+        if not self.controller.running:
+            return
+        paused = self.controller.toggle_pause()
+        text = "Resume" if paused else "Pause after trial"
+        self.experiment.pause_button.setText(text)
+        self.pause_action.setText(text)
+        self.worker_label.setText("Worker: pausing after the current trial" if paused else "Worker: running")
+
+    def cancel_sweep(self) -> None:
+        if self.controller.running:
+            self.controller.cancel()
+            self.worker_label.setText("Worker: cancelling…")
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        if self.live is not None:
+            self.live.handle_event(event)
+        kind = event.get("type")
+        if kind == "trial-finished":
+            if self.runs is not None:
+                self.runs.refresh()
+            cause = f" ({event.get('failure_cause')})" if event.get("failure_cause") else ""
+            self.statusBar().showMessage(f"Trial {event.get('index', 0) + 1} {event.get('status')}{cause}; "
+                                         f"run #{event.get('run_id')} stored", 10000)
+        elif kind == "trial-started":
+            self.worker_label.setText(f"Worker: trial {event.get('index', 0) + 1} of {event.get('total')}")
+
+    def _on_sweep_finished(self, sweep_id: object) -> None:
+        self._set_running(False)
+        self.worker_label.setText(f"Worker: idle (sweep {sweep_id} ended)")
+        if self.runs is not None:
+            self.runs.refresh()
+
+    def _on_sweep_failed(self, message: str) -> None:
+        first = message.splitlines()[0] if message else "unknown error"
+        self.statusBar().showMessage(f"Sweep stopped: {first}", 20000)
+        if self.live is not None:
+            self.live.append_log("Sweep error: " + message)
+
+    def _set_running(self, running: bool) -> None:
+        self.experiment.set_running(running)
+        self.run_action.setEnabled(not running)
+        self.pause_action.setEnabled(running)
+        self.cancel_action.setEnabled(running)
+        if not running:
+            self.pause_action.setText("&Pause after trial")
+
+    # -- compare and export --------------------------------------------------------------------------
+    def _compare_selected(self) -> None:
+        if self.runs is not None:
+            self.runs.request_compare()
+
+    def show_compare(self, run_ids: list[int]) -> None:
+        self.finish_startup()
+        self.compare.show_runs(run_ids)
+        self.tabs.setCurrentIndex(TAB_COMPARE)
+
+    def export_report(self) -> None:
+        ids = [r.id for r in self.compare.runs] if self.compare is not None else []
+        if not ids and self.runs is not None:
+            ids = self.runs.selected_ids()
+        if not ids:
+            QMessageBox.information(self, "Export", "Choose runs to compare first (Runs view → Compare).")
+            return
+        path, chosen = QFileDialog.getSaveFileName(self, "Export comparison", "inferlab-report.html",
+                                                   EXPORT_FILTERS)
+        if path:
+            self.export_to(ids, path)
+
+    def export_to(self, run_ids: list[int], path: str, title: str = "InferLab comparison") -> None:
+        """Write the report on a background thread (PDF rendering takes seconds); `export_finished` says
+        where it went or why it failed."""
+        fmt = Path(path).suffix.lstrip(".").lower() or "html"
+        self.statusBar().showMessage(f"Exporting {len(run_ids)} run(s) to {path}…")
+
+        def work() -> None:
+            from app.reports.export import export_runs
+            from app.store import Store
+
+            try:
+                with Store(self.store_url) as store:
+                    written = export_runs(store, run_ids, fmt, path, title=title)
+                self.export_finished.emit(str(written))
+            except Exception as exc:
+                self.export_finished.emit(f"error: {type(exc).__name__}: {exc}")
+
+        self.export_finished.connect(self._on_exported, Qt.ConnectionType.UniqueConnection)
+        threading.Thread(target=work, name="inferlab-export", daemon=True).start()
+
+    def _on_exported(self, result: str) -> None:
+        self.statusBar().showMessage(("Export failed: " + result[7:]) if result.startswith("error: ")
+                                     else f"Report written to {result}", 15000)
+
+    # -- persistence ---------------------------------------------------------------------------------
+    def _recent(self, key: str) -> list[str]:
+        value = self.settings.value(key, [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember(self, key: str, item: str) -> None:
+        items = [item, *[i for i in self._recent(key) if i != item]][:RECENT_LIMIT]
+        self.settings.setValue(key, items)
+
+    def _fill_recent_profiles(self) -> None:
+        self.recent_menu.clear()
+        for path in self._recent("recent_profiles"):
+            self.recent_menu.addAction(path, lambda p=path: self.experiment.load_profile_file(p))
+
+    def _restore_state(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window_state")
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.controller.running:
+            self.controller.cancel()
+            self.controller.wait(30_000)
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
+        self.settings.sync()
+        if self.store is not None:
+            self.store.close()
+        super().closeEvent(event)
+

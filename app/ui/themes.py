@@ -1,0 +1,33 @@
+"""Dark and light themes: a QSS file from assets/ui plus matching pyqtgraph colours."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication, QWidget
+
+THEMES = ("dark", "light")
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
+PLOT_COLORS = {"dark": ("#1a1d21", "#c8ccd4"), "light": ("#ffffff", "#303643")}  # background, foreground
+
+
+def apply_theme(app: QApplication, theme: str, root: QWidget | None = None) -> None:
+    """Style the application; recolour existing plots under `root` (new plots pick the config up)."""
+    if theme not in THEMES:
+        raise ValueError(f"theme: got {theme!r}; allowed: {', '.join(THEMES)}")
+    app.setStyle("Fusion")
+    app.setStyleSheet((ASSETS / f"{theme}.qss").read_text(encoding="utf-8"))
+    background, foreground = PLOT_COLORS[theme]
+    if "pyqtgraph" not in sys.modules:  # no plot exists yet; plots set their colours when created
+        return
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(background=background, foreground=foreground, antialias=False)
+    if root is not None:
+        for view in root.findChildren(pg.GraphicsView):
+            view.setBackground(background)
+
+
+def plot_colors(theme: str) -> tuple[str, str]:
+    return PLOT_COLORS[theme]

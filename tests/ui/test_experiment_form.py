@@ -1,0 +1,97 @@
+"""The Experiment view: a form generated from the option schema that flags invalid values by field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QStandardItemModel
+
+from app.ui.experiment_view import ExperimentView
+from app.ui.worker_probe import nvml_gpus
+from engine.config import all_options
+
+
+def _view(qtbot) -> ExperimentView:
+    view = ExperimentView()
+    qtbot.addWidget(view)
+    view.show()
+    return view
+
+
+def test_form_has_an_editor_with_help_tooltip_for_every_option(qtbot) -> None:
+    view = _view(qtbot)
+    for engine in ("hf-generate", "vllm", "openai"):
+        view.engine_box.setCurrentIndex(view.engine_box.findData(engine))
+        infos = all_options(engine)
+        assert set(view.form.editors) == set(infos) - {"model"}
+        for name, editor in view.form.editors.items():
+            assert infos[name].help in editor.toolTip()
+    assert view.form.infos["seed"].advanced and view.form.advanced_box.title() == "Advanced"
+
+
+def test_invalid_value_is_flagged_on_its_field_and_blocks_run(qtbot) -> None:
+    view = _view(qtbot)
+    view.form.set_values({"workload": "jsonl"})
+    assert view.validate() is None
+    label = view.form.error_labels["prompt_file"]
+    assert label.isVisible() and "required" in label.text()
+    assert "prompt_file" in view.validation_label.text()
+    assert not view.run_button.isEnabled()
+    view.form.set_values({"workload": "synthetic"})
+    assert view.validate() is not None
+    assert not label.isVisible() and view.run_button.isEnabled()
+
+
+def test_unknown_model_path_and_bad_axis_value_are_named(qtbot, tmp_path: Path) -> None:
+    view = _view(qtbot)
+    view.model_box.setCurrentText(str(tmp_path / "missing.gguf"))
+    assert view.validate() is None
+    assert "model" in view.validation_label.text() and "no such file" in view.validation_label.text()
+    view.model_box.setCurrentText("demo")
+    view.sweep.add_axis("batch_size", "1, two")
+    assert view.validate() is None
+    assert "axis batch_size" in view.validation_label.text()
+
+
+def test_options_the_hardware_cannot_run_are_disabled_with_the_reason(qtbot) -> None:
+    view = _view(qtbot)
+    gpus = nvml_gpus()
+    view.set_hello({"backends": {"vllm": {"available": False, "reason": "vllm not installed"},
+                                 "hf-generate": {"available": True, "reason": "transformers 5"}},
+                    "gpus": gpus})
+    engines = view.engine_box.model()
+    assert isinstance(engines, QStandardItemModel)
+    assert not engines.item(view.engine_box.findData("vllm")).isEnabled()
+    assert "vllm not installed" in view.engine_status.text()
+    device = view.form.editors["device"].model()
+    cuda = device.item(view.form.editors["device"].findData("cuda"))
+    if gpus["count"] == 0:
+        assert not cuda.isEnabled() and "needs an NVIDIA GPU" in cuda.toolTip()
+    else:
+        assert cuda.isEnabled()
+
+
+def test_profile_saved_from_the_form_loads_back_identically(qtbot, tmp_path: Path) -> None:
+    view = _view(qtbot)
+    view.form.set_values({"output_tokens": 16, "temperature": 0.5})
+    view.sweep.add_axis("batch_size", "1, 2, 4")
+    view.sweep.add_axis("input_tokens", "16..64 log")
+    view.sweep.strategy.setCurrentText("random")
+    view.sweep.n_trials.setValue(3)
+    view.sweep.constraints_edit.setPlainText("ttft_ms_p99 <= 200")
+    path = tmp_path / "p.toml"
+    view.save_profile_file(path)
+    other = _view(qtbot)
+    other.load_profile_file(path)
+    assert other.build_profile() == view.build_profile()
+    assert other.form.values()["output_tokens"] == 16
+    assert other.sweep.n_trials.value() == 3
+    assert [a.name for a in other.sweep.axes()] == ["batch_size", "input_tokens"]
+
+
+def test_bad_profile_file_reports_file_and_key(qtbot, tmp_path: Path) -> None:
+    view = _view(qtbot)
+    path = tmp_path / "bad.toml"
+    path.write_text('name = "x"\nengine = "hf-generate"\n[options]\nbatch_size = "many"\n', encoding="utf-8")
+    view.load_profile_file(path)
+    assert "bad.toml" in view.validation_label.text() and "batch_size" in view.validation_label.text()

@@ -1,0 +1,130 @@
+"""Runs table and Compare charts over a real SQLite store holding runs from a real sweep on the demo model."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtWidgets import QMessageBox
+
+from app.store import Store
+from app.sweeps import parse_profile, run_profile
+from app.ui.runs_model import COLUMNS, NOTES_COLUMN, TAGS_COLUMN
+
+PROFILE = """
+name = "ui-test"
+engine = "hf-generate"
+[options]
+model = "demo"
+input_tokens = 8
+output_tokens = 4
+num_requests = 2
+warmup_requests = 0
+repetitions = 1
+idle_baseline_s = 0.0
+[axes]
+batch_size = [1, 2]
+output_tokens = [4, 6]
+"""
+
+
+@pytest.fixture(scope="module")
+def real_store(tmp_path_factory: pytest.TempPathFactory, demo_model_dir: Path) -> str:
+    """A store with the four runs of a real 2×2 grid on the demo model (run headless, once)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'runs.db'}"
+    profile = parse_profile(PROFILE.replace("output_tokens = 4\n", ""), "<test>")
+    with Store(url) as store:
+        run_profile(profile, store)
+    return url
+
+
+def test_runs_table_reflects_the_store(qtbot, make_window, real_store: str) -> None:
+    window = make_window(url=real_store)
+    model = window.runs.model
+    with Store(real_store) as store:
+        stored = store.list_runs()
+    assert model.rowCount() == model.total() == len(stored) == 4
+    assert {model.run_at(i).id for i in range(4)} == {r.id for r in stored}
+    status = next(i for i, c in enumerate(COLUMNS) if c.header == "Status")
+    assert {model.data(model.index(i, status)) for i in range(4)} == {"ok"}
+    tps = next(i for i, c in enumerate(COLUMNS) if c.sort_key == "output_tokens_per_s")
+    window.runs.table.sortByColumn(tps, Qt.SortOrder.DescendingOrder)
+    values = [model.run_at(i).value("output_tokens_per_s") for i in range(4)]
+    assert values == sorted(values, reverse=True)
+
+
+def test_tags_and_notes_edits_are_written_to_the_store(qtbot, make_window, real_store: str) -> None:
+    window = make_window(url=real_store)
+    model = window.runs.model
+    run_id = model.run_at(0).id
+    assert model.setData(model.index(0, TAGS_COLUMN), "baseline, cpu")
+    assert model.setData(model.index(0, NOTES_COLUMN), "first look")
+    with Store(real_store) as store:
+        run = store.get_run(run_id).summary
+    assert run.tags == ("baseline", "cpu") or sorted(run.tags) == ["baseline", "cpu"]
+    assert run.notes == "first look"
+    window.runs.text_filter.setText("first look")
+    window.runs.apply_filters()
+    assert model.rowCount() == 1 and model.run_at(0).id == run_id
+
+
+def test_compare_charts_are_built_from_stored_runs(qtbot, make_window, real_store: str) -> None:
+    window = make_window(url=real_store)
+    window.runs.table.selectAll()
+    window.compare_action.trigger()
+    compare = window.compare
+    assert window.tabs.currentWidget() is compare and len(compare.runs) == 4
+    series = {s.metric: s for s in compare.bars.series}
+    tps = series["output_tokens_per_s"]
+    assert tps.values == tuple(r.value("output_tokens_per_s") for r in compare.runs)
+    energy = series["energy_j_per_output_token"]
+    for value, run in zip(energy.values, compare.runs, strict=True):
+        assert value == run.value("energy_j_per_output_token")  # None stays None (shown as n/a)
+    assert {compare.x_param.currentText(), compare.y_param.currentText()} == {"batch_size", "output_tokens"}
+    land = compare.landscape.landscape
+    assert land is not None and len(land.x_values) == 2 and len(land.y_values) == 2
+    assert all(not math.isnan(v) for row in land.grid for v in row)
+    compare.pareto_x.setCurrentText("ttft_ms_p50")
+    compare.pareto_y.setCurrentText("output_tokens_per_s")
+    data = compare.pareto.data
+    assert data is not None and data.front and set(data.run_ids) <= {r.id for r in compare.runs}
+    assert compare.telemetry.curve_count >= 1
+    target = compare.runs[-1].id
+    compare.pareto.run_clicked.emit(target)
+    assert f"Run #{target}" in compare.detail_panel.toPlainText()
+
+
+def test_export_writes_the_comparison_report(qtbot, make_window, real_store: str, tmp_path: Path) -> None:
+    window = make_window(url=real_store)
+    ids = [window.runs.model.run_at(i).id for i in range(2)]
+    target = tmp_path / "report.md"
+    with qtbot.waitSignal(window.export_finished, timeout=60_000) as blocker:
+        window.export_to(ids, str(target))
+    assert blocker.args == [str(target)]
+    assert target.exists() and f"{ids[0]}" in target.read_text(encoding="utf-8")
+
+
+def test_delete_asks_then_removes_runs_from_store(qtbot, make_window, real_store: str, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(Path(real_store.removeprefix("sqlite:///")).read_bytes())
+    window = make_window(url=f"sqlite:///{copy}")
+    view = window.runs
+    view.table.selectRow(0)
+    doomed = view.selected_ids()
+
+    def answer(button: QMessageBox.StandardButton) -> None:
+        box = view.confirm_box
+        assert box is not None
+        box.button(button).click()
+
+    QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.Cancel))
+    view.delete_selected()
+    assert view.model.total() == 4
+    QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.Yes))
+    view.delete_selected()
+    assert view.model.total() == 3
+    with Store(f"sqlite:///{copy}") as store:
+        assert doomed[0] not in {r.id for r in store.list_runs()}
+    assert not view.model.canFetchMore(QModelIndex())
