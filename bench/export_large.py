@@ -3,7 +3,8 @@
 The runs are synthetic TrialResults shaped like real ones (every catalogue metric the CPU engine
 reports, four requests and 40 telemetry samples each, a 10 × 10 × 10 grid over batch_size,
 input_tokens and max_num_seqs, 2% failed). Prints seconds per format, the share spent reading the
-store, and the ratio to the 1,000-runs-in-seconds target. Usage:
+store, and the ratio to the 1,000-runs-in-seconds target. Wall and CPU seconds are both printed: on a
+shared machine the CPU figure is the one that says what the export itself costs. Usage:
 
     .venv/bin/python bench/export_large.py [--runs 1000] [--formats html,pdf,csv,json,md]
 """
@@ -65,21 +66,21 @@ def main() -> int:
         ids = [store.add_run(synthetic_result(i, rng), sweep_id=sweep, telemetry=telemetry(rng))
                for i in range(args.runs)]
         print(f"built a {args.runs}-run store in {time.perf_counter() - t0:.1f} s")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         store.get_runs(ids)
-        read_s = time.perf_counter() - t0
-        print(f"reading {args.runs} runs from the store: {read_s:.2f} s")
-        print(f"{'format':<6} {'seconds':>8} {'size MiB':>9} {'progress calls':>15} {'target ratio':>13}")
+        print(f"reading {args.runs} runs from the store (part of every export below): "
+              f"{time.perf_counter() - t0:.2f} s wall, {time.process_time() - c0:.2f} s CPU")
+        print(f"{'format':<6} {'wall s':>8} {'CPU s':>8} {'size MiB':>9} {'progress calls':>15} {'wall/target':>12}")
         for fmt in args.formats.split(","):
             calls: list[tuple[int, int]] = []
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             path = export_runs(store, ids, fmt, Path(tmp) / f"report.{fmt}", title="bench",
                                progress=lambda d, t, calls=calls: calls.append((d, t)))
-            secs = time.perf_counter() - t0
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
             assert calls[-1][0] == calls[-1][1]
-            print(f"{fmt:<6} {secs:8.2f} {path.stat().st_size / 2**20:9.2f} {len(calls):15d} "
-                  f"{secs / TARGET_S:13.2f}")
-    print(f"target ratio = seconds / {TARGET_S:.0f} s (≤ 1 meets 'a 1,000-run export finishes in seconds')")
+            print(f"{fmt:<6} {wall:8.2f} {cpu:8.2f} {path.stat().st_size / 2**20:9.2f} {len(calls):15d} "
+                  f"{wall / TARGET_S:12.2f}")
+    print(f"wall/target = wall seconds / {TARGET_S:.0f} s (≤ 1 meets 'a 1,000-run export finishes in seconds')")
     return 0
 
 

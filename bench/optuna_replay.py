@@ -34,13 +34,17 @@ LANDSCAPE = DATA / "measured_grid.json"
 METRIC = "output_tokens_per_s"
 
 
+def _print_finished(event: dict) -> None:
+    if event.get("type") == "trial-finished":
+        print(f"trial {event['index'] + 1}: {event['status']} {event['metrics'].get(METRIC)}", file=sys.stderr)
+
+
 def measure() -> None:
     """Run the real grid once and save the landscape (minutes on a 2-core CPU)."""
     profile = load_profile(PROFILE)
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp, Store(f"sqlite:///{Path(tmp) / 'grid.db'}") as store:
-        sweep_id = run_profile(profile, store, on_event=lambda e: e.get("type") == "trial-finished" and print(
-            f"trial {e['index'] + 1}: {e['status']} {e['metrics'].get(METRIC)}", file=sys.stderr))
+        sweep_id = run_profile(profile, store, on_event=_print_finished)
         runs = store.list_runs(sweep_id=sweep_id, sort="id")
         environment = store.get_run(runs[0].id).environment if runs else {}
     points = [{**axis_params(profile, r.config), METRIC: r.value(METRIC), "status": r.status,

@@ -44,6 +44,17 @@ class Channel:
                 self.broken = True  # the client is gone; the reader sees EOF and stops the loop
 
 
+class LogForwarder(logging.Handler):
+    """Sends the engine's own warnings and errors to the client as `log` messages."""
+
+    def __init__(self, channel: Channel) -> None:
+        super().__init__(level=logging.WARNING)
+        self.channel = channel
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.channel.send("log", level=record.levelname.lower(), message=self.format(record))
+
+
 def protect_stdout() -> IO[str]:
     """Return a private text stream on the real stdout; point fd 1 (and sys.stdout) at stderr."""
     proto_fd = os.dup(1)
@@ -143,6 +154,7 @@ def main() -> int:
     proto = protect_stdout()
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="[worker] %(levelname)s %(message)s")
     channel = Channel(proto)
+    logging.getLogger("inferlab").addHandler(LogForwarder(channel))
     worker = Worker(channel)
     channel.send("hello", engine_version=engine.__version__, protocol=PROTOCOL_VERSION, pid=os.getpid(),
                  python=sys.executable, backends=backend_report())

@@ -53,6 +53,14 @@ else
     echo "build_linux: PyInstaller failed (full log: $work/build.log)" >&2
     exit 1
   fi
+  # Strip debug symbols from the shared objects, except the auditwheel-vendored ones in *.libs/ folders:
+  # stripping those (numpy's OpenBLAS) breaks them, which is why the spec has strip=False.
+  if command -v strip >/dev/null; then
+    find "$work/dist/inferlab" -type f \( -name '*.so' -o -name '*.so.*' \) \
+         ! -path '*.libs/*' -exec strip --strip-unneeded {} + 2>/dev/null || true
+  else
+    echo "build_linux: 'strip' not found (binutils): the bundle keeps its debug symbols" >&2
+  fi
   stage="$work/stage/$name"
   mkdir -p "$stage/icons"
   mv "$work/dist/inferlab" "$stage/app"

@@ -54,6 +54,9 @@ class Progress:
             self.phase = f"{phase} {event.get('done', '')}/{event.get('total', '')}"
             if self.tty:
                 self._draw(event["index"])
+        elif kind == "loaded":
+            how = "reused" if event.get("reused") else f"loaded in {float(event.get('load_time_s') or 0):.1f} s"
+            self._line(f"trial {event['index'] + 1}/{self.total}: model {how}", final=True)
         elif kind == "trial-finished":
             self.finished += 1
             self.trial_times_s.append(time.monotonic() - self.trial_started)

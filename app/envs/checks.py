@@ -13,6 +13,8 @@ from typing import Any
 
 from app.envs.gpus import NvmlReport
 from app.envs.probe import EnvReport
+from app.paths import default_store_url
+from engine.models import demo
 
 SETUP_HINT = ("create one: python3 -m venv ~/.inferlab-env && ~/.inferlab-env/bin/pip install "
               "'inferlab[hf,demo]' (or, in a source checkout, run scripts/bootstrap.sh); for vLLM add the "
@@ -77,12 +79,14 @@ def describe_env(env: EnvReport) -> str:
         cuda = ", CUDA usable" if env.cuda.get("available") else ", CUDA not usable"
     return (f"{env.python} [{env.source}]: Python {env.version}, torch {env.torch_summary()}, transformers "
             f"{env.packages.get('transformers') or 'absent'}, vLLM {env.packages.get('vllm') or 'absent'}"
-            f"{cuda}; runs: {', '.join(runs) or 'nothing'}")
+            f"{cuda}; runs: {', '.join(runs) or 'nothing (' + _first_reason(env) + ')'}")
+
+
+def _first_reason(env: EnvReport) -> str:
+    return next((c.reason for c in env.capabilities.values() if not c.available), "")
 
 
 def check_demo_model(chosen: EnvReport | None) -> Check:
-    from engine.models import demo
-
     path = demo.demo_model_dir()
     if demo.is_materialized():
         return Check("demo-model", "ok", f"Demo model {demo.DEMO_NAME} is ready", (str(path),))
@@ -97,13 +101,11 @@ def check_demo_model(chosen: EnvReport | None) -> Check:
 
 def check_store(*, create: bool) -> Check:
     """The default store: exists / can be created; with `create`, open it (applying migrations)."""
-    from app.paths import default_store_url
-
     url = default_store_url()
     shown = re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", url)  # never print a password
     if create:
         try:
-            from app.store import Store
+            from app.store import Store  # SQLAlchemy + Alembic: imported only when the store is opened
 
             Store(url).close()
         except Exception as exc:  # any failure to open is reported with its message, never raised

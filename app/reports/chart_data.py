@@ -9,7 +9,7 @@ import math
 
 from app import compare
 from app.reports.model import Report
-from app.store.records import RunDetail
+from app.store.records import RunDetail, RunSummary
 
 MAX_BAR_RUNS = 30
 MAX_BAR_METRICS = 4
@@ -68,10 +68,11 @@ def bar_groups(report: Report) -> tuple[list[BarGroup], str]:
 
 
 def landscape(report: Report) -> compare.Landscape | None:
-    """Throughput over the two swept options with the most distinct values (None if fewer than two)."""
+    """Throughput over the two numeric swept options with the most distinct values (None without two)."""
     runs = [d.summary for d in ok_runs(report) if d.summary.value(THROUGHPUT) is not None]
-    swept = compare.swept_parameters(runs)
-    distinct = {k: len({repr(r.config.get(k)) for r in runs}) for k in swept}
+    swept = [k for k in compare.swept_parameters(runs) if _numeric_option(runs, k)]
+    distinct = {k: len({r.config[k] for r in runs if k in r.config}) for k in swept}
+    swept = [k for k in swept if distinct[k] >= 2]
     axes = sorted(swept, key=lambda k: (-distinct[k], report.option_names.index(k)
                                         if k in report.option_names else 0))[:2]
     if len(axes) < 2:
@@ -80,13 +81,20 @@ def landscape(report: Report) -> compare.Landscape | None:
 
 
 def pareto(report: Report) -> compare.ParetoData | None:
-    """Output tok/s against J/token where any run has it, else against p50 end-to-end latency."""
+    """Output tok/s against J/token when at least as many runs have it as have p50 end-to-end latency
+    (and two do), else against that latency (or p50 TTFT); None when no run has both figures."""
     runs = [d.summary for d in ok_runs(report)]
-    for x_metric in ("energy_j_per_output_token", "e2e_ms_p50", "ttft_ms_p50"):
-        data = compare.pareto_data(runs, x_metric, THROUGHPUT)
-        if data.run_ids:
-            return data
-    return None
+    candidates = [compare.pareto_data(runs, x, THROUGHPUT)
+                  for x in ("energy_j_per_output_token", "e2e_ms_p50", "ttft_ms_p50")]
+    energy, latency = candidates[0], max(candidates[1:], key=lambda c: len(c.run_ids))
+    if len(energy.run_ids) >= max(2, len(latency.run_ids)):
+        return energy
+    return latency if latency.run_ids else None
+
+
+def _numeric_option(runs: list[RunSummary], key: str) -> bool:
+    values = [r.config[key] for r in runs if r.config.get(key) is not None]
+    return bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
 def telemetry(report: Report) -> list[TelemetrySeries]:

@@ -91,6 +91,9 @@ def _bars(report: Report) -> Chart | None:
                             fmt="none", ecolor="#222", capsize=2, lw=0.8)
         ax.set_title(title, fontsize=9)
         ax.grid(axis="x", alpha=0.3)
+        positive = [b.value for b in group.bars if b.value > 0]
+        if positive and len(positive) == len(group.bars) and max(positive) > 100 * min(positive):
+            ax.set_xscale("log")  # bars spanning over 100× would leave the small ones invisible
     axes[0].set_yticks(range(len(labels)), labels)
     axes[0].invert_yaxis()
     return Chart("bars", "Key metrics by run (error bars: 95% CI; hatched: estimated)", fig, tips, note)

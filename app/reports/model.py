@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from engine.results import Measurement
 KEY_METRICS = ("output_tokens_per_s", "ttft_ms_p50", "tpot_ms_p50", "e2e_ms_p50", "energy_j_per_output_token",
                "requests_per_s", "peak_rss_bytes", "peak_gpu_memory_used_bytes")
 _BYTES_PER_MIB = 2**20
+_PATH_LIKE = re.compile(r"[\w.~/\-]+")  # folders and org/name ids are shortened to their last part
 
 
 @dataclasses.dataclass
@@ -78,7 +80,8 @@ def _utc_now() -> float:
 def run_label(d: RunDetail) -> str:
     """Short column/legend label: '#12 vllm SmolLM2-135M', with the source when imported."""
     s = d.summary
-    model = s.model.rstrip("/").rsplit("/", 1)[-1] or s.model
+    path_like = _PATH_LIKE.fullmatch(s.model) is not None
+    model = (s.model.rstrip("/").rsplit("/", 1)[-1] or s.model) if path_like else s.model
     label = f"#{s.id} {s.engine} {model}"
     return label if s.source == "inferlab" else f"{label} [{s.source}]"
 

@@ -58,11 +58,16 @@ def side_by_side(key: str, caption: str, dicts: Sequence[dict[str, Any]], header
 
     if len(dicts) <= SIDE_BY_SIDE_MAX_COLUMNS:
         rows = [[Cell(k, differs=k in differing)] + [cell(v, k in differing) for v in values[k]] for k in keys]
-        note = "Highlighted: differs between the compared columns." if differing and len(dicts) > 1 else ""
+        note = ("Highlighted: differs between the columns that have it (— : not recorded for that column)."
+                if differing and len(dicts) > 1 else "")
         return [Table(key, caption, ["Item", *headers], rows, note=note)]
-    common = [k for k in keys if k not in differing]
-    common_table = Table(f"{key}-common", f"{caption}: shared by all", ["Item", "Value"],
-                         [[Cell(k), cell(values[k][0], False)] for k in common])
+    common_rows = []
+    for k in (k for k in keys if k not in differing):
+        present = [v for v in values[k] if v is not MISSING]
+        text = fmt(present[0]) + ("" if len(present) == len(dicts) else f" (recorded for {len(present)} of "
+                                                                          f"{len(dicts)})")
+        common_rows.append([Cell(k), Cell(text)])
+    common_table = Table(f"{key}-common", f"{caption}: same wherever recorded", ["Item", "Value"], common_rows)
     rows = [[Cell(h)] + [cell(values[k][i], True) for k in differing] for i, h in enumerate(headers)]
     turned = Table(key, f"{caption}: differing items", ["Column", *differing], rows,
                    note="Only the items that differ get a column; the rest are in the table above.")
@@ -82,11 +87,9 @@ def matrix(key: str, caption: str, item_headers: Sequence[str], col_headers: Seq
 
 
 def differs(values: Sequence[Any]) -> bool:
-    """True if the values are not all equal (compared as canonical JSON)."""
-    if len(values) < 2:
-        return False
-    first = _key(values[0])
-    return any(_key(v) != first for v in values[1:])
+    """True if the recorded values (MISSING left out) are not all equal, compared as canonical JSON."""
+    present = [_key(v) for v in values if v is not MISSING]
+    return len(set(present)) > 1
 
 
 def _key(v: Any) -> str:

@@ -71,7 +71,9 @@ class Store:
     def add_run(self, result: TrialResult, *, sweep_id: int | None = None,
                 telemetry: Iterable[Mapping[str, Any]] = (), source: str = "inferlab",
                 tags: Iterable[str] = (), notes: str = "") -> int:
-        """Write one trial result with its requests, telemetry and metrics in one transaction."""
+        """Write one trial result with its requests, telemetry and metrics in one transaction.
+        Without `telemetry`, the samples the worker client attached to the result (if any) are kept."""
+        telemetry = tuple(telemetry) or tuple(getattr(result, "telemetry", ()) or ())
         with self.engine.begin() as conn:
             return self._insert_run(conn, result, sweep_id, telemetry, source, tags, notes)
 

@@ -49,8 +49,7 @@ class OptunaSearch:
         self.defaults = TrialConfig.from_flat({"engine": profile.engine}).to_flat()
         n_trials = profile.n_trials or 10
         startup = n_startup_trials if n_startup_trials is not None else max(3, min(10, n_trials // 4))
-        sampler = optuna.samplers.TPESampler(seed=profile.seed, n_startup_trials=startup, multivariate=True,
-                                             warn_independent_sampling=False)
+        sampler = optuna.samplers.TPESampler(seed=profile.seed, n_startup_trials=startup, multivariate=True)
         self.study = optuna.create_study(directions=[o.direction for o in profile.objectives], sampler=sampler)
 
     def ask(self) -> tuple[Trial, dict[str, Any]]:

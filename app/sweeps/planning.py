@@ -6,6 +6,7 @@ trials are "the same" exactly when their flat configs are equal — what resume 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -13,12 +14,28 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from app.sweeps.profile import Axis, Profile
-from engine.config import TrialConfig
+from engine.config import TrialConfig, all_options
 
 
 def normalize(config: Mapping[str, Any]) -> dict[str, Any]:
     """The full flat config (defaults filled in); ConfigError naming the option if invalid."""
     return TrialConfig.from_flat(config).to_flat()
+
+
+@functools.cache
+def _load_time_options(engine: str) -> frozenset[str]:
+    return frozenset(name for name, info in all_options(engine).items() if info.load_time)
+
+
+@functools.cache
+def _defaults(engine: str) -> Mapping[str, Any]:
+    return normalize({"engine": engine})
+
+
+def load_key(flat: Mapping[str, Any]) -> str:
+    """`TrialConfig.load_key` of a normalized flat config, as a string (without re-validating it)."""
+    keep = _load_time_options(str(flat["engine"]))
+    return json.dumps([(k, v) for k, v in flat.items() if k == "engine" or k in keep], default=str)
 
 
 def config_identity(config: Mapping[str, Any]) -> str:
@@ -29,7 +46,7 @@ def config_identity(config: Mapping[str, Any]) -> str:
 def _expand(base: Mapping[str, Any], axes: Iterable[Axis], choose: Any) -> list[dict[str, Any]]:
     """Configs from `base` × the axes, applying conditional axes only where their condition holds.
     `choose(axis)` gives the values to branch on for one axis."""
-    defaults = TrialConfig.from_flat({"engine": base["engine"]}).to_flat()
+    defaults = _defaults(str(base["engine"]))
     configs = [dict(base)]
     for axis in axes:
         grown = []
@@ -56,12 +73,16 @@ def plan_random(profile: Profile) -> list[dict[str, Any]]:
     rng = random.Random(profile.seed)
     assert profile.n_trials is not None
     seen: dict[str, dict[str, Any]] = {}
+    drawn: set[str] = set()
     for _ in range(profile.n_trials * 20):
         if len(seen) == profile.n_trials:
             break
         config = _expand(profile.base, profile.axes, lambda axis: [sample_axis(axis, rng)])[0]
-        flat = normalize(config)
-        seen.setdefault(config_identity(flat), flat)
+        raw = config_identity(config)
+        if raw not in drawn:  # validating is the costly part: once per distinct draw
+            drawn.add(raw)
+            flat = normalize(config)
+            seen.setdefault(config_identity(flat), flat)
     return order_by_load_key(list(seen.values()))
 
 
@@ -83,8 +104,7 @@ def order_by_load_key(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Group configs sharing a load key (first-seen order kept), so each model loads once."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for config in configs:
-        key = json.dumps(TrialConfig.from_flat(config).load_key(), default=str)
-        groups.setdefault(key, []).append(config)
+        groups.setdefault(load_key(config), []).append(config)
     return [c for group in groups.values() for c in group]
 
 

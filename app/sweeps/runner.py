@@ -14,7 +14,7 @@ import dataclasses
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from app.core.worker_client import WorkerClient
@@ -31,6 +31,7 @@ Event = dict[str, Any]
 # Causes after which the worker process is not trusted again.
 FRESH_WORKER_CAUSES = ("crash", "oom", "timeout", "worker-exit", "heartbeat-lost", "protocol")
 DONE_STATUSES = ("ok", "failed")
+MAX_REPEATED_ASKS = 50  # Optuna suggestions in a row that were all measured already: space exhausted
 
 
 def run_profile(profile: Profile, store: Store, *, on_event: Callable[[Event], None] | None = None,
@@ -113,23 +114,28 @@ class _SweepRun:
             self._hold_while_paused()
 
     def _run_optuna(self) -> None:
-        search = OptunaSearch(self.profile)
+        # A resumed study gets a shifted seed, so its start-up trials do not replay the first ones.
+        search = OptunaSearch(dataclasses.replace(self.profile, seed=self.profile.seed + len(self.done)))
         for run in self.done.values():
             search.add_stored(_normalized(run.config), run.status == "ok", _values(run.metrics))
-        total = self.profile.n_trials or 0
+        total, measured, repeats = self.profile.n_trials or 0, len(self.done), 0
         self.emit({"type": "sweep-started", "sweep_id": self.sweep_id, "total": total})
         started_at = time.monotonic()
-        for index in _count_from(search.finished_count()):
-            if index >= total or not self._trials_left(started_at):
-                return
+        while measured < total and self._trials_left(started_at):
             trial, config = search.ask()
             key = _identity_or_none(config)
             stored = self.done.get(key) if key else None
-            if stored is not None:  # already measured in this sweep: tell the stored figures, run nothing
+            if stored is not None:  # measured before in this sweep: tell the stored figures, run nothing
                 search.tell(trial, stored.status == "ok", _values(stored.metrics))
-                self.emit({"type": "trial-skipped", "index": index, "total": total, "run_id": stored.id})
+                repeats += 1
+                if repeats >= MAX_REPEATED_ASKS:
+                    self.emit({"type": "log", "level": "info", "message": "every suggestion was measured "
+                               "already: the search space is exhausted"})
+                    return
                 continue
-            run_id, status, metrics = self._run_trial(index, total, config)
+            repeats = 0
+            run_id, status, metrics = self._run_trial(measured, total, config)
+            measured += 1
             if status == "cancelled":
                 return
             search.tell(trial, status == "ok", metrics)
@@ -226,9 +232,3 @@ def _identity_or_none(config: Mapping[str, Any]) -> str | None:
 def _values(metrics: Mapping[str, Any]) -> dict[str, float | None]:
     return {name: m.value for name, m in metrics.items()}
 
-
-def _count_from(start: int) -> Iterator[int]:
-    index = start
-    while True:
-        yield index
-        index += 1

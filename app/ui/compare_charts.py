@@ -18,6 +18,7 @@ from engine.metric_names import info
 RUN_COLORS = ("#4c9be8", "#e8a33c", "#5cc47a", "#d9534f", "#9b6fd6", "#39b3b3", "#c7c74a", "#e07bb5",
               "#8c8c8c", "#2f6db5")
 MIB = 1024.0 ** 2
+LEGEND_MAX_RUNS = 12
 
 
 def run_color(i: int) -> str:
@@ -47,13 +48,16 @@ class BarCharts(pg.GraphicsLayoutWidget):
         self.scene().sigMouseClicked.connect(self._on_click)
 
     def set_runs(self, runs: Sequence[RunSummary]) -> None:
-        self.clear()
-        self._plots = []
+        """Rebuild the bars; the plots themselves are made once and reused (creating them is the cost)."""
         self.series = [compare.bar_series(runs, m) for m in compare.bar_metric_names(runs)]
-        for k, s in enumerate(self.series):
-            plot = self.addPlot(row=k // 4, col=k % 4, title=f"{s.label} ({s.unit})")
+        while len(self._plots) < len(self.series):
+            k = len(self._plots)
+            plot = self.addPlot(row=k // 4, col=k % 4)
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
+            self._plots.append(plot)
+        for plot, s in zip(self._plots, self.series, strict=False):
+            plot.clear()
             scale = MIB if s.unit == "B" else 1.0
             heights = [0.0 if v is None else v / scale for v in s.values]
             brushes = [pg.mkBrush(run_color(i)) for i in range(len(heights))]
@@ -63,18 +67,16 @@ class BarCharts(pg.GraphicsLayoutWidget):
                     text = pg.TextItem("n/a", color="#999999", anchor=(0.5, 1.0))
                     text.setPos(i, 0)
                     plot.addItem(text)
-            if s.unit == "B":
-                plot.setTitle(f"{s.label} (MiB)")
-            axis = plot.getAxis("bottom")
-            axis.setTicks([[(i, f"#{rid}") for i, rid in enumerate(s.run_ids)]])
+            plot.setTitle(f"{s.label} ({'MiB' if s.unit == 'B' else s.unit})")
+            step = max(1, len(s.run_ids) // 12)  # at most ~12 tick labels; hover gives every run
+            plot.getAxis("bottom").setTicks([[(i, f"#{rid}") for i, rid in enumerate(s.run_ids)][::step]])
             top = max([h for h in heights if h] + [1.0])
             plot.setYRange(0, top * 1.15, padding=0)
             plot.setXRange(-0.6, len(heights) - 0.4, padding=0)
-            self._plots.append(plot)
 
     def bar_at(self, scene_pos: QPointF) -> tuple[compare.BarSeries, int] | None:
         """The (series, run position) under a scene position, if any."""
-        for plot, s in zip(self._plots, self.series, strict=True):
+        for plot, s in zip(self._plots, self.series, strict=False):
             if plot.sceneBoundingRect().contains(scene_pos):
                 x = plot.vb.mapSceneToView(scene_pos).x()
                 i = int(round(x))
@@ -223,14 +225,19 @@ class TelemetryOverlay(pg.PlotWidget):
     def set_runs(self, details: Sequence[RunDetail], key: str) -> None:
         self.clear()
         self.curve_count = 0
+        named = len(details) <= LEGEND_MAX_RUNS  # a legend of 50 entries helps nobody and costs ~20 ms each
+        legend = self.getPlotItem().legend
+        if legend is not None:
+            legend.setVisible(named)
         label, unit = compare.TELEMETRY_FIELDS[key]
         scale = 1024.0 ** 3 if unit == "B" else 1.0
         for i, d in enumerate(details):
             ts, vs = compare.telemetry_series(d, key)
             if not ts:
                 continue
-            self.plot(ts, [v / scale for v in vs], pen=pg.mkPen(run_color(i), width=1.5),
-                      name=compare.run_label(d.summary))
+            curve = pg.PlotCurveItem(np.asarray(ts), np.asarray(vs) / scale, pen=pg.mkPen(run_color(i), width=1),
+                                     name=compare.run_label(d.summary) if named else None)
+            self.addItem(curve)
             self.curve_count += 1
         self.setLabel("left", f"{label} ({'GiB' if unit == 'B' else unit})")
         self.setTitle(None if self.curve_count else f"No {label} samples in the chosen runs")

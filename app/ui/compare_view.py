@@ -76,6 +76,14 @@ class CompareView(QWidget):
         for box in (self.pareto_x, self.pareto_y):
             box.currentIndexChanged.connect(self._update_pareto)
         self.telemetry_key.currentIndexChanged.connect(self._update_telemetry)
+        self._stale: set[int] = set()
+        self.tabs.currentChanged.connect(self._refresh_current_tab)
+
+    def _refresh_current_tab(self) -> None:
+        index = self.tabs.currentIndex()
+        if index in self._stale:
+            self._stale.discard(index)
+            (self._update_landscape, self._update_pareto, self._update_telemetry)[index - 1]()
 
     def show_runs(self, run_ids: Sequence[int]) -> None:
         """Load the runs from the store and rebuild every chart."""
@@ -84,9 +92,8 @@ class CompareView(QWidget):
         self.header.setText(f"Comparing {len(self.runs)} run(s): " + ", ".join(f"#{r.id}" for r in self.runs))
         self.bars.set_runs(self.runs)
         self._fill_pickers()
-        self._update_landscape()
-        self._update_pareto()
-        self._update_telemetry()
+        self._stale = {1, 2, 3}  # landscape, Pareto and telemetry are built when their tab is shown
+        self._refresh_current_tab()
         if self.runs:
             self.open_run(self.runs[0].id)
 

@@ -58,7 +58,8 @@ def needs_first_run() -> bool:
 
 def _discover(extra: tuple[str, ...]) -> tuple[NvmlReport, list[EnvReport]]:
     nvml = discover_gpus()
-    return nvml, discover_environments(cuda=bool(nvml.gpus), extra=extra)
+    # With a GPU, each probe also imports torch to test CUDA, which can take tens of seconds cold.
+    return nvml, discover_environments(cuda=bool(nvml.gpus), timeout_s=90.0 if nvml.gpus else 20.0, extra=extra)
 
 
 class FirstRunDialog(QDialog):
@@ -78,6 +79,7 @@ class FirstRunDialog(QDialog):
         self._envs: list[EnvReport] = []
         self._nvml: NvmlReport | None = None
         self._calls: list[BackgroundCall] = []
+        self._discovery: BackgroundCall | None = None
         self._process: QProcess | None = None
         self._stdout_buffer = ""
         self._stderr_tail: deque[str] = deque(maxlen=12)
@@ -137,22 +139,31 @@ class FirstRunDialog(QDialog):
         self.gpu_step.set_state("running", "Asking NVML about NVIDIA GPUs…")
         self.python_step.set_state("running", "Probing Python environments (each in its own process)…")
         extra = tuple(self._extra)
-        self._in_background(lambda: _discover(extra), self._on_discovered, self._on_discovery_failed)
+        self._discovery = self._in_background(lambda: _discover(extra), self._on_discovered,
+                                              self._on_discovery_failed)
 
     def _in_background(self, fn: Callable[[], Any], on_done: Callable[[Any], None],
-                       on_failed: Callable[[str], None]) -> None:
+                       on_failed: Callable[[str], None]) -> BackgroundCall:
         call = BackgroundCall(fn, "inferlab-first-run")
-        call.done.connect(on_done)
+        call.done.connect(on_done)  # bound methods: Qt drops the connection if the dialog is deleted
         call.failed.connect(on_failed)
         self._calls.append(call)
-        call.start()
+        return call.start()
+
+    def _is_stale(self) -> bool:
+        """A discovery answer superseded by a newer 'Check again' / added interpreter."""
+        return self.sender() is not self._discovery
 
     def _on_discovery_failed(self, message: str) -> None:
+        if self._is_stale():
+            return
         self.gpu_step.set_state("error", "Discovery failed", (message,), "run `inferlab doctor` in a terminal")
         self.python_step.set_state("error", "Discovery failed", (message,), "run `inferlab doctor` in a terminal")
         self._start_store()
 
     def _on_discovered(self, found: tuple[NvmlReport, list[EnvReport]]) -> None:
+        if self._is_stale():
+            return
         self._nvml, self._envs = found
         self.gpu_step.set_check(checks.check_gpus(self._nvml))
         self.envs_table.show_envs(self._envs)
@@ -208,6 +219,7 @@ class FirstRunDialog(QDialog):
         self._demo_answered = False
         self._stdout_buffer = ""
         self._stderr_tail.clear()
+        self.finish_button.setEnabled(False)
         self.demo_progress.setValue(0)
         self.demo_step.set_state("running", f"Preparing the demo model with {python}…")
         process = QProcess(self)
@@ -287,9 +299,11 @@ class FirstRunDialog(QDialog):
     # -- store and finish ---------------------------------------------------------------------------
     def _start_store(self) -> None:
         self.store_step.set_state("running", "Creating the results store…")
-        self._in_background(lambda: checks.check_store(create=True), self._on_store_checked,
-                            lambda message: self._on_store_checked(checks.Check(
-                                "store", "error", "Store check failed", (message,), "run `inferlab doctor`")))
+        self._in_background(lambda: checks.check_store(create=True), self._on_store_checked, self._on_store_failed)
+
+    def _on_store_failed(self, message: str) -> None:
+        self._on_store_checked(checks.Check("store", "error", "Store check failed", (message,),
+                                            "run `inferlab doctor` in a terminal"))
 
     def _on_store_checked(self, check: checks.Check) -> None:
         self.store_step.set_check(check)

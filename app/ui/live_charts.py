@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from app.ui.ring_buffer import RingBuffer
 
@@ -102,11 +102,10 @@ class LiveCharts(QWidget):
         t = self._buffer.times()
         for i, curve in enumerate(self._curves):
             curve.setData(t, self._buffer.series(i), connect="finite")
-        if len(t):
+        if len(t) and self._plots:  # the other plots are x-linked to the first
             right = float(t[-1])
             left = float(t[0]) if self.window_s is None else max(float(t[0]), right - self.window_s)
-            for plot in self._plots:
-                plot.setXRange(left, max(right, left + 1.0), padding=0)
+            self._plots[0].setXRange(left, max(right, left + 1.0), padding=0)
         self.redraw_count += 1
 
     def _row(self, sample: dict[str, Any], gpus: list[dict[str, Any]]) -> list[float | None]:
@@ -136,6 +135,9 @@ class LiveCharts(QWidget):
         self._add_curve(cpu, "CPU", "#4c9be8")
         ram = self._add_plot(*HOST_PLOTS[1], base + 1)
         self._add_curve(ram, "RAM used", "#e8a33c")
+        for plot in self._plots[-2:]:
+            plot.showAxis("bottom")
+            plot.setLabel("bottom", "time since first sample", units="s")
         self._buffer = RingBuffer(self.capacity, len(self._curves))
         self._t0 = None
 
@@ -144,7 +146,9 @@ class LiveCharts(QWidget):
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
         plot.showGrid(x=True, y=True, alpha=0.2)
-        plot.setLabel("bottom", "time", units="s")
+        plot.hideAxis("bottom")  # the time axis moves every frame: draw it on the last row only
+        for side in ("left", "bottom"):  # blit unchanged axes from a pixmap instead of replaying their text
+            plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         plot.setMouseEnabled(x=False, y=False)
         plot.enableAutoRange(axis="y")
         if self._plots:
@@ -155,7 +159,8 @@ class LiveCharts(QWidget):
     def _add_curve(self, plot: pg.PlotItem, name: str, color: str, dashed: bool = False) -> None:
         from PySide6.QtCore import Qt
 
-        pen = pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+        # Width 1 keeps the pen cosmetic: wider pens make Qt's raster engine stroke long paths slowly.
+        pen = pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
         if plot.legend is None and self._n_gpus > 1:
             plot.addLegend(offset=(-5, 5))
         self._curves.append(plot.plot(name=name, pen=pen))

@@ -140,6 +140,10 @@ class LiveView(QWidget):
                         f"→ run #{ev.get('run_id')}")
         self._update_eta()
 
+    def _on_sweep_paused(self, ev: dict[str, Any]) -> None:
+        self.trial_label.setText(f"Sweep {ev.get('sweep_id')} paused after the current trial (Resume to go on).")
+        self.append_log("Sweep paused")
+
     def _on_sweep_finished(self, ev: dict[str, Any]) -> None:
         self.trial_label.setText(f"Sweep {ev.get('sweep_id')} {ev.get('status')}.")
         self.eta_label.setText("done")

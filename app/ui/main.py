@@ -12,6 +12,7 @@ import sys
 import time
 
 START_S = time.perf_counter()
+BROKEN_PYSIDE = ("6.12.0",)  # see tests/ui/test_qt_binding.py
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -31,8 +32,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the desktop app; returns the exit code."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    import PySide6
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
+
+    if PySide6.__version__ in BROKEN_PYSIDE:
+        print(f"warning: PySide6 {PySide6.__version__} drops a reference to True on every signal emitted "
+              "from Python and aborts after a few thousand; install PySide6-Essentials 6.11.3", file=sys.stderr)
 
     from app.ui.main_window import MainWindow
 

@@ -244,10 +244,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Exporting {len(run_ids)} run(s) to {path}…")
 
         def work() -> None:
-            from app.reports.export import export_runs
-            from app.store import Store
-
             try:
+                from app.reports.export import export_runs
+                from app.store import Store
+
                 with Store(self.store_url) as store:
                     written = export_runs(store, run_ids, fmt, path, title=title)
                 self.export_finished.emit(str(written))

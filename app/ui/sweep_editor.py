@@ -46,6 +46,7 @@ class SweepEditor(QWidget):
         self.infos: dict[str, OptionInfo] = {}
         self.axes_table = QTableWidget(0, 2)
         self.axes_table.setHorizontalHeaderLabels(["Swept option", "Values or range"])
+        self.axes_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.axes_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.axes_table.verticalHeader().setVisible(False)
         self.axes_table.setToolTip("Values: 1, 2, 4, 8 — or a range: 1..64 log, 16..128 step=16, 0.1..0.9 num=5")

@@ -109,7 +109,7 @@ def test_sigkill_mid_sweep_keeps_finished_runs_and_resume_completes(data_dir: Pa
 @pytest.mark.slow
 def test_ctrl_c_cancels_the_running_trial_and_exits_130(data_dir: Path, tmp_path: Path) -> None:
     profile = tmp_path / "long.toml"
-    long_trial = TINY.replace("output_tokens = 2", "output_tokens = 256").replace("num_requests = 2",
+    long_trial = TINY.replace("output_tokens = 2", "output_tokens = 64").replace("num_requests = 2",
                                                                                   "num_requests = 8")
     profile.write_text(f'name = "ctrl-c"\nengine = "hf-generate"\nrepetitions = 1\n\n[options]\n{long_trial}\n'
                        "[axes]\nbatch_size = [1, 2]\n")
@@ -120,8 +120,9 @@ def test_ctrl_c_cancels_the_running_trial_and_exits_130(data_dir: Path, tmp_path
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True).start()
     try:
         seen = ""
-        while "measure" not in seen:
+        while "model loaded" not in seen:
             seen += lines.get(timeout=240)
+        time.sleep(2)  # into the measured requests (8 × 64 tokens: minutes, so surely mid-trial)
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
         assert proc.wait(timeout=60) == 130
     finally:

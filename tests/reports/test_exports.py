@@ -16,8 +16,6 @@ from app.reports.json_schema import SCHEMA_VERSION, validate
 from app.reports.markdown_export import escape_md
 from app.store import Store
 
-
-
 TITLE = "Batch sweep <script>alert(1)</script>"
 
 
@@ -110,6 +108,8 @@ def test_html_is_self_contained_escaped_and_labels_sources(store: Store, report_
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "data-pwned" in page  # shown as text
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)|url\(\s*["']?(https?:|//)|@import""", page)
     assert page.count("<svg") >= 3 and "<title>" in page.split("<svg", 1)[1]  # tooltips on chart artists
+    charts = page.split('<section id="charts">')[1].split("</section>")[0]
+    assert charts.count("&lt;script&gt;document.title=") >= 2  # hostile model name: axis label and tooltip
     for text in ("[vllm-bench]", "[optimum-benchmark]", "imported from vllm bench serve", "invalid-config",
                  "How each metric was measured", "Hardware and software environment"):
         assert text in page, text
@@ -121,7 +121,7 @@ def test_many_runs_turn_the_tables(report_store, real_results, tmp_path: Path) -
         ids = store.add_runs(real_results[:2] * 6)
         path = export_runs(store, ids, "md", tmp_path / "many.md")
     md = path.read_text()
-    assert "## Configurations: shared by all" in md and "## Configurations: differing items" in md
+    assert "## Configurations: same wherever recorded" in md and "## Configurations: differing items" in md
     differing = md.split("## Configurations: differing items")[1]
     assert differing.split("\n| ")[1].startswith("Column | batch\\_size")
 

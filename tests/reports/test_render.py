@@ -36,6 +36,7 @@ def test_html_renders_charts_and_tables_in_chromium_and_runs_no_script(
     dom = _chromium(chromium, tmp_path, "--dump-dom", page.as_uri()).stdout
     assert dom.count("<svg") >= 3 and dom.count("<table") >= 6
     assert "<body data-pwned" not in dom and "<title>pwned</title>" not in dom
+    assert "<title>Batch sweep &lt;script&gt;alert(1)&lt;/script&gt;</title>" in dom
     assert "<script" not in dom and "<img" not in dom
     assert "&lt;script&gt;document.body.setAttribute('data-pwned','1')&lt;/script&gt;" in dom  # notes, as text
     assert "How each metric was measured" in dom and "[optimum-benchmark]" in dom

@@ -35,6 +35,13 @@ def test_fresh_database_is_migrated_to_head_at_open(store_url: str) -> None:
         assert again.count_runs() == 0
 
 
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
+    with Store(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'w.db'}") as store, store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
+
+
 def test_run_round_trip_keeps_every_part(store_url: str) -> None:
     samples = [{"t": 1.0 + k, "cpu_percent": 50.0, "ram_used_bytes": 1, "ram_total_bytes": 2,
                 "worker_rss_bytes": 3, "gpus": []} for k in range(5)]

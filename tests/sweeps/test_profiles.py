@@ -114,3 +114,13 @@ def test_float_range_in_a_grid_needs_points() -> None:
 def test_missing_file_is_a_profile_error(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="cannot read"):
         load_profile(tmp_path / "nope.toml")
+
+
+def test_the_documented_example_profile_parses() -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "profiles" / "README.md").read_text()
+    block = re.search(r"```toml\n(.*?)```", readme, re.S)
+    assert block is not None
+    profile = parse_profile(block.group(1), "README.md")
+    assert profile.strategy == "optuna" and profile.axes[-1].when == {"speculative": ("draft",)}

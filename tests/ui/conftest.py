@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+# tests/engine/__init__.py makes pytest put tests/ ahead of the repository on sys.path, so a bare
+# `import engine` can pick the test package instead of the real one. Keep the repository first.
+_ROOT = str(Path(__file__).resolve().parents[2])
+if sys.path[0] != _ROOT:
+    sys.path.insert(0, _ROOT)
 
 TINY_TRIAL = {"input_tokens": 8, "output_tokens": 4, "batch_size": 1, "num_requests": 2,
               "warmup_requests": 0, "repetitions": 1, "idle_baseline_s": 0.0}
@@ -49,9 +56,14 @@ def make_window(qtbot, settings, store_url: str, data_dir: Path) -> Iterator[Cal
         window.controller.wait(30_000)
 
 
-def fill_tiny_trial(window: object, **extra: object) -> None:
-    """Set the form to a tiny hf-generate trial on the demo model."""
-    exp = window.experiment  # type: ignore[attr-defined]
-    exp.engine_box.setCurrentIndex(exp.engine_box.findData("hf-generate"))
-    exp.model_box.setCurrentText("demo")
-    exp.form.set_values({**TINY_TRIAL, **extra})
+@pytest.fixture()
+def fill_tiny_trial() -> Callable[..., None]:
+    """Sets a window's form to a tiny hf-generate trial on the demo model (extra options override)."""
+
+    def fill(window: object, **extra: object) -> None:
+        exp = window.experiment  # type: ignore[attr-defined]
+        exp.engine_box.setCurrentIndex(exp.engine_box.findData("hf-generate"))
+        exp.model_box.setCurrentText("demo")
+        exp.form.set_values({**TINY_TRIAL, **extra})
+
+    return fill

@@ -16,10 +16,10 @@ from app.ui.runs_model import COLUMNS, NOTES_COLUMN, TAGS_COLUMN
 PROFILE = """
 name = "ui-test"
 engine = "hf-generate"
+strategy = "random"
 [options]
 model = "demo"
 input_tokens = 8
-output_tokens = 4
 num_requests = 2
 warmup_requests = 0
 repetitions = 1
@@ -27,14 +27,17 @@ idle_baseline_s = 0.0
 [axes]
 batch_size = [1, 2]
 output_tokens = [4, 6]
+[budget]
+n_trials = 3
+seed = 1
 """
 
 
 @pytest.fixture(scope="module")
 def real_store(tmp_path_factory: pytest.TempPathFactory, demo_model_dir: Path) -> str:
-    """A store with the four runs of a real 2×2 grid on the demo model (run headless, once)."""
+    """A store with three runs sampled from a real 2×2 grid on the demo model (run headless, once)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'runs.db'}"
-    profile = parse_profile(PROFILE.replace("output_tokens = 4\n", ""), "<test>")
+    profile = parse_profile(PROFILE, "<test>")
     with Store(url) as store:
         run_profile(profile, store)
     return url
@@ -45,13 +48,13 @@ def test_runs_table_reflects_the_store(qtbot, make_window, real_store: str) -> N
     model = window.runs.model
     with Store(real_store) as store:
         stored = store.list_runs()
-    assert model.rowCount() == model.total() == len(stored) == 4
-    assert {model.run_at(i).id for i in range(4)} == {r.id for r in stored}
+    assert model.rowCount() == model.total() == len(stored) == 3
+    assert {model.run_at(i).id for i in range(3)} == {r.id for r in stored}
     status = next(i for i, c in enumerate(COLUMNS) if c.header == "Status")
-    assert {model.data(model.index(i, status)) for i in range(4)} == {"ok"}
+    assert {model.data(model.index(i, status)) for i in range(3)} == {"ok"}
     tps = next(i for i, c in enumerate(COLUMNS) if c.sort_key == "output_tokens_per_s")
     window.runs.table.sortByColumn(tps, Qt.SortOrder.DescendingOrder)
-    values = [model.run_at(i).value("output_tokens_per_s") for i in range(4)]
+    values = [model.run_at(i).value("output_tokens_per_s") for i in range(3)]
     assert values == sorted(values, reverse=True)
 
 
@@ -75,7 +78,7 @@ def test_compare_charts_are_built_from_stored_runs(qtbot, make_window, real_stor
     window.runs.table.selectAll()
     window.compare_action.trigger()
     compare = window.compare
-    assert window.tabs.currentWidget() is compare and len(compare.runs) == 4
+    assert window.tabs.currentWidget() is compare and len(compare.runs) == 3
     series = {s.metric: s for s in compare.bars.series}
     tps = series["output_tokens_per_s"]
     assert tps.values == tuple(r.value("output_tokens_per_s") for r in compare.runs)
@@ -83,9 +86,11 @@ def test_compare_charts_are_built_from_stored_runs(qtbot, make_window, real_stor
     for value, run in zip(energy.values, compare.runs, strict=True):
         assert value == run.value("energy_j_per_output_token")  # None stays None (shown as n/a)
     assert {compare.x_param.currentText(), compare.y_param.currentText()} == {"batch_size", "output_tokens"}
+    for tab in (1, 2, 3):  # landscape, Pareto and telemetry are built when first shown
+        compare.tabs.setCurrentIndex(tab)
     land = compare.landscape.landscape
-    assert land is not None and len(land.x_values) == 2 and len(land.y_values) == 2
-    assert all(not math.isnan(v) for row in land.grid for v in row)
+    assert land is not None and len(land.x_values) * len(land.y_values) >= 2
+    assert sum(not math.isnan(v) for row in land.grid for v in row) == len({(r.config['batch_size'], r.config['output_tokens']) for r in compare.runs})
     compare.pareto_x.setCurrentText("ttft_ms_p50")
     compare.pareto_y.setCurrentText("output_tokens_per_s")
     data = compare.pareto.data
@@ -121,10 +126,10 @@ def test_delete_asks_then_removes_runs_from_store(qtbot, make_window, real_store
 
     QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.Cancel))
     view.delete_selected()
-    assert view.model.total() == 4
+    assert view.model.total() == 3
     QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.Yes))
     view.delete_selected()
-    assert view.model.total() == 3
+    assert view.model.total() == 2
     with Store(f"sqlite:///{copy}") as store:
         assert doomed[0] not in {r.id for r in store.list_runs()}
     assert not view.model.canFetchMore(QModelIndex())

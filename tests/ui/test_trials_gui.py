@@ -10,8 +10,6 @@ import os
 import psutil
 import pytest
 
-from tests.ui.conftest import fill_tiny_trial
-
 pytestmark = pytest.mark.slow
 TRIAL_TIMEOUT_MS = 240_000
 
@@ -21,7 +19,7 @@ def _finished_rows(window) -> list:
     return [model.run_at(i) for i in range(model.rowCount())]
 
 
-def test_trial_from_the_form_lands_in_the_runs_table(qtbot, make_window) -> None:
+def test_trial_from_the_form_lands_in_the_runs_table(qtbot, make_window, fill_tiny_trial) -> None:
     window = make_window()
     fill_tiny_trial(window, telemetry_hz=10.0)
     events: list[dict] = []
@@ -40,29 +38,29 @@ def test_trial_from_the_form_lands_in_the_runs_table(qtbot, make_window) -> None
     assert window.experiment.run_button.isEnabled()
 
 
-def _wait_for_measuring(qtbot, window) -> None:
+def _wait_until_loaded(qtbot, window) -> None:
+    """Block until the worker reports the model loaded: the trial is then running (warm-up first)."""
     seen: list[dict] = []
     window.controller.event.connect(seen.append)
-    qtbot.waitUntil(lambda: any(e.get("type") == "progress" and e.get("phase") in ("warmup", "measure")
-                                for e in seen), timeout=TRIAL_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: any(e.get("type") == "loaded" for e in seen), timeout=TRIAL_TIMEOUT_MS)
 
 
-def test_cancel_stops_the_trial_and_marks_the_run_cancelled(qtbot, make_window) -> None:
+def test_cancel_stops_the_trial_and_marks_the_run_cancelled(qtbot, make_window, fill_tiny_trial) -> None:
     window = make_window()
     fill_tiny_trial(window, output_tokens=512, num_requests=64, warmup_requests=4)
     window.experiment.request_run()
-    _wait_for_measuring(qtbot, window)
+    _wait_until_loaded(qtbot, window)
     with qtbot.waitSignal(window.controller.finished, timeout=60_000):
         window.cancel_action.trigger()
     rows = _finished_rows(window)
     assert len(rows) == 1 and rows[0].status == "cancelled" and rows[0].failure_cause == "cancelled", rows
 
 
-def test_killed_worker_leaves_window_alive_and_run_marked_with_cause(qtbot, make_window) -> None:
+def test_killed_worker_leaves_window_alive_and_run_marked_with_cause(qtbot, make_window, fill_tiny_trial) -> None:
     window = make_window()
     fill_tiny_trial(window, output_tokens=512, num_requests=64, warmup_requests=4)
     window.experiment.request_run()
-    _wait_for_measuring(qtbot, window)
+    _wait_until_loaded(qtbot, window)
     workers = [p for p in psutil.Process(os.getpid()).children(recursive=True)
                if "engine" in " ".join(p.cmdline())]
     assert workers, "no worker process found"

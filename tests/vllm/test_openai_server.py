@@ -6,7 +6,6 @@ The server is module-scoped; the last test kills it mid-run (so it runs last in 
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -119,7 +118,8 @@ def test_server_killed_mid_run_records_failed_requests_and_keeps_the_result(work
             kill_group(proc)
             killed.append(True)
 
-    result, _ = run_killing(worker, url, kill_after_two)
+    result = worker.run_trial({**BASE, "base_url": url, "num_requests": 12, "batch_size": 2,
+                               "output_tokens": 32, "warmup_requests": 0}, on_event=kill_after_two)
     assert killed and proc.poll() is not None
     assert result.status == "ok", result.failure_message
     assert len(result.requests) == 12
@@ -131,17 +131,3 @@ def test_server_killed_mid_run_records_failed_requests_and_keeps_the_result(work
                for r in failed)
     assert result.value("failed_requests") == len(failed)
     assert worker.alive
-
-
-def run_killing(worker: WorkerClient, url: str, on_event):
-    result = worker.run_trial({**BASE, "base_url": url, "num_requests": 12, "batch_size": 2,
-                               "output_tokens": 32, "warmup_requests": 0}, on_event=on_event)
-    return result, None
-
-
-def test_server_fixture_cleanup_leaves_no_process(server) -> None:
-    proc, _ = server
-    assert proc.poll() is not None
-    with pytest.raises(ProcessLookupError):
-        os.killpg(proc.pid, 0)
-    assert isinstance(proc, subprocess.Popen)

@@ -85,7 +85,7 @@ class Backend(BaseBackend):
             recorder = hf_common.StepRecorder(cancel)
             kw = self._generate_kwargs(config, max(r.max_new_tokens for r in batch))
             mark = self._spec.begin_request() if self._spec else None
-            with torch.inference_mode():
+            with torch.no_grad():
                 self.model.generate(**enc, streamer=recorder, **kw)
             hf_common.synchronize(self.device)
             # records carry the token count actually fed (after tokenization)

@@ -69,7 +69,10 @@ class Backend(BaseBackend):
                     "speculative_config": kwargs["speculative_config"]}
         notes = ("Per-request TTFT from vLLM's RequestOutput.metrics.first_token_ts (engine-core clock, "
                  "same monotonic clock as the runner); end = when the finished output reached the worker.",
-                 "Weights size not read from vLLM (its loader does not expose it offline).")
+                 "Weights size not read from vLLM (its loader does not expose it offline).",
+                 "Sampling seeded engine-wide (vLLM seed = trial seed), not per request.",
+                 "vLLM's engine core and its workers are child processes: the worker's peak RSS does not "
+                 "include their memory.")
         return LoadInfo(resolved=resolved, weights_bytes=None, notes=notes)
 
     def tokenizer(self) -> Any:
@@ -151,16 +154,18 @@ class Backend(BaseBackend):
         from vllm import SamplingParams
 
         c = config.common
+        # seed=None on purpose: sampling is seeded engine-wide (EngineArgs.seed). Per-request seeds make
+        # vLLM 0.32's CPU sampler fail ("CPU Generator does not use offset") and take a slower
+        # per-request generator path that vLLM's own benchmark does not use.
         return SamplingParams(n=config.engine_options.n, temperature=c.temperature, top_p=c.top_p,
-                              max_tokens=max_tokens, min_tokens=0, ignore_eos=c.ignore_eos, seed=c.seed,
+                              max_tokens=max_tokens, min_tokens=0, ignore_eos=c.ignore_eos, seed=None,
                               top_k=0, min_p=0.0, repetition_penalty=1.0, presence_penalty=0.0,
                               frequency_penalty=0.0)
 
     def greedy_token_ids(self, prompts: Sequence[str], max_new_tokens: int) -> list[list[int]] | None:
         from vllm import SamplingParams
 
-        params = SamplingParams(n=1, temperature=0.0, max_tokens=max_new_tokens, ignore_eos=True,
-                                seed=self.config.common.seed)
+        params = SamplingParams(n=1, temperature=0.0, max_tokens=max_new_tokens, ignore_eos=True)
         outputs = self.llm.generate([{"prompt_token_ids": self._token_ids(p)} for p in prompts], params,
                                     use_tqdm=False)
         return [list(o.outputs[0].token_ids) for o in outputs]

@@ -1,0 +1,77 @@
+"""`run_profile` with Optuna on real tiny trials (demo model, real worker, real SQLite): events, pause,
+the constraint, and resume continuing the study with only the missing trials."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+
+import pytest
+
+from app.store import Store
+from app.sweeps import parse_profile, run_profile
+
+PROFILE = """\
+name = "optuna-real"
+engine = "hf-generate"
+model = "demo"
+strategy = "optuna"
+repetitions = 1
+constraints = ["peak_rss_bytes <= 20e9"]
+
+[options]
+device = "cpu"
+input_tokens = 8
+num_requests = 2
+warmup_requests = 0
+idle_baseline_s = 0.0
+
+[axes]
+batch_size = [1, 2]
+output_tokens = [1, 2]
+
+[budget]
+n_trials = 2
+seed = 0
+
+[[objectives]]
+metric = "output_tokens_per_s"
+direction = "maximize"
+"""
+
+
+@pytest.mark.slow
+def test_optuna_sweep_on_real_trials_pauses_and_resumes(data_dir: Path, tmp_path: Path) -> None:
+    profile = parse_profile(PROFILE, "optuna-real.toml")
+    events: list[dict] = []
+    pause = threading.Event()
+    pause.set()  # hold after the first trial; released when the runner says it is paused
+
+    def on_event(event: dict) -> None:
+        events.append(event)
+        if event["type"] == "sweep-paused":
+            threading.Timer(0.3, pause.clear).start()
+
+    with Store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        sweep_id = run_profile(profile, store, on_event=on_event, pause=pause)
+        kinds = [e["type"] for e in events]
+        assert kinds[0] == "sweep-started" and events[0]["total"] == 2
+        assert kinds[-1] == "sweep-finished" and events[-1]["status"] == "finished"
+        assert kinds.count("trial-finished") == 2 and kinds.count("sweep-paused") >= 1
+        assert kinds.index("sweep-paused") > kinds.index("trial-finished")
+        telemetry = [e for e in events if e["type"] == "telemetry"]
+        assert telemetry and all(e["index"] in (0, 1) for e in telemetry)
+        finished = [e for e in events if e["type"] == "trial-finished"]
+        assert all(e["status"] == "ok" and e["metrics"]["output_tokens_per_s"] > 0 for e in finished)
+        best = events[-1]["best_run_ids"]
+        assert len(best) == 1 and best[0] in {e["run_id"] for e in finished}
+
+        events.clear()
+        more = dataclasses.replace(profile, n_trials=3)
+        assert run_profile(more, store, on_event=on_event, resume=True) == sweep_id
+        assert [e["type"] for e in events].count("trial-finished") == 1  # only the missing trial ran
+        runs = store.list_runs(sweep_id=sweep_id)
+        assert len(runs) == 3 and all(r.status == "ok" for r in runs)
+        assert len({(r.config["batch_size"], r.config["output_tokens"]) for r in runs}) == 3
+        assert all(store.get_run(r.id).telemetry for r in runs)
