@@ -3,7 +3,8 @@ through the window (Experiment → Live), then grabs the Runs and Compare views 
 
 Usage (needs an X server for real fonts):
   xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb .venv/bin/python bench/gui_screenshots.py
-Writes assets/screenshots/*.png (or the folder given as the first argument).
+Writes assets/screenshots/*.png (or the folder given as the first argument). With a store URL as the
+second argument it skips the sweep (and the Live shot) and shoots the runs already in that store.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ def main() -> int:
 
     app = QApplication.instance() or QApplication([])
     tmp = Path(tempfile.mkdtemp(prefix="inferlab-shots-"))
-    window = MainWindow(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), f"sqlite:///{tmp / 'runs.db'}")
+    reuse = sys.argv[2] if len(sys.argv) > 2 else None
+    window = MainWindow(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat),
+                        reuse or f"sqlite:///{tmp / 'runs.db'}")
     window.resize(*SIZE)
     window.show()
     window.finish_startup()
@@ -60,8 +63,11 @@ def main() -> int:
     window.controller.event.connect(on_event)
     window.controller.finished.connect(lambda sid: (finished.append(sid), app.quit()))
     window.controller.failed.connect(lambda msg: print("sweep failed:", msg))
-    exp.request_run()
-    app.exec()
+    if reuse:
+        finished.append(None)
+    else:
+        exp.request_run()
+        app.exec()
     window.runs.refresh()
     window.runs.table.selectAll()
     grab("runs", TAB_RUNS)

@@ -20,16 +20,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def one_run(tmp: Path, k: int) -> tuple[float, float, float]:
+    """(spawn → window shown, spawn → store and views ready, spawn → exit) in seconds."""
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
            "INFERLAB_NO_FIRST_RUN": "1"}
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "app.ui.main", "--smoke", "--settings", str(tmp / f"{k}.ini"),
-                          "--store", f"sqlite:///{tmp / f'{k}.db'}"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120, check=True).stdout
+    proc = subprocess.Popen([sys.executable, "-m", "app.ui.main", "--smoke", "--settings", str(tmp / f"{k}.ini"),
+                             "--store", f"sqlite:///{tmp / f'{k}.db'}"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    shown = time.perf_counter() - t0
+    rest = proc.stdout.read()
+    ready = time.perf_counter() - t0
+    proc.wait(timeout=120)
     wall = time.perf_counter() - t0
-    m = re.search(r"shown in ([0-9.]+) s, views and store ready in ([0-9.]+) s", out)
-    assert m, out
-    return float(m[1]), float(m[2]), wall
+    assert "window shown" in first and re.search(r"smoke ok", rest), first + rest
+    return shown, ready, wall
 
 
 def main() -> None:
@@ -39,11 +45,11 @@ def main() -> None:
     shown = statistics.median(r[0] for r in results)
     ready = statistics.median(r[1] for r in results)
     wall = statistics.median(r[2] for r in results)
-    print(f"runs: {runs} (offscreen; times from interpreter start of app.ui.main)")
+    print(f"runs: {runs} (offscreen; every time measured from process spawn, interpreter start included)")
     print(f"window shown   median {shown * 1e3:7.0f} ms   target {TARGET_SHOWN_S * 1e3:.0f} ms   "
           f"ratio {shown / TARGET_SHOWN_S:.2f}")
     print(f"store + views  median {ready * 1e3:7.0f} ms   (built after the first paint)")
-    print(f"process wall   median {wall * 1e3:7.0f} ms   (spawn to exit, incl. interpreter start)")
+    print(f"process wall   median {wall * 1e3:7.0f} ms   (spawn to exit)")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 #
 # Idempotent and cached: the tarball is keyed by a hash of its inputs (packaging/, app/, engine/, the
 # bundled assets, the lock file, the Python and PyInstaller versions) and kept in
-# ~/.cache/inferlab/packaging/<hash>/; a matching cache entry is reused instead of rebuilding.
+# ~/.cache/inferlab/packaging/<hash>/ (the newest three are kept); a matching entry is reused, not rebuilt.
 #
 # Usage: packaging/build_linux.sh [--force] [--print-hash] [--print-tarball]
 #   --force          rebuild even if the cache has this hash
@@ -74,6 +74,8 @@ else
   mv "dist/$name.tar.gz.partial" "dist/$name.tar.gz"
   mkdir -p "$cache_root/$hash"
   cp "dist/$name.tar.gz" "$cached.partial" && mv "$cached.partial" "$cached"
+  # Keep the three newest cached builds (each is ~110 MB).
+  ls -1dt "$cache_root"/*/ | tail -n +4 | xargs -r rm -rf
   echo "build_linux: built in $(( $(date +%s) - started )) s" >&2
 fi
 echo "build_linux: dist/$name.tar.gz ($(du -h "dist/$name.tar.gz" | cut -f1) packed," \

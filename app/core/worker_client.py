@@ -73,9 +73,11 @@ class WorkerClient:
         """Start the worker and wait for its hello message (returned)."""
         if self.alive and self.hello is not None:
             return self.hello
-        self._messages = queue.Queue()
+        # fresh per process: threads of an earlier (killed) worker keep their own queue and stop event
+        self._messages = messages = queue.Queue()
         self._stderr_tail.clear()
-        self._stop_watchdog = threading.Event()
+        self._stop_watchdog = stop = threading.Event()
+        self._last_seen = time.monotonic()
         try:
             self._proc = subprocess.Popen([self.python, "-m", "engine"], stdin=subprocess.PIPE,
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -83,9 +85,10 @@ class WorkerClient:
         except OSError as exc:
             raise WorkerStartError(f"cannot start {self.python!r}: {exc}") from exc
         proc = self._proc
-        threading.Thread(target=self._read_stdout, args=(proc,), name="worker-stdout", daemon=True).start()
+        threading.Thread(target=self._read_stdout, args=(proc, messages), name="worker-stdout",
+                         daemon=True).start()
         threading.Thread(target=self._read_stderr, args=(proc,), name="worker-stderr", daemon=True).start()
-        threading.Thread(target=self._watchdog, args=(proc, self._stop_watchdog), name="worker-watchdog",
+        threading.Thread(target=self._watchdog, args=(proc, messages, stop), name="worker-watchdog",
                          daemon=True).start()
         try:
             msg = self._messages.get(timeout=timeout_s)
@@ -126,7 +129,7 @@ class WorkerClient:
         return "".join(self._stderr_tail)
 
     # -- threads ------------------------------------------------------------------------------
-    def _read_stdout(self, proc: subprocess.Popen[str]) -> None:
+    def _read_stdout(self, proc: subprocess.Popen[str], messages: queue.Queue[dict[str, Any]]) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             self._last_seen = time.monotonic()
@@ -136,8 +139,8 @@ class WorkerClient:
                 log.warning("worker protocol: %s", exc)
                 continue
             if msg["type"] != "heartbeat":
-                self._messages.put(msg)
-        self._messages.put(_EOF)
+                messages.put(msg)
+        messages.put(_EOF)
 
     def _read_stderr(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stderr is not None
@@ -145,15 +148,18 @@ class WorkerClient:
             self._stderr_tail.append(line)
             log.debug("worker: %s", line.rstrip())
 
-    def _watchdog(self, proc: subprocess.Popen[str], stop: threading.Event) -> None:
+    def _watchdog(self, proc: subprocess.Popen[str], messages: queue.Queue[dict[str, Any]],
+                  stop: threading.Event) -> None:
         while not stop.wait(1.0) and proc.poll() is None:
             now = time.monotonic()
+            if self._current_id is None:
+                continue  # only a trial in flight is judged (an idle or suspended machine is not a hang)
             hung = now - self._last_seen > self.heartbeat_timeout_s
             late_cancel = self._cancel_at is not None and now > self._cancel_at + CANCEL_GRACE_S
             overdue = self._deadline is not None and now > self._deadline
             if hung or late_cancel or overdue:
                 why = "heartbeat-lost" if hung else "cancelled" if late_cancel else "timeout"
-                self._messages.put({**_HUNG, "cause": why})
+                messages.put({**_HUNG, "cause": why})
                 return
 
     def _send(self, type_: str, **fields: Any) -> bool:
@@ -176,6 +182,16 @@ class WorkerClient:
         self._stop_watchdog.set()
         self.hello = None
 
+    def _drain(self) -> None:
+        """Drop messages left from an earlier trial (late progress, a result nobody waited for)."""
+        while True:
+            try:
+                msg = self._messages.get_nowait()
+            except queue.Empty:
+                return
+            if msg["type"] == "__eof__" and self._proc is not None:
+                self._proc.wait(timeout=10)  # the worker died while idle: start() makes a new one
+
     # -- trials -------------------------------------------------------------------------------
     def cancel(self) -> None:
         """Ask the running trial to stop (it returns with status 'cancelled'); safe from any thread."""
@@ -193,11 +209,13 @@ class WorkerClient:
         flat = trial_config.to_flat()
         trial_id = trial_id or uuid.uuid4().hex[:12]
         started = time.time()
+        self._drain()
         try:
             self.start()
         except WorkerStartError as exc:
             return _failed(trial_id, flat, "worker-exit", str(exc), started)
         self._cancel_at = None
+        self._last_seen = time.monotonic()
         self._deadline = time.monotonic() + trial_config.common.timeout_s + TIMEOUT_GRACE_S
         self._current_id = trial_id
         try:
@@ -224,7 +242,7 @@ class WorkerClient:
                 result = TrialResult.from_dict(msg["result"])
                 result.telemetry = telemetry
                 return result
-            if kind == "error":
+            if kind == "error" and msg.get("id") == trial_id:
                 return _failed(trial_id, flat, msg.get("cause", "crash"), msg.get("message", ""), started)
             if kind == "telemetry":
                 telemetry.append(msg["sample"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib.metadata
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -16,7 +17,6 @@ from typing import Any
 from app.reports import tables
 from app.reports.tables import Cell, Table
 from app.store.records import RunDetail
-from engine import __version__ as engine_version
 from engine.metric_names import CATALOGUE, info
 from engine.results import Measurement
 
@@ -69,8 +69,18 @@ def build_report(details: Sequence[RunDetail], *, title: str = "", notes: str = 
         _failures_table(runs, labels),
     ]
     stamp = (now or _utc_now)()
-    return Report(title or "InferLab comparison", notes, stamp, f"InferLab {engine_version}", runs, labels,
+    return Report(title or "InferLab comparison", notes, stamp, f"InferLab {inferlab_version()}", runs, labels,
                   metric_names, option_names, differing, [s for s in sections if s is not None])
+
+
+def inferlab_version() -> str:
+    """The installed InferLab version (the engine's own when running from a bare checkout)."""
+    try:
+        return importlib.metadata.version("inferlab")
+    except importlib.metadata.PackageNotFoundError:
+        from engine import __version__
+
+        return __version__
 
 
 def _utc_now() -> float:

@@ -55,6 +55,8 @@ class BarCharts(pg.GraphicsLayoutWidget):
             plot = self.addPlot(row=k // 4, col=k % 4)
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
+            plot.getAxis("left").setWidth(52)
+            plot.getAxis("left").enableAutoSIPrefix(False)
             self._plots.append(plot)
         for plot, s in zip(self._plots, self.series, strict=False):
             plot.clear()
@@ -111,6 +113,8 @@ class ParetoChart(pg.PlotWidget):
         super().__init__(parent)
         self.data: compare.ParetoData | None = None
         self.showGrid(x=True, y=True, alpha=0.2)
+        for side in ("left", "bottom"):
+            self.getAxis(side).enableAutoSIPrefix(False)
         self.scatter = pg.ScatterPlotItem(size=11, hoverable=True, hoverSize=15, tip=None)
         self.front_line = pg.PlotDataItem(pen=pg.mkPen("#e8a33c", width=2))
         self.addItem(self.front_line)

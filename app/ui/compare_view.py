@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSplitter,
     QTabWidget,
     QTextBrowser,
@@ -63,8 +64,14 @@ class CompareView(QWidget):
         splitter.addWidget(self.detail_panel)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([1000, 380])
+        self.export_button = QPushButton("Export report…")
+        self.export_button.clicked.connect(self.export_requested)
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(self.export_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.header)
+        layout.addLayout(top)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.hover_label)
         for chart in (self.bars, self.pareto):
@@ -167,7 +174,8 @@ def run_details_html(detail: RunDetail) -> str:
         ci = (f" [95% CI {m.ci95_low:.4g}–{m.ci95_high:.4g}]"
               if m.ci95_low is not None and m.ci95_high is not None else "")
         parts.append(f"<tr><td>{esc(info(name).label)}</td><td><b>{esc(display_value(m.value, m.unit))}</b>"
-                     f"{ci}</td><td><i>{esc(m.status)}: {esc(m.method)}</i></td></tr>")
+                     f"{ci}</td></tr><tr><td colspan=2><small><i>{esc(m.status)}: {esc(m.method)}</i>"
+                     "</small></td></tr>")
     parts.append("</table>")
     if detail.notes_list:
         parts.append("<h4>Notes</h4><ul>" + "".join(f"<li>{esc(n)}</li>" for n in detail.notes_list) + "</ul>")

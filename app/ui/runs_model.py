@@ -41,7 +41,7 @@ def _metric_text(run: RunSummary, name: str) -> str:
     if m is None or m.value is None:
         return "n/a"
     value = m.value / 1024**2 if m.unit == "B" else m.value
-    text = f"{value:,.1f} MiB" if m.unit == "B" else f"{value:.4g}"
+    text = f"{value:,.1f} MiB" if m.unit == "B" else (f"{value:,.1f}" if abs(value) >= 100 else f"{value:.4g}")
     return text + (" (est.)" if m.status == "estimated" else "")
 
 

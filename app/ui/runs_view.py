@@ -46,6 +46,7 @@ class RunsView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setWordWrap(False)
         self.text_filter = QLineEdit()
         self.text_filter.setPlaceholderText("Filter: model, engine, notes, config, error text…")
         self.status_filter = QComboBox()
@@ -68,8 +69,10 @@ class RunsView(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.table.selectionModel().currentRowChanged.connect(self._show_current)
         self.model.modelReset.connect(self._update_count)
+        self.model.modelReset.connect(self._fit_columns)
         self.model.rowsInserted.connect(self._update_count)
         self._update_count()
+        self._fit_columns()
 
     def _build_layout(self) -> None:
         bar = QHBoxLayout()
@@ -84,6 +87,7 @@ class RunsView(QWidget):
         splitter.addWidget(self.details)
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([1100, 320])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(splitter, 1)
@@ -129,6 +133,12 @@ class RunsView(QWidget):
         index = self.table.currentIndex()
         if index.isValid():
             self.details.setHtml(run_details_html(self.store.get_run(self.model.run_at(index.row()).id)))
+
+    def _fit_columns(self) -> None:
+        """Size columns to the first page (later pages keep the widths: no rescan of every row)."""
+        self.table.resizeColumnsToContents()
+        for column in range(self.model.columnCount()):
+            self.table.setColumnWidth(column, min(self.table.columnWidth(column), 260))
 
     def _update_count(self) -> None:
         self.count_label.setText(f"{self.model.total():,} run(s) match; {self.model.rowCount():,} loaded")

@@ -27,6 +27,12 @@ def apply_theme(app: QApplication, theme: str, root: QWidget | None = None) -> N
     if root is not None:
         for view in root.findChildren(pg.GraphicsView):
             view.setBackground(background)
+            for item in view.scene().items():  # axes and titles keep the colours they were made with
+                if isinstance(item, pg.AxisItem):
+                    item.setPen(foreground)
+                    item.setTextPen(foreground)
+                elif isinstance(item, pg.LabelItem):
+                    item.setText(item.text, color=foreground)
 
 
 def plot_colors(theme: str) -> tuple[str, str]:

@@ -14,7 +14,7 @@ from app.core.worker_client import WorkerClient
 from engine.results import TrialResult
 from tests.engine.conftest import WORKER_ENV, tiny
 
-LONG = {"num_requests": 200, "output_tokens": 64, "repetitions": 3, "batch_size": 1}
+LONG = {"num_requests": 200, "output_tokens": 64, "repetitions": 3, "batch_size": 1, "warmup_requests": 4}
 
 
 def _run_in_thread(client: WorkerClient, config: dict[str, Any], started: threading.Event
@@ -22,8 +22,8 @@ def _run_in_thread(client: WorkerClient, config: dict[str, Any], started: thread
     box: list[TrialResult] = []
 
     def on_event(msg: dict[str, Any]) -> None:
-        if msg["type"] == "progress" and msg["phase"] == "measure":
-            started.set()
+        if msg["type"] == "loaded":  # warm-up generation starts right after
+            threading.Timer(0.5, started.set).start()
 
     thread = threading.Thread(target=lambda: box.append(client.run_trial(config, on_event=on_event)))
     thread.start()
@@ -34,7 +34,7 @@ def test_cancel_stops_within_two_seconds_and_worker_stays_usable(client: WorkerC
     pid = client.hello["pid"] if client.hello else None
     started = threading.Event()
     thread, box = _run_in_thread(client, tiny(**LONG), started)
-    assert started.wait(120), "trial never reached the measured phase"
+    assert started.wait(120), "the trial never loaded its model"
     t = time.monotonic()
     client.cancel()
     thread.join(30)

@@ -57,7 +57,8 @@ def real_results(demo_model_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     data = tmp_path_factory.mktemp("data")
     (data / "models").mkdir()
     (data / "models" / demo_model_dir.name).symlink_to(demo_model_dir)
-    with WorkerClient(env={"INFERLAB_DATA_DIR": str(data)}) as worker:
+    # One compute thread: on a shared 2-core runner two spinning OpenMP threads slow the demo model ~10×.
+    with WorkerClient(env={"INFERLAB_DATA_DIR": str(data), "INFERLAB_NUM_THREADS": "1"}) as worker:
         worker.start()
         results = [worker.run_trial({**TINY, "batch_size": bs}) for bs in (1, 2)]
         results.append(worker.run_trial({**TINY, "model": str(data / "no-such-model")}))

@@ -109,8 +109,11 @@ def test_engine_argument_unknown_to_this_vllm_is_refused() -> None:
 def test_same_load_key_reuses_the_engine(worker: WorkerClient, first_trial) -> None:
     children_before = {p.pid for p in tree(worker.hello["pid"])[1:]}
     events: list[dict] = []
-    result = worker.run_trial({**BASE, "batch_size": 8, "num_requests": 8}, on_event=events.append)
+    # Sampling (temperature > 0) on the same engine: runtime options do not reload it.
+    result = worker.run_trial({**BASE, "batch_size": 8, "num_requests": 8, "temperature": 0.8},
+                              on_event=events.append)
     assert result.status == "ok", result.failure_message
+    assert all(r.ok and r.output_tokens == BASE["output_tokens"] for r in result.requests)
     loaded = [e for e in events if e["type"] == "loaded"]
     assert loaded and loaded[0]["reused"] is True
     assert result.metrics["load_time_s"].status == "unavailable"

@@ -1,0 +1,1 @@
+"""InferLab test suite (a package, so tests/engine is tests.engine and never shadows engine/)."""
