@@ -20,6 +20,7 @@ from engine import backends, environment, workloads
 from engine.backends.base import Backend, LoadInfo, Request
 from engine.config import TrialConfig
 from engine.errors import CancelledError, EngineError, OutOfMemoryError, UnsupportedError
+from engine.meters import nvml
 from engine.meters.energy import EnergyMeter
 from engine.meters.latency import Repetition, count_metrics, latency_metrics, throughput_metrics
 from engine.meters.memory import MemoryMeter
@@ -146,7 +147,7 @@ class _Trial:
         tokenizer = backend.tokenizer()
         measured = workloads.build(self.config, tokenizer, c.num_requests)
         warmup = workloads.build(self.config, tokenizer, c.warmup_requests, seed_offset=1)
-        device = runner.load_info.resolved.get("device", "cpu")
+        device = _device(self.config, runner.load_info)
         gpu_count = getattr(self.config.engine_options, "tensor_parallel_size", 1) if device == "cuda" else 0
         energy = EnergyMeter(gpu_count)
         energy.idle_baseline(c.idle_baseline_s)
@@ -212,6 +213,15 @@ class _Trial:
                                  f"{c.repetitions} repetitions after {c.warmup_requests} warm-up requests; "
                                  f"batch_size {c.batch_size}")
         self.result.notes.append("TTFT/ITL: " + TTFT_METHOD)
+
+
+def _device(config: TrialConfig, info: LoadInfo) -> str:
+    """Where the trial runs: as the backend resolved it, else as configured ('auto': CUDA if NVML sees a GPU)."""
+    if info.resolved.get("device") in ("cpu", "cuda"):
+        return str(info.resolved["device"])
+    if config.common.device != "auto":
+        return config.common.device
+    return "cuda" if nvml.handles()[0] else "cpu"
 
 
 def check_cancel(cancel: threading.Event) -> None:

@@ -38,13 +38,16 @@ class MemoryMeter:
     def metrics(self, samples: Sequence[dict[str, Any]]) -> dict[str, Measurement]:
         out = {"peak_rss_bytes": self._peak_rss(samples)}
         torch = sys.modules.get("torch")
-        if self.device == "cuda" and torch is not None:
+        if self.device == "cuda" and torch is not None and torch.cuda.is_initialized() \
+                and torch.cuda.max_memory_allocated() > 0:
             out["peak_cuda_allocated_bytes"] = Measurement.measured(
                 torch.cuda.max_memory_allocated(), "B", "torch.cuda.max_memory_allocated over the measured window")
             out["peak_cuda_reserved_bytes"] = Measurement.measured(
                 torch.cuda.max_memory_reserved(), "B", "torch.cuda.max_memory_reserved over the measured window")
         else:
-            reason = "the trial does not run on CUDA with torch"
+            reason = ("the trial does not run on CUDA with torch" if self.device != "cuda" else
+                      "CUDA memory is allocated outside the worker process (e.g. vLLM's engine core); "
+                      "see the NVML peak")
             out["peak_cuda_allocated_bytes"] = Measurement.unavailable("B", reason)
             out["peak_cuda_reserved_bytes"] = Measurement.unavailable("B", reason)
         out["peak_gpu_memory_used_bytes"] = nvml_peak(samples)

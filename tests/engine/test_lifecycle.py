@@ -80,3 +80,9 @@ def test_hung_worker_is_detected_by_heartbeat(demo_model_dir: Path) -> None:
         thread.join(30)
         assert box[0].status == "failed" and box[0].failure_cause == "heartbeat-lost"
         assert not c.alive
+
+
+def test_trial_past_its_timeout_fails_with_cause_timeout(client: WorkerClient) -> None:
+    result = client.run_trial(tiny(**{**LONG, "timeout_s": 1.0}))
+    assert result.status == "failed" and result.failure_cause == "timeout"
+    assert client.alive and client.run_trial(tiny(num_requests=2, repetitions=1)).status == "ok"

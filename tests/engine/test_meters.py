@@ -1,0 +1,53 @@
+"""Meter arithmetic that the demo trials cannot reach on this machine (RAPL wrap, interval unions)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.meters import energy
+from engine.meters.latency import Repetition, repetition_rates, union_s
+from engine.results import RequestRecord
+
+
+def _zone(root: Path, name: str, energy_uj: int, max_uj: int) -> Path:
+    zone = root / name
+    zone.mkdir(parents=True)
+    (zone / "energy_uj").write_text(f"{energy_uj}\n")
+    (zone / "max_energy_range_uj").write_text(f"{max_uj}\n")
+    return zone
+
+
+def test_rapl_counters_handle_wrap_around(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    zone = _zone(tmp_path, "intel-rapl:0", 999_000_000, 1_000_000_000)
+    _zone(tmp_path, "intel-rapl:0:0", 5, 1_000_000_000)  # a sub-zone (core): not counted twice
+    monkeypatch.setattr(energy, "POWERCAP", tmp_path)
+    rapl = energy.RaplCounters()
+    assert len(rapl.zones) == 1 and rapl.reason == ""
+    before = rapl.read_uj()
+    (zone / "energy_uj").write_text("2000000\n")  # wrapped past max_energy_range_uj
+    assert rapl.joules(before, rapl.read_uj()) == pytest.approx(3.0)
+
+
+def test_missing_rapl_is_unavailable_with_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(energy, "POWERCAP", tmp_path / "absent")
+    meter = energy.EnergyMeter(gpu_count=0)
+    meter.begin()
+    meter.end(output_tokens=10)
+    m = meter.metrics()
+    assert m["cpu_energy_j"].status == "unavailable" and "RAPL" in m["cpu_energy_j"].method
+    assert m["energy_j_per_output_token"].value is None
+
+
+def test_interval_union_counts_overlaps_once() -> None:
+    assert union_s([(0, 1), (0.5, 2), (3, 4)]) == pytest.approx(3.0)
+    assert union_s([]) == 0.0
+
+
+def test_batched_requests_share_prefill_and_decode_time() -> None:
+    recs = [RequestRecord(0, i, 10, 5, 0.0, 0.1, 0.5) for i in range(4)]  # one batch of four
+    rates = repetition_rates(Repetition(recs, wall_s=0.5))
+    assert rates["output_tokens_per_s"] == pytest.approx(40.0)
+    assert rates["prefill_tokens_per_s"] == pytest.approx(400.0)
+    assert rates["decode_tokens_per_s"] == pytest.approx(16 / 0.4)

@@ -1,0 +1,1 @@
+"""Tests of the vllm and openai backends (real vLLM on the demo model)."""
