@@ -43,6 +43,9 @@ CATALOGUE: dict[str, MetricInfo] = {m.name: m for m in [
     MetricInfo("input_tokens_total", "tokens", "Prompt tokens", True, "Prompt tokens in the measured window."),
     MetricInfo("output_tokens_total", "tokens", "Generated tokens", True,
                "Tokens generated in the measured window (counted from outputs)."),
+    MetricInfo("usage_reported_requests", "requests", "Server-reported usage", True,
+               "Requests whose output token count came from the server's usage field (the rest: counted "
+               "by re-tokenizing the streamed text)."),
     MetricInfo("failed_requests", "requests", "Failed requests", False, "Requests that ended in an error."),
     MetricInfo("wall_s", "s", "Measured wall time", False, "Wall time of one measured repetition (median)."),
     MetricInfo("load_time_s", "s", "Model load time", False, "Loading the model (kept apart from throughput)."),

@@ -30,7 +30,6 @@ from engine.telemetry import Sampler
 
 log = logging.getLogger("inferlab.engine")
 Emit = Callable[..., None]  # emit(type_, **fields) sends one protocol message
-TTFT_METHOD = "perf_counter at each decode step via a generate streamer (CUDA-synchronised on GPU)"
 
 
 class Runner:
@@ -160,17 +159,19 @@ class _Trial:
             memory.begin()
             reps, gaps_ms = self.measure(backend, measured, energy)
         self.result.metrics.update(throughput_metrics(reps))
-        self.result.metrics.update(latency_metrics(reps, gaps_ms, TTFT_METHOD))
+        self.result.metrics.update(latency_metrics(reps, gaps_ms, backend.ttft_method))
         self.result.metrics.update(count_metrics(reps))
         self.result.metrics.update(memory.metrics(sampler.samples))
         self.result.metrics.update(energy.metrics())
         self.result.metrics.update(backend.extra_metrics())
         self.result.requests = [r for rep in reps for r in rep.records]
+        self.result.sample_outputs = backend.sample_outputs()
         if c.quality_guard:
             runner.emit("progress", id=self.id, phase="quality", done=0, total=1, tokens_per_s=None)
             texts = [_text(tokenizer, r) for r in measured]
             self.result.metrics.update(runner.quality.evaluate(backend, self.config, texts))
         self.describe_workload()
+        self.result.notes.append("TTFT/ITL: " + backend.ttft_method)
 
     def measure(self, backend: Backend, requests: Sequence[Request], energy: EnergyMeter
                 ) -> tuple[list[Repetition], list[float]]:
@@ -212,7 +213,6 @@ class _Trial:
         self.result.notes.append(f"workload {c.workload}; {stop}; {c.num_requests} requests × "
                                  f"{c.repetitions} repetitions after {c.warmup_requests} warm-up requests; "
                                  f"batch_size {c.batch_size}")
-        self.result.notes.append("TTFT/ITL: " + TTFT_METHOD)
 
 
 def _device(config: TrialConfig, info: LoadInfo) -> str:

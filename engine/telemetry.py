@@ -1,7 +1,8 @@
 """Background telemetry sampler: CPU, RAM, worker RSS and NVML GPU state at `telemetry_hz`.
 
 One sample is a plain dict:
-`{"t", "cpu_percent", "ram_used_bytes", "ram_total_bytes", "worker_rss_bytes", "gpus": [...]}` with
+`{"t", "cpu_percent", "ram_used_bytes", "ram_total_bytes", "worker_rss_bytes", "worker_processes",
+"gpus": [...]}` (worker RSS summed over the worker and its child processes, e.g. vLLM's engine core), with
 each GPU as `{"index", "name", "util_percent", "mem_used_bytes", "mem_total_bytes", "power_w",
 "temp_c", "sm_clock_mhz", "mem_clock_mhz"}` (`gpus` is [] without NVML).
 
@@ -23,16 +24,50 @@ from engine.meters import nvml
 Sample = dict[str, Any]
 
 
-def take_sample(process: psutil.Process) -> Sample:
+class ProcessTree:
+    """The worker and its descendants. Listing descendants scans every process, so it is refreshed
+    only every `refresh_s`; reading each member's RSS between refreshes is one /proc read apiece."""
+
+    def __init__(self, refresh_s: float = 2.0) -> None:
+        self.root = psutil.Process()
+        self.refresh_s = refresh_s
+        self._members: list[psutil.Process] = [self.root]
+        self._listed_at = -float("inf")
+
+    def members(self) -> list[psutil.Process]:
+        now = time.monotonic()
+        if now - self._listed_at >= self.refresh_s:
+            try:
+                self._members = [self.root, *self.root.children(recursive=True)]
+            except psutil.Error:
+                self._members = [self.root]
+            self._listed_at = now
+        return self._members
+
+    def rss_bytes(self) -> tuple[int, int]:
+        """(summed RSS, number of live processes) of the tree."""
+        total, alive = 0, 0
+        for proc in self.members():
+            try:
+                total += proc.memory_info().rss
+                alive += 1
+            except psutil.Error:  # a child that just exited
+                continue
+        return total, alive
+
+
+def take_sample(tree: ProcessTree) -> Sample:
     """One telemetry sample now."""
     vm = psutil.virtual_memory()
     gpus, _ = nvml.handles()
+    rss_bytes, processes = tree.rss_bytes()
     return {
         "t": time.time(),
         "cpu_percent": float(psutil.cpu_percent(interval=None)),
         "ram_used_bytes": int(vm.total - vm.available),
         "ram_total_bytes": int(vm.total),
-        "worker_rss_bytes": int(process.memory_info().rss),
+        "worker_rss_bytes": int(rss_bytes),
+        "worker_processes": processes,
         "gpus": [nvml.gpu_sample(i, h) for i, h in enumerate(gpus)],
     }
 
@@ -46,7 +81,7 @@ class Sampler:
         self.samples: list[Sample] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._process = psutil.Process()
+        self._tree = ProcessTree()
 
     def start(self) -> None:
         if self.period_s <= 0:
@@ -58,7 +93,7 @@ class Sampler:
     def _loop(self) -> None:
         next_t = time.monotonic()
         while not self._stop.is_set():
-            sample = take_sample(self._process)
+            sample = take_sample(self._tree)
             self.samples.append(sample)
             if self.on_sample is not None:
                 self.on_sample(sample)

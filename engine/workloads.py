@@ -24,18 +24,23 @@ _MAX_FIX_ROUNDS = 8
 
 
 class WordPool:
-    """Vocabulary tokens that are whole lowercase words with a leading space and round-trip alone."""
+    """Vocabulary tokens that are whole lowercase words preceded by a space (GPT-2 'Ġ' or SentencePiece
+    '▁' style) and add exactly one token when they follow other text."""
 
     def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
-        words = []
-        for tok_id in range(min(len(tokenizer), 60000)):
-            text = tokenizer.decode([tok_id])
-            if len(text) >= 3 and text[0] == " " and text[1:].isalpha() and text[1:].islower():
-                words.append(text)
-        words = [w for w in words[:4000] if len(tokenizer.encode(w, add_special_tokens=False)) == 1]
+        candidates = []
+        for token in tokenizer.convert_ids_to_tokens(list(range(min(len(tokenizer), 60000)))):
+            if isinstance(token, str) and token[:1] in ("Ġ", "▁"):
+                rest = token[1:]
+                if len(rest) >= 2 and rest.isascii() and rest.isalpha() and rest.islower():
+                    candidates.append(" " + rest)
+        base = len(tokenizer.encode("a", add_special_tokens=False))
+        words = [w for w in candidates[:4000]
+                 if len(tokenizer.encode("a" + w, add_special_tokens=False)) == base + 1]
         if len(words) < 50:
-            raise ConfigError("workload", "the tokenizer has too few single-token words for synthetic prompts")
+            raise ConfigError("workload", "the tokenizer has too few single-token words for synthetic prompts; "
+                              "use workload='jsonl'")
         self.words = words
 
     def count(self, text: str) -> int:

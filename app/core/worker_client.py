@@ -14,15 +14,14 @@ import logging
 import os
 import queue
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
-import engine
+from app.envs.launch import engine_env
+from app.envs.settings import engine_python
 from engine.config import TrialConfig
 from engine.protocol import ProtocolError, decode, encode
 from engine.results import TrialResult
@@ -44,7 +43,7 @@ class WorkerClient:
 
     def __init__(self, python: str | None = None, *, heartbeat_timeout_s: float = 30.0,
                  env: dict[str, str] | None = None) -> None:
-        self.python = python or sys.executable
+        self.python: str | None = python or engine_python()
         self.heartbeat_timeout_s = heartbeat_timeout_s
         self.env = dict(env or {})
         self.hello: dict[str, Any] | None = None
@@ -64,10 +63,7 @@ class WorkerClient:
         return self._proc is not None and self._proc.poll() is None
 
     def _environment(self) -> dict[str, str]:
-        env = {**os.environ, **self.env}
-        root = str(Path(engine.__file__).resolve().parent.parent)  # the folder that contains engine/
-        env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
-        return env
+        return engine_env({**os.environ, **self.env})
 
     def start(self, timeout_s: float = 120) -> dict[str, Any]:
         """Start the worker and wait for its hello message (returned)."""
@@ -78,6 +74,9 @@ class WorkerClient:
         self._stderr_tail.clear()
         self._stop_watchdog = stop = threading.Event()
         self._last_seen = time.monotonic()
+        if self.python is None:
+            raise WorkerStartError("no Python environment is chosen to host the engine: run the first-run "
+                                   "setup (or `inferlab doctor`) and pick one that has torch/transformers or vLLM")
         try:
             self._proc = subprocess.Popen([self.python, "-m", "engine"], stdin=subprocess.PIPE,
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -32,6 +32,14 @@ class BackgroundCall(QObject):
         try:
             result = self._fn()
         except Exception as exc:  # reported to the GUI as text; a probe failure must not kill the app
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            self._deliver(self.failed, f"{type(exc).__name__}: {exc}")
             return
-        self.done.emit(result)
+        self._deliver(self.done, result)
+
+    @staticmethod
+    def _deliver(signal: Any, value: Any) -> None:
+        """Emit unless the receiving window closed first (Qt then has deleted this object's C++ side)."""
+        try:
+            signal.emit(value)
+        except RuntimeError:  # "Signal source has been deleted": nobody is left to tell
+            pass

@@ -44,6 +44,8 @@ class Backend(abc.ABC):
     """A loaded model behind one engine. One instance serves every trial with the same load key."""
 
     name: ClassVar[str]
+    #: How this backend observes first-token and inter-token times (quoted in every result).
+    ttft_method: ClassVar[str]
 
     @classmethod
     @abc.abstractmethod
@@ -85,6 +87,10 @@ class Backend(abc.ABC):
 
     def inter_token_gaps_ms(self) -> list[float]:
         """Gaps between successive tokens of every request of the last `run` (empty: not observable)."""
+        return []
+
+    def sample_outputs(self) -> list[str]:
+        """A few generated texts of the last `run` (decoded after it, outside the measured window)."""
         return []
 
     def greedy_token_ids(self, prompts: Sequence[str], max_new_tokens: int) -> list[list[int]] | None:

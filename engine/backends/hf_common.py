@@ -189,6 +189,9 @@ def generation_kwargs(config: TrialConfig, tokenizer: Any, max_new_tokens: int) 
     return kw
 
 
+STREAMER_TTFT_METHOD = "perf_counter at each decode step via a generate streamer (CUDA-synchronised on GPU)"
+
+
 class StepRecorder:
     """A generate streamer that stamps every decode step with one perf_counter read.
 

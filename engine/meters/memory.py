@@ -54,6 +54,11 @@ class MemoryMeter:
         return out
 
     def _peak_rss(self, samples: Sequence[dict[str, Any]]) -> Measurement:
+        if any(s.get("worker_processes", 1) > 1 for s in samples):
+            peak = max(s["worker_rss_bytes"] for s in samples)
+            return Measurement.measured(peak, "B", "highest RSS of the worker and its child processes (e.g. "
+                                        f"vLLM's engine core) over {len(samples)} telemetry samples; short "
+                                        "peaks between samples can be missed")
         if self.hwm_reset:
             for line in _STATUS.read_text().splitlines():
                 if line.startswith("VmHWM:"):

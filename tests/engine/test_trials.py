@@ -12,7 +12,8 @@ from app.core.worker_client import WorkerClient
 from engine.errors import ConfigError
 from tests.engine.conftest import tiny
 
-SAMPLE_KEYS = {"t", "cpu_percent", "ram_used_bytes", "ram_total_bytes", "worker_rss_bytes", "gpus"}
+SAMPLE_KEYS = {"t", "cpu_percent", "ram_used_bytes", "ram_total_bytes", "worker_rss_bytes", "worker_processes",
+               "gpus"}
 
 
 def test_hello_reports_backends_and_interpreter(client: WorkerClient) -> None:
@@ -135,3 +136,10 @@ def test_hf_pipeline_backend_runs_batches_with_step_timing(client: WorkerClient)
     assert result.value("output_tokens_total") == 3 * 6
     assert all(r.ttft_ms is not None and r.ttft_ms < r.e2e_ms for r in result.requests)
     assert len({r.start_s for r in result.requests}) == 2  # two pipeline batches (2 + 1)
+
+
+def test_sample_outputs_are_kept_for_reading(client: WorkerClient) -> None:
+    for engine in ("hf-generate", "hf-pipeline"):
+        result = client.run_trial(tiny(engine=engine, workload="chat", num_requests=2, repetitions=1))
+        assert result.status == "ok", result.failure_message
+        assert len(result.sample_outputs) == 2 and all(isinstance(t, str) and t for t in result.sample_outputs)

@@ -20,6 +20,7 @@ class Backend(BaseBackend):
     """Batches of `batch_size` requests, each batch one `generate` call."""
 
     name: ClassVar[str] = "hf-generate"
+    ttft_method: ClassVar[str] = hf_common.STREAMER_TTFT_METHOD
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
@@ -40,6 +41,7 @@ class Backend(BaseBackend):
         self.device = "cpu"
         self._gaps_ms: list[float] = []
         self._spec: hf_common.SpecCounter | None = None
+        self._sample_ids: list[Any] = []
 
     def load(self) -> LoadInfo:
         self.model, self._tokenizer, info = hf_common.load(self.config)
@@ -75,6 +77,7 @@ class Backend(BaseBackend):
             self._spec.reset()
         stop_ids = hf_common.stop_token_ids(self.model, self._tokenizer, config.common.ignore_eos)
         records: list[RequestRecord] = []
+        self._sample_ids = []
         size = config.common.batch_size
         for i in range(0, len(requests), size):
             hf_common.check_cancel(cancel)
@@ -86,7 +89,9 @@ class Backend(BaseBackend):
             kw = self._generate_kwargs(config, max(r.max_new_tokens for r in batch))
             mark = self._spec.begin_request() if self._spec else None
             with torch.no_grad():
-                self.model.generate(**enc, streamer=recorder, **kw)
+                out = self.model.generate(**enc, streamer=recorder, **kw)
+            if not self._sample_ids:  # keep references only; decoded after the window
+                self._sample_ids = [out[row, enc["input_ids"].shape[1]:] for row in range(min(2, len(batch)))]
             hf_common.synchronize(self.device)
             # records carry the token count actually fed (after tokenization)
             lengths = enc["attention_mask"].sum(dim=1).tolist()
@@ -99,6 +104,9 @@ class Backend(BaseBackend):
             records.extend(new)
             progress(len(records))
         return records
+
+    def sample_outputs(self) -> list[str]:
+        return [self._tokenizer.decode(ids, skip_special_tokens=True) for ids in self._sample_ids]
 
     def inter_token_gaps_ms(self) -> list[float]:
         return self._gaps_ms

@@ -23,6 +23,7 @@ class Backend(BaseBackend):
     """One pipeline call per repetition; the pipeline batches the prompts itself."""
 
     name: ClassVar[str] = "hf-pipeline"
+    ttft_method: ClassVar[str] = hf_common.STREAMER_TTFT_METHOD
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
@@ -41,6 +42,7 @@ class Backend(BaseBackend):
         self.device = "cpu"
         self._gaps_ms: list[float] = []
         self._spec: hf_common.SpecCounter | None = None
+        self._samples: list[str] = []
 
     def load(self) -> LoadInfo:
         from transformers import pipeline
@@ -85,8 +87,12 @@ class Backend(BaseBackend):
         if self._spec is not None and mark is not None:
             self._spec.end_requests(mark, sum(r.input_tokens for r in records),
                                     sum(r.output_tokens for r in records), len(records))
+        self._samples = [_generated_text(o) for o in outputs[:2]]
         progress(len(records))
         return records
+
+    def sample_outputs(self) -> list[str]:
+        return self._samples
 
     def inter_token_gaps_ms(self) -> list[float]:
         return self._gaps_ms
@@ -106,3 +112,10 @@ class Backend(BaseBackend):
             self._spec.close()
         self.pipe = self.model = self.draft = self._tokenizer = self._spec = None
         hf_common.free_memory(self.device)
+
+
+def _generated_text(output: Any) -> str:
+    """The pipeline's generated text for one prompt (a list of one dict per returned sequence)."""
+    first = output[0] if isinstance(output, list) else output
+    text = first.get("generated_text", "") if isinstance(first, dict) else ""
+    return text if isinstance(text, str) else str(text[-1].get("content", "")) if text else ""

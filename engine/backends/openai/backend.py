@@ -46,6 +46,7 @@ class Backend(BaseBackend):
     """Streams completions or chat completions to `base_url` under the trial's load shape."""
 
     name: ClassVar[str] = "openai"
+    ttft_method: ClassVar[str] = ("perf_counter when each server-sent event arrives at the worker (includes network and server queueing)")
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:

@@ -35,6 +35,7 @@ class Backend(BaseBackend):
     """One `vllm.LLM` engine per load key; `run` feeds it `batch_size` prompts at a time."""
 
     name: ClassVar[str] = "vllm"
+    ttft_method: ClassVar[str] = ("RequestOutput.metrics.first_token_ts (engine-core monotonic clock, same as perf_counter); ITL not observable offline")
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
