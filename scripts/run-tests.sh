@@ -8,6 +8,9 @@ cd "$repo"
 scripts/bootstrap.sh
 scripts/system-deps.sh
 export QT_QPA_PLATFORM=offscreen PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# Build the desktop bundle (cached by input hash under ~/.cache/inferlab/packaging; ~3 min cold) and
+# smoke-test it. Set INFERLAB_BUILD_PACKAGE=0 to skip while iterating.
+export INFERLAB_BUILD_PACKAGE="${INFERLAB_BUILD_PACKAGE:-1}"
 .venv/bin/ruff check app engine tests bench packaging
 .venv/bin/lint-imports --config pyproject.toml
 exec .venv/bin/python -m pytest "$@"

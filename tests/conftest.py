@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,11 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_model_dir: Pa
     (root / "models" / demo_model_dir.name).symlink_to(demo_model_dir)
     monkeypatch.setenv("INFERLAB_DATA_DIR", str(root))
     return root
+
+
+@pytest.fixture(scope="session")
+def bare_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real Python with nothing installed (venv --without-pip): it cannot host the engine."""
+    venv = tmp_path_factory.mktemp("bare") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    return str(venv / "bin" / "python")

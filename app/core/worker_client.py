@@ -80,7 +80,8 @@ class WorkerClient:
         try:
             self._proc = subprocess.Popen([self.python, "-m", "engine"], stdin=subprocess.PIPE,
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                          encoding="utf-8", bufsize=1, env=self._environment())
+                                          encoding="utf-8", bufsize=1, env=self._environment(),
+                                          start_new_session=True)  # Ctrl-C reaches the client, which cancels
         except OSError as exc:
             raise WorkerStartError(f"cannot start {self.python!r}: {exc}") from exc
         proc = self._proc

@@ -22,8 +22,19 @@ from engine.config import TrialConfig
 optuna.logging.set_verbosity(logging.WARNING)
 
 
+def _ordinal(axis: Axis) -> bool:
+    """Numeric value lists (and ranges with `num` points) are searched by position, so TPE can use
+    their order; strings and booleans stay categorical."""
+    points = axis.grid_points() if axis.values is not None or axis.num is not None else None
+    return points is not None and len(points) > 1 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in points)
+
+
 def distribution(axis: Axis) -> BaseDistribution:
-    """The Optuna distribution of an axis (a range with `num` points is categorical over them)."""
+    """The Optuna distribution of an axis: an index over sorted numeric points, categorical over
+    other value lists, or the range itself."""
+    if _ordinal(axis):
+        return IntDistribution(0, len(axis.grid_points()) - 1)
     if axis.values is not None or axis.num is not None:
         return CategoricalDistribution(axis.grid_points())
     assert axis.low is not None and axis.high is not None
@@ -62,7 +73,8 @@ class OptunaSearch:
         config = dict(self.profile.base)
         for axis in self.profile.axes:
             if axis.active({**self.defaults, **config}):
-                config[axis.name] = _suggest(trial, axis.name, distribution(axis))
+                value = _suggest(trial, axis.name, distribution(axis))
+                config[axis.name] = sorted(axis.grid_points())[value] if _ordinal(axis) else value
         return trial, config
 
     def objective_values(self, metrics: Mapping[str, float | None]) -> list[float] | None:
@@ -89,7 +101,13 @@ class OptunaSearch:
         params, dists = {}, {}
         for axis in self.profile.axes:
             if axis.active(config) and axis.name in config:
-                params[axis.name] = config[axis.name]
+                value = config[axis.name]
+                if _ordinal(axis):
+                    points = sorted(axis.grid_points())
+                    if value not in points:
+                        return False
+                    value = points.index(value)
+                params[axis.name] = value
                 dists[axis.name] = distribution(axis)
         values = self.objective_values(metrics) if ok else None
         try:

@@ -103,9 +103,7 @@ def test_multi_objective_returns_the_feasible_pareto_set() -> None:
     assert not any(dominates(other, r) for r in front for other in feasible)
     assert all(any(dominates(f, r) for f in front) for r in feasible if r not in front)
     # Optuna's own Pareto set (constraint-aware) agrees with ours.
-    ours = {(r.config["batch_size"], r.config["output_tokens"]) for r in front}
-    optuna_front = {(t.params["batch_size"], t.params["output_tokens"]) for t in search.study.best_trials}
-    assert ours == optuna_front
+    assert {r.id for r in front} == {t.number for t in search.study.best_trials}  # run i is trial i
 
 
 def test_resume_rebuilds_the_study_from_stored_trials() -> None:

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-# tests/engine/__init__.py makes pytest put tests/ ahead of the repository on sys.path, so a bare
-# `import engine` can pick the test package instead of the real one. Keep the repository first.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if sys.path[0] != _ROOT:
-    sys.path.insert(0, _ROOT)
 
 TINY_TRIAL = {"input_tokens": 8, "output_tokens": 4, "batch_size": 1, "num_requests": 2,
               "warmup_requests": 0, "repetitions": 1, "idle_baseline_s": 0.0}
