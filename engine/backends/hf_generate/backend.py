@@ -44,12 +44,8 @@ class Backend(BaseBackend):
         self._sample_ids: list[Any] = []
 
     def load(self) -> LoadInfo:
-        self.model, self._tokenizer, info = hf_common.load(self.config)
+        self.model, self._tokenizer, info, self.draft, self._spec = hf_common.load_for_generation(self.config)
         self.device = info.resolved["device"]
-        if self.config.common.speculative == "draft":
-            self.draft = hf_common.load_draft(self.config, self.device, self.model.dtype)
-        if self.config.common.speculative != "none":
-            self._spec = hf_common.SpecCounter(self.model)
         return info
 
     def tokenizer(self) -> Any:

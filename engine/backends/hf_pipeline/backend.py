@@ -47,12 +47,8 @@ class Backend(BaseBackend):
     def load(self) -> LoadInfo:
         from transformers import pipeline
 
-        self.model, self._tokenizer, info = hf_common.load(self.config)
+        self.model, self._tokenizer, info, self.draft, self._spec = hf_common.load_for_generation(self.config)
         self.device = info.resolved["device"]
-        if self.config.common.speculative == "draft":
-            self.draft = hf_common.load_draft(self.config, self.device, self.model.dtype)
-        if self.config.common.speculative != "none":
-            self._spec = hf_common.SpecCounter(self.model)
         self.pipe = pipeline("text-generation", model=self.model, tokenizer=self._tokenizer)
         return LoadInfo(info.resolved, info.weights_bytes, (*info.notes, START_NOTE))
 
