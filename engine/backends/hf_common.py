@@ -277,15 +277,6 @@ def check_cancel(cancel: threading.Event) -> None:
         raise CancelledError("trial cancelled")
 
 
-def load_for_generation(config: TrialConfig) -> tuple[Any, Any, LoadInfo, Any, SpecCounter | None]:
-    """`load`, plus the draft model (speculative='draft') and the acceptance counter (any speculation)."""
-    model, tokenizer, info = load(config)
-    speculative = config.common.speculative
-    draft = load_draft(config, info.resolved["device"], model.dtype) if speculative == "draft" else None
-    spec = SpecCounter(model) if speculative != "none" else None
-    return model, tokenizer, info, draft, spec
-
-
 class SpecCounter:
     """Counts target-model forward passes and the positions fed to them during assisted generation.
 

@@ -9,47 +9,28 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from engine.backends import hf_common
-from engine.backends.base import Backend as BaseBackend
-from engine.backends.base import LoadInfo, ProgressFn, Request
+from engine.backends.base import ProgressFn, Request
+from engine.backends.hf_base import HFBackend
 from engine.config import TrialConfig
 from engine.errors import UnsupportedError
-from engine.results import Measurement, RequestRecord
+from engine.results import RequestRecord
 
 
-class Backend(BaseBackend):
+class Backend(HFBackend):
     """Batches of `batch_size` requests, each batch one `generate` call."""
 
     name: ClassVar[str] = "hf-generate"
-    ttft_method: ClassVar[str] = hf_common.STREAMER_TTFT_METHOD
-
-    @classmethod
-    def availability(cls) -> tuple[bool, str]:
-        return hf_common.availability()
 
     @classmethod
     def check(cls, config: TrialConfig) -> None:
-        hf_common.check_common(config)
+        super().check(config)
         opts = config.engine_options
         if opts.cache_implementation == "static" and config.common.speculative != "none":
             raise UnsupportedError("cache_implementation", "assisted generation needs a croppable (dynamic) cache")
 
     def __init__(self, config: TrialConfig) -> None:
         super().__init__(config)
-        self.model: Any = None
-        self._tokenizer: Any = None
-        self.draft: Any = None
-        self.device = "cpu"
-        self._gaps_ms: list[float] = []
-        self._spec: hf_common.SpecCounter | None = None
         self._sample_ids: list[Any] = []
-
-    def load(self) -> LoadInfo:
-        self.model, self._tokenizer, info, self.draft, self._spec = hf_common.load_for_generation(self.config)
-        self.device = info.resolved["device"]
-        return info
-
-    def tokenizer(self) -> Any:
-        return self._tokenizer
 
     def _texts(self, requests: Sequence[Request]) -> list[str]:
         return [r.prompt if isinstance(r.prompt, str) else
@@ -104,21 +85,3 @@ class Backend(BaseBackend):
     def sample_outputs(self) -> list[str]:
         return [self._tokenizer.decode(ids, skip_special_tokens=True) for ids in self._sample_ids]
 
-    def inter_token_gaps_ms(self) -> list[float]:
-        return self._gaps_ms
-
-    def extra_metrics(self) -> dict[str, Measurement]:
-        return self._spec.metrics() if self._spec is not None else {}
-
-    def greedy_token_ids(self, prompts: Sequence[str], max_new_tokens: int) -> list[list[int]] | None:
-        return hf_common.greedy_token_ids(self.model, self._tokenizer, self.draft, self.config, prompts,
-                                          max_new_tokens, self.device)
-
-    def perplexity(self, text: str) -> float | None:
-        return hf_common.perplexity(self.model, self._tokenizer, text, self.device)
-
-    def unload(self) -> None:
-        if self._spec is not None:
-            self._spec.close()
-        self.model = self.draft = self._tokenizer = self._spec = None
-        hf_common.free_memory(self.device)

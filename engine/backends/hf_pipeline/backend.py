@@ -9,51 +9,32 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from engine.backends import hf_common
-from engine.backends.base import Backend as BaseBackend
 from engine.backends.base import LoadInfo, ProgressFn, Request
+from engine.backends.hf_base import HFBackend
 from engine.config import TrialConfig
 from engine.errors import EngineError
-from engine.results import Measurement, RequestRecord
+from engine.results import RequestRecord
 
 START_NOTE = ("hf-pipeline: a request's start is when the pipeline began its batch (the call start for the "
               "first batch, else the previous batch's end), so it includes tokenization and post-processing")
 
 
-class Backend(BaseBackend):
+class Backend(HFBackend):
     """One pipeline call per repetition; the pipeline batches the prompts itself."""
 
     name: ClassVar[str] = "hf-pipeline"
-    ttft_method: ClassVar[str] = hf_common.STREAMER_TTFT_METHOD
-
-    @classmethod
-    def availability(cls) -> tuple[bool, str]:
-        return hf_common.availability()
-
-    @classmethod
-    def check(cls, config: TrialConfig) -> None:
-        hf_common.check_common(config)
 
     def __init__(self, config: TrialConfig) -> None:
         super().__init__(config)
         self.pipe: Any = None
-        self.model: Any = None
-        self._tokenizer: Any = None
-        self.draft: Any = None
-        self.device = "cpu"
-        self._gaps_ms: list[float] = []
-        self._spec: hf_common.SpecCounter | None = None
         self._samples: list[str] = []
 
     def load(self) -> LoadInfo:
         from transformers import pipeline
 
-        self.model, self._tokenizer, info, self.draft, self._spec = hf_common.load_for_generation(self.config)
-        self.device = info.resolved["device"]
+        info = super().load()
         self.pipe = pipeline("text-generation", model=self.model, tokenizer=self._tokenizer)
         return LoadInfo(info.resolved, info.weights_bytes, (*info.notes, START_NOTE))
-
-    def tokenizer(self) -> Any:
-        return self._tokenizer
 
     def run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
             cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
@@ -90,24 +71,9 @@ class Backend(BaseBackend):
     def sample_outputs(self) -> list[str]:
         return self._samples
 
-    def inter_token_gaps_ms(self) -> list[float]:
-        return self._gaps_ms
-
-    def extra_metrics(self) -> dict[str, Measurement]:
-        return self._spec.metrics() if self._spec is not None else {}
-
-    def perplexity(self, text: str) -> float | None:
-        return hf_common.perplexity(self.model, self._tokenizer, text, self.device)
-
-    def greedy_token_ids(self, prompts: Sequence[str], max_new_tokens: int) -> list[list[int]] | None:
-        return hf_common.greedy_token_ids(self.model, self._tokenizer, self.draft, self.config, prompts,
-                                          max_new_tokens, self.device)
-
     def unload(self) -> None:
-        if self._spec is not None:
-            self._spec.close()
-        self.pipe = self.model = self.draft = self._tokenizer = self._spec = None
-        hf_common.free_memory(self.device)
+        self.pipe = None
+        super().unload()
 
 
 def _generated_text(output: Any) -> str:

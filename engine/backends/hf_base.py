@@ -1,0 +1,69 @@
+"""What the two transformers backends share: model, tokenizer, draft model and speculative counter,
+and every Backend method that does not depend on how generation is called. Subclasses add `run`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from engine.backends import hf_common
+from engine.backends.base import Backend, LoadInfo
+from engine.config import TrialConfig
+from engine.results import Measurement
+
+
+class HFBackend(Backend):
+    """A transformers model loaded once; `run` (in the subclass) calls generate or a pipeline on it."""
+
+    ttft_method: ClassVar[str] = hf_common.STREAMER_TTFT_METHOD
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        return hf_common.availability()
+
+    @classmethod
+    def check(cls, config: TrialConfig) -> None:
+        hf_common.check_common(config)
+
+    def __init__(self, config: TrialConfig) -> None:
+        super().__init__(config)
+        self.model: Any = None
+        self._tokenizer: Any = None
+        self.draft: Any = None
+        self.device = "cpu"
+        self._gaps_ms: list[float] = []
+        self._spec: hf_common.SpecCounter | None = None
+
+    def load(self) -> LoadInfo:
+        """The model and tokenizer, plus the draft model (speculative='draft') and the acceptance
+        counter (any speculation)."""
+        self.model, self._tokenizer, info = hf_common.load(self.config)
+        self.device = info.resolved["device"]
+        speculative = self.config.common.speculative
+        if speculative == "draft":
+            self.draft = hf_common.load_draft(self.config, self.device, self.model.dtype)
+        if speculative != "none":
+            self._spec = hf_common.SpecCounter(self.model)
+        return info
+
+    def tokenizer(self) -> Any:
+        return self._tokenizer
+
+    def inter_token_gaps_ms(self) -> list[float]:
+        return self._gaps_ms
+
+    def extra_metrics(self) -> dict[str, Measurement]:
+        return self._spec.metrics() if self._spec is not None else {}
+
+    def greedy_token_ids(self, prompts: Sequence[str], max_new_tokens: int) -> list[list[int]] | None:
+        return hf_common.greedy_token_ids(self.model, self._tokenizer, self.draft, self.config, prompts,
+                                          max_new_tokens, self.device)
+
+    def perplexity(self, text: str) -> float | None:
+        return hf_common.perplexity(self.model, self._tokenizer, text, self.device)
+
+    def unload(self) -> None:
+        if self._spec is not None:
+            self._spec.close()
+        self.model = self.draft = self._tokenizer = self._spec = None
+        hf_common.free_memory(self.device)
