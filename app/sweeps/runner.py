@@ -146,11 +146,8 @@ class _SweepRun:
     # -- one trial ------------------------------------------------------------------------------------
     def _run_trial(self, index: int, total: int, config: Mapping[str, Any]) -> tuple[int, str, dict]:
         self.emit({"type": "trial-started", "index": index, "total": total, "config": dict(config)})
-        samples: list[dict[str, Any]] = []
 
         def forward(event: Event) -> None:
-            if event.get("type") == "telemetry" and isinstance(event.get("sample"), dict):
-                samples.append(event["sample"])
             self.emit({**event, "index": index})
 
         result = self._execute(config, forward)
@@ -159,8 +156,9 @@ class _SweepRun:
             if self.stop.is_set():  # e.g. Ctrl-C reached the worker too: the user stopped this trial
                 result = dataclasses.replace(result, status="cancelled", failure_cause="cancelled",
                                              failure_message=f"stopped by the user; {result.failure_message}")
-        run_id = self.store.add_run(result, sweep_id=self.sweep_id, telemetry=samples, tags=self.profile.tags)
-        metrics = {name: m.value for name, m in result.metrics.items()}
+        # the telemetry samples travel on the result (WorkerClient collects them from the stream)
+        run_id = self.store.add_run(result, sweep_id=self.sweep_id, tags=self.profile.tags)
+        metrics = _values(result.metrics)
         self.emit({"type": "trial-finished", "index": index, "run_id": run_id, "status": result.status,
                    "failure_cause": result.failure_cause, "metrics": metrics})
         return run_id, result.status, metrics
