@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--tag")
     runs.add_argument("--text", help="case-insensitive text in model, engine, config or notes")
     runs.add_argument("--limit", type=int, default=50, help="most runs to list (default 50)")
-    runs.add_argument("--sort", default="-id", help="column or metric name; descending with a '-' prefix, written --sort=-NAME")
+    runs.add_argument("--sort", default="-id", help="column, metric or config.OPTION name (config.batch_size); "
+                      "descending with a '-' prefix, written --sort=-NAME")
     runs.add_argument("--metric", action="append", metavar="NAME", help="metric column to show (repeatable)")
     _common(runs)
     runs.set_defaults(func=commands.cmd_runs)

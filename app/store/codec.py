@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+import sys
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from engine.results import Measurement, RequestRecord
@@ -41,20 +44,43 @@ def metric_rows(run_id: int, metrics: Mapping[str, Measurement]) -> list[dict[st
              "ci95_high": finite_or_none(m.ci95_high), "n": m.n} for name, m in metrics.items()]
 
 
+def metric_values(metrics: Mapping[str, Measurement]) -> dict[str, Any]:
+    """The listing copy of a run's summary values, as the two `runs` columns: `metric_names` (a JSON
+    array) and `metric_values` (the values in that order, little-endian float64, NaN = unavailable)."""
+    names = list(metrics)
+    values = array("d", [math.nan if (v := finite_or_none(metrics[n].value)) is None else v for n in names])
+    if sys.byteorder == "big":
+        values.byteswap()
+    return {"metric_names": dumps(names), "metric_values": values.tobytes() if names else None}
+
+
+def decode_metric_values(names_text: str, blob: bytes | None) -> dict[str, float]:
+    """`{name: value}` from the two listing columns, NaN where unavailable (the inverse of
+    `metric_values`; built in C, no Python step per value)."""
+    if not blob:
+        return {}
+    values = array("d")
+    values.frombytes(blob)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return dict(zip(_metric_names(names_text), values, strict=True))
+
+
+@functools.lru_cache(maxsize=1024)
+def _metric_names(text: str) -> tuple[str, ...]:
+    """Parsed once per distinct metric set: runs of one engine share it, so a listing parses a few."""
+    return tuple(json.loads(text))
+
+
 def request_rows(run_id: int, records: Iterable[RequestRecord]) -> list[dict[str, Any]]:
     return [{"run_id": run_id, "repetition": r.repetition, "idx": r.index, "input_tokens": r.input_tokens,
              "output_tokens": r.output_tokens, "start_s": r.start_s, "first_token_s": r.first_token_s,
              "end_s": r.end_s, "ok": r.ok, "error": r.error} for r in records]
 
 
-def telemetry_rows(run_id: int, samples: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [{"run_id": run_id, "seq": i, "t": float(s.get("t", 0.0)), "sample_json": dumps(s)}
-            for i, s in enumerate(samples)]
-
-
-def measurement(row: Any) -> Measurement:
-    """A Measurement from a metrics row (name, value, unit, status, method, ci95_low, ci95_high, n)."""
-    return Measurement(row[1], row[2], row[3], row[4], row[5], row[6], row[7])
+def telemetry_json(samples: Sequence[Mapping[str, Any]]) -> str:
+    """A run's telemetry samples (engine.telemetry sample dicts, in time order) as one JSON array."""
+    return dumps(samples)
 
 
 def request_record(row: Any) -> RequestRecord:

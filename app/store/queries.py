@@ -1,7 +1,8 @@
-"""Read queries: filtered, sorted, paged run listings with their summary metrics, in two SELECTs.
+"""Read queries: filtered, sorted, paged run listings with their summary metrics and tags.
 
-Sorting accepts a run column (`created_at`, `engine`, `model`, `status`, `id`, `source`) or any metric
-name; a leading `-` sorts descending. Runs without the metric sort last either way.
+Sorting accepts a run column (`created_at`, `engine`, `model`, `status`, `id`, `source`), a trial
+option as `config.NAME` (e.g. `config.batch_size`), or any metric name; a leading `-` sorts descending.
+Runs without the metric or option sort last either way.
 """
 
 from __future__ import annotations
@@ -12,11 +13,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
-from app.store.records import RunSummary
+from app.store.codec import decode_metric_values
+from app.store.records import MetricDetails, RunSummary, StoredMetrics
 from app.store.schema import metrics, run_tags, runs
 from engine.results import Measurement
 
+CONFIG_PREFIX = "config."
+CHUNK = 500  # ids bound per IN (...) query
+TAG_SEPARATOR = "\x1f"  # ASCII unit separator: joins a run's tags in one column; never typed in a tag
+_json = json.JSONDecoder().raw_decode  # the store's own compact JSON: skips loads()' whitespace checks
 SORT_COLUMNS = ("id", "created_at", "engine", "model", "status", "source", "sweep_id", "failure_cause")
 
 
@@ -53,14 +60,16 @@ def count(conn: sa.Connection, flt: RunFilter) -> int:
     return conn.execute(sa.select(sa.func.count()).select_from(runs).where(*flt.where())).scalar_one()
 
 
-def _order(sort: str | None) -> tuple[list[Any], Any]:
+def _order(sort: str | None, dialect: str) -> tuple[list[Any], Any]:
     """ORDER BY clauses and an optional outer join for a metric sort key."""
     key = sort or "-id"
     descending = key.startswith("-")
     name = key.lstrip("-+")
+    join = None
     if name in SORT_COLUMNS:
         col: Any = runs.c[name]
-        join = None
+    elif name.startswith(CONFIG_PREFIX):
+        col = _config_value(name.removeprefix(CONFIG_PREFIX), dialect)
     else:
         sort_metric = metrics.alias("sort_metric")
         join = (sort_metric, sa.and_(sort_metric.c.run_id == runs.c.id, sort_metric.c.name == name))
@@ -69,53 +78,55 @@ def _order(sort: str | None) -> tuple[list[Any], Any]:
     return [primary, runs.c.id.desc() if descending else runs.c.id.asc()], join
 
 
+def _config_value(option: str, dialect: str) -> sa.ColumnElement[Any]:
+    """A trial option read from the stored config JSON, ordered by value: numbers numerically, text
+    lexically (PostgreSQL's jsonb ordering; SQLite's json_extract returns native values)."""
+    if dialect == "postgresql":
+        return sa.cast(runs.c.config_json, postgresql.JSONB)[option]
+    return sa.func.json_extract(runs.c.config_json, f'$."{option}"')
+
+
 def list_runs(conn: sa.Connection, flt: RunFilter, *, sort: str | None, limit: int | None,
-              offset: int, metric_names: Sequence[str] | None = None) -> list[RunSummary]:
-    """Runs matching `flt`, sorted and paged, each with its summary metrics (all, or only
-    `metric_names`) and tags."""
-    order, join = _order(sort)
+              offset: int, details_now: bool = False) -> list[RunSummary]:
+    """Runs matching `flt`, sorted and paged, each with its summary metric values and tags. The full
+    Measurements are read on first use (one query for the whole listing), or now with `details_now`."""
+    order, join = _order(sort, conn.dialect.name)
     source: Any = runs if join is None else runs.outerjoin(*join)
+    tags = (sa.select(sa.func.aggregate_strings(run_tags.c.tag, TAG_SEPARATOR))
+            .where(run_tags.c.run_id == runs.c.id).scalar_subquery())
     query = (sa.select(runs.c.id, runs.c.created_at, runs.c.engine, runs.c.model, runs.c.status,
                        runs.c.failure_cause, runs.c.failure_message, runs.c.sweep_id, runs.c.source,
-                       runs.c.config_json, runs.c.notes)
+                       runs.c.config_json, runs.c.metric_names, runs.c.metric_values, tags, runs.c.notes)
              .select_from(source).where(*flt.where()).order_by(*order).offset(offset))
     if limit is not None:
         query = query.limit(limit)
     rows = conn.execute(query).all()
-    if not rows:
-        return []
-    ids = [r.id for r in rows]
-    per_run = _metrics_for(conn, ids, flt, limit is None and offset == 0, metric_names)
-    tags = _tags_for(conn, ids)
-    return [RunSummary(r.id, r.created_at, r.engine, r.model, r.status, r.failure_cause, r.failure_message,
-                       r.sweep_id, r.source, json.loads(r.config_json), per_run[r.id],
-                       tags.get(r.id, ()), r.notes) for r in rows]
-
-
-def _metrics_for(conn: sa.Connection, ids: Sequence[int], flt: RunFilter, whole: bool,
-                 names: Sequence[str] | None) -> dict[int, dict[str, Measurement]]:
-    cols = (metrics.c.run_id, metrics.c.name, metrics.c.value, metrics.c.unit, metrics.c.status,
-            metrics.c.method, metrics.c.ci95_low, metrics.c.ci95_high, metrics.c.n)
-    only = [] if names is None else [metrics.c.name.in_(list(names))]
-    if whole:
-        # The whole filtered set: a subquery beats binding thousands of ids.
-        queries = [sa.select(*cols).where(metrics.c.run_id.in_(sa.select(runs.c.id).where(*flt.where())), *only)]
+    ids = [r[0] for r in rows]
+    if details_now:
+        by_run = measurements(conn, ids)
+        details = MetricDetails(lambda: by_run)
     else:
-        queries = [sa.select(*cols).where(metrics.c.run_id.in_(ids[i:i + 500]), *only)
-                   for i in range(0, len(ids), 500)]
-    out: dict[int, dict[str, Measurement]] = {run_id: {} for run_id in ids}
-    for query in queries:
-        for run_id, name, value, unit, status, method, low, high, n in conn.execute(query).all():
-            if run_id in out:
-                out[run_id][name] = Measurement(value, unit, status, method, low, high, n)
+        engine = conn.engine
+        details = MetricDetails(lambda: _measurements_later(engine, ids))
+    return [RunSummary(run_id, created_at, engine_name, model, status, cause, message, sweep_id, source,
+                       _json(config)[0], StoredMetrics(run_id, decode_metric_values(names, values), details),
+                       tuple(sorted(tag_text.split(TAG_SEPARATOR))) if tag_text else (), notes)
+            for (run_id, created_at, engine_name, model, status, cause, message, sweep_id, source, config, names,
+                 values, tag_text, notes) in rows]
+
+
+def measurements(conn: sa.Connection, ids: Sequence[int]) -> dict[int, dict[str, Measurement]]:
+    """The full summary Measurements of the runs `ids`, by run id."""
+    out: dict[int, dict[str, Measurement]] = {}
+    for i in range(0, len(ids), CHUNK):
+        query = (sa.select(metrics.c.run_id, metrics.c.name, metrics.c.value, metrics.c.unit, metrics.c.status,
+                           metrics.c.method, metrics.c.ci95_low, metrics.c.ci95_high, metrics.c.n)
+                 .where(metrics.c.run_id.in_(ids[i:i + CHUNK])))
+        for run_id, name, *fields in conn.execute(query):
+            out.setdefault(run_id, {})[name] = Measurement(*fields)
     return out
 
 
-def _tags_for(conn: sa.Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
-    out: dict[int, list[str]] = {}
-    for i in range(0, len(ids), 500):
-        query = (sa.select(run_tags.c.run_id, run_tags.c.tag).where(run_tags.c.run_id.in_(ids[i:i + 500]))
-                 .order_by(run_tags.c.tag))
-        for run_id, tag in conn.execute(query):
-            out.setdefault(run_id, []).append(tag)
-    return {k: tuple(v) for k, v in out.items()}
+def _measurements_later(engine: sa.Engine, ids: Sequence[int]) -> dict[int, dict[str, Measurement]]:
+    with engine.connect() as conn:
+        return measurements(conn, ids)

@@ -7,12 +7,67 @@ second computation elsewhere.
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from engine.results import Measurement, RequestRecord
 
 
-@dataclasses.dataclass(frozen=True)
+class MetricDetails:
+    """The full Measurements of a set of listed runs, read from the store in one pass when first needed."""
+
+    def __init__(self, load: Callable[[], dict[int, dict[str, Measurement]]]) -> None:
+        self._load: Callable[[], dict[int, dict[str, Measurement]]] | None = load
+        self._by_run: dict[int, dict[str, Measurement]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, run_id: int) -> dict[str, Measurement]:
+        with self._lock:
+            if self._load is not None:
+                self._by_run, self._load = self._load(), None
+        return self._by_run.get(run_id, {})
+
+
+class StoredMetrics(Mapping[str, Measurement]):
+    """A listed run's summary metrics: the values come with the listing (the store keeps a compact copy
+    of them on each run); the full Measurements (unit, status, method, CI) come from `details`, which
+    reads them for every run of the listing the first time any run's are needed.
+
+    So listing 10,000 runs reads one row per run, and a table that shows a page reads one more query.
+    """
+
+    __slots__ = ("run_id", "_values", "_details")
+
+    def __init__(self, run_id: int, values: dict[str, float], details: MetricDetails) -> None:
+        self.run_id = run_id
+        self._values = values  # NaN where unavailable
+        self._details = details
+
+    def value(self, name: str) -> float | None:
+        """The value of `name` (None when missing or unavailable), without reading the details."""
+        v = self._values.get(name)
+        return None if v is None or v != v else v
+
+    def __getitem__(self, name: str) -> Measurement:
+        if name not in self._values:
+            raise KeyError(name)
+        found = self._details.of(self.run_id).get(name)
+        if found is None:
+            raise KeyError(f"{name}: run {self.run_id} was deleted after it was listed")
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"StoredMetrics(run {self.run_id}: {self._values!r})"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class RunSummary:
     """One row of the runs table: identity, status and the summary metrics."""
 
@@ -26,11 +81,13 @@ class RunSummary:
     sweep_id: int | None
     source: str                      # "inferlab", or the importer's label ("vllm-bench", "optimum-benchmark")
     config: dict[str, Any]
-    metrics: dict[str, Measurement]
+    metrics: Mapping[str, Measurement]  # StoredMetrics when read from the store
     tags: tuple[str, ...] = ()
     notes: str = ""
 
     def value(self, name: str) -> float | None:
+        if isinstance(self.metrics, StoredMetrics):
+            return self.metrics.value(name)
         m = self.metrics.get(name)
         return None if m is None else m.value
 

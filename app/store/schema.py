@@ -1,8 +1,11 @@
 """The store's tables (SQLAlchemy Core). Changing them means adding an Alembic revision too.
 
-Summary metrics are one row per run × metric so listing, filtering and sorting are SQL, not JSON
-parsing. Per-request records and telemetry samples hang off their run and go with it on delete.
-JSON columns are TEXT written by `json.dumps`, so the same schema works on SQLite and PostgreSQL.
+Summary metrics are one row per run × metric so filtering and sorting are SQL, not JSON parsing;
+`runs.metric_names`/`runs.metric_values` keep a compact copy of their values on each run (names as a
+JSON array, values as float64 bytes), written in the same transaction, so listing thousands of runs
+reads one row each instead of thirty and decodes no text per value. Per-request records
+and the telemetry samples (one JSON array per run, always read whole) hang off their run and go with
+it on delete. JSON columns are TEXT written by `json.dumps`, so the same schema works on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ runs = sa.Table(
     sa.Column("source", sa.String(100), nullable=False),
     sa.Column("config_json", sa.Text, nullable=False),
     sa.Column("config_key", sa.String(64), nullable=False, index=True),
+    sa.Column("metric_names", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("metric_values", sa.LargeBinary),  # NULL: no metrics (a failed run)
     sa.Column("environment_json", sa.Text, nullable=False),
     sa.Column("result_notes_json", sa.Text, nullable=False),
     sa.Column("sample_outputs_json", sa.Text, nullable=False),
@@ -82,10 +87,8 @@ requests = sa.Table(
     sa.Column("error", sa.Text),
 )
 
-telemetry = sa.Table(
-    "telemetry", metadata,
+run_telemetry = sa.Table(
+    "run_telemetry", metadata,
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("seq", sa.Integer, primary_key=True),
-    sa.Column("t", sa.Float, nullable=False),
-    sa.Column("sample_json", sa.Text, nullable=False),
+    sa.Column("samples_json", sa.Text, nullable=False),  # the run's telemetry samples, one JSON array
 )

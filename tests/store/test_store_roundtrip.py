@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from app.store import Store, StoreError
 from app.store.connect import current_revision, head_revision
+from app.store.schema import metadata
 from engine.results import Measurement, RequestRecord, TrialResult
 
 
@@ -29,8 +30,7 @@ def _result(i: int, *, engine: str = "hf-generate", status: str = "ok", tps: flo
 def test_fresh_database_is_migrated_to_head_at_open(store_url: str) -> None:
     with Store(store_url) as store:
         assert current_revision(store.engine) == head_revision()
-        assert {"runs", "metrics", "requests", "telemetry", "sweeps", "run_tags"} <= set(
-            sa.inspect(store.engine).get_table_names())
+        assert set(metadata.tables) <= set(sa.inspect(store.engine).get_table_names())
     with Store(store_url) as again:  # reopening is a no-op migration and keeps the data
         assert again.count_runs() == 0
 
@@ -64,6 +64,21 @@ def test_run_round_trip_keeps_every_part(store_url: str) -> None:
         ["TTFT from a streamer"], ["hi"], 1.0, 2.0)
 
 
+def test_a_listing_reads_values_now_and_full_measurements_on_first_use(store_url: str) -> None:
+    with Store(store_url) as store:
+        ids = store.add_runs([_result(i) for i in range(3)])
+        listed = store.list_runs(sort="id")
+        stored = _result(1).metrics
+        assert listed[1].value("output_tokens_per_s") == stored["output_tokens_per_s"].value
+        assert listed[1].value("gpu_energy_j") is None and "gpu_energy_j" in listed[1].metrics
+        assert dict(listed[1].metrics) == stored == dict(store.get_run(ids[1]).summary.metrics)
+        late = store.list_runs(sort="id")
+        store.delete_runs([ids[0]])
+        assert late[0].value("output_tokens_per_s") == _result(0).metrics["output_tokens_per_s"].value
+        with pytest.raises(KeyError, match="deleted after it was listed"):
+            late[0].metrics["ttft_ms_p99"]
+
+
 def test_failed_run_keeps_its_cause(store_url: str) -> None:
     with Store(store_url) as store:
         run_id = store.add_run(_result(0, status="failed"))
@@ -75,13 +90,15 @@ def test_filters_sorting_and_paging(store_url: str) -> None:
     with Store(store_url) as store:
         ids = store.add_runs([_result(i, engine="vllm" if i % 3 == 0 else "hf-generate") for i in range(12)])
         failed = store.add_run(_result(99, status="failed"))
-        store.set_tags(ids[4], ["best", "cpu"])
+        store.set_tags(ids[4], ["cpu", "best"])
+        with pytest.raises(StoreError, match="control characters"):
+            store.set_tags(ids[4], ["a\x1fb"])
         store.set_notes(ids[5], "Interesting outlier")
         assert store.count_runs() == 13
         assert store.count_runs(engine="vllm") == 4
         assert [r.id for r in store.list_runs(status="failed")] == [failed]
         assert store.count_runs(model="m0") == 6
-        assert [r.id for r in store.list_runs(tag="best")] == [ids[4]]
+        assert [(r.id, r.tags) for r in store.list_runs(tag="best")] == [(ids[4], ("best", "cpu"))]
         assert [r.id for r in store.list_runs(text="OUTLIER")] == [ids[5]]
         by_tps = store.list_runs(sort="-output_tokens_per_s")
         assert [r.id for r in by_tps[:3]] == [ids[11], ids[10], ids[9]]
@@ -91,10 +108,16 @@ def test_filters_sorting_and_paging(store_url: str) -> None:
         assert [r.id for r in page] == ids[5:10]
         assert [r.engine for r in store.list_runs(sort="engine", limit=4)] == ["hf-generate"] * 4
         assert store.list_runs(sort="-created_at", limit=1)[0].id == failed
+        # config options sort by value (batch sizes 1..12 and 100: numerically, not as text), missing last
+        store.add_run(TrialResult("no-bs", {"engine": "vllm", "model": "m0"}, "ok", {}))
+        by_batch = store.list_runs(sort="config.batch_size")
+        assert [r.config.get("batch_size") for r in by_batch] == [*range(1, 13), 100, None]
+        assert [r.config.get("batch_size") for r in store.list_runs(sort="-config.batch_size")][:3] == [100, 12, 11]
+        assert [r.engine for r in store.list_runs(sort="config.engine")] == ["hf-generate"] * 9 + ["vllm"] * 5
         assert [d.summary.id for d in store.get_runs([ids[2], ids[0], 12345])] == [ids[2], ids[0]]
         assert "ttft_ms_p99" in store.metric_names()
         assert store.delete_runs(ids[:2]) == 2
-        assert store.count_runs() == 11
+        assert store.count_runs() == 12
         with pytest.raises(StoreError, match="no run"):
             store.get_run(ids[0])
 

@@ -4,9 +4,12 @@ the constraint, and resume continuing the study with only the missing trials."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
 import threading
 from pathlib import Path
 
+import psutil
 import pytest
 
 from app.store import Store
@@ -75,3 +78,52 @@ def test_optuna_sweep_on_real_trials_pauses_and_resumes(data_dir: Path, tmp_path
         assert len(runs) == 3 and all(r.status == "ok" for r in runs)
         assert len({(r.config["batch_size"], r.config["output_tokens"]) for r in runs}) == 3
         assert all(store.get_run(r.id).telemetry for r in runs)
+
+
+CRASH_PROFILE = """\
+name = "crash-then-go-on"
+engine = "hf-generate"
+model = "demo"
+repetitions = 1
+
+[options]
+device = "cpu"
+input_tokens = 8
+output_tokens = 48
+num_requests = 2
+warmup_requests = 0
+idle_baseline_s = 0.0
+
+[axes]
+batch_size = [1, 2]
+"""
+
+
+def _worker_pids() -> set[int]:
+    """Engine worker processes started by this test process."""
+    return {p.pid for p in psutil.Process().children(recursive=True)
+            if "engine" in " ".join(p.cmdline())}
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_trial_is_recorded_and_the_sweep_goes_on_in_a_fresh_worker(
+        data_dir: Path, tmp_path: Path) -> None:
+    profile = parse_profile(CRASH_PROFILE, "crash.toml")
+    killed: list[int] = []
+    later: list[set[int]] = []
+
+    def on_event(event: dict) -> None:
+        if event["type"] == "progress" and event["index"] == 0 and not killed:
+            (pid,) = _worker_pids()
+            os.kill(pid, signal.SIGKILL)  # what the kernel's OOM killer does
+            killed.append(pid)
+        elif event["type"] == "progress" and event["index"] == 1 and not later:
+            later.append(_worker_pids())
+
+    with Store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        sweep_id = run_profile(profile, store, on_event=on_event)
+        first, second = store.list_runs(sweep_id=sweep_id, sort="id")
+        assert (first.status, first.failure_cause) == ("failed", "worker-exit"), first.failure_message
+        assert second.status == "ok" and second.value("output_tokens_per_s") > 0
+        assert later and killed[0] not in later[0]  # the second trial ran in a new worker
+        assert store.get_sweep(sweep_id).status == "finished"
