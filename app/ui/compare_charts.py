@@ -19,6 +19,7 @@ RUN_COLORS = ("#4c9be8", "#e8a33c", "#5cc47a", "#d9534f", "#9b6fd6", "#39b3b3", 
               "#8c8c8c", "#2f6db5")
 MIB = 1024.0 ** 2
 LEGEND_MAX_RUNS = 12
+NA_COLOR = "#999999"
 
 
 def run_color(i: int) -> str:
@@ -64,12 +65,18 @@ class BarCharts(pg.GraphicsLayoutWidget):
             heights = [0.0 if v is None else v / scale for v in s.values]
             brushes = [pg.mkBrush(run_color(i)) for i in range(len(heights))]
             plot.addItem(pg.BarGraphItem(x=np.arange(len(heights)), height=heights, width=0.7, brushes=brushes))
-            for i, v in enumerate(s.values):
-                if v is None:
-                    text = pg.TextItem("n/a", color="#999999", anchor=(0.5, 1.0))
-                    text.setPos(i, 0)
-                    plot.addItem(text)
-            plot.setTitle(f"{s.label} ({'MiB' if s.unit == 'B' else s.unit})")
+            missing = [i for i, v in enumerate(s.values) if v is None]
+            if missing:  # one marker item for every n/a bar (hover gives each reason)
+                plot.addItem(pg.ScatterPlotItem(x=missing, y=[0.0] * len(missing), symbol="x", size=10,
+                                                pen=pg.mkPen(NA_COLOR), brush=None))
+            title = f"{s.label} ({'MiB' if s.unit == 'B' else s.unit})"
+            if missing and len(missing) == len(heights):
+                note = pg.TextItem("n/a for every run\n(hover for the reason)", color=NA_COLOR, anchor=(0.5, 0.5))
+                note.setPos((len(heights) - 1) / 2, 0.5)
+                plot.addItem(note)
+            elif missing:
+                title += f" — × n/a for {len(missing)}"
+            plot.setTitle(title)
             step = max(1, len(s.run_ids) // 12)  # at most ~12 tick labels; hover gives every run
             plot.getAxis("bottom").setTicks([[(i, f"#{rid}") for i, rid in enumerate(s.run_ids)][::step]])
             top = max([h for h in heights if h] + [1.0])

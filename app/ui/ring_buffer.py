@@ -47,6 +47,11 @@ class RingBuffer:
         start = self._start()
         return self._v[index, start:start + self.size]
 
+    def values(self) -> np.ndarray:
+        """All series, oldest first (an n_series × size view aligned with times())."""
+        start = self._start()
+        return self._v[:, start:start + self.size]
+
     def clear(self) -> None:
         self._next = 0
         self.size = 0

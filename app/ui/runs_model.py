@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from app.store import RunSummary, Store
+from app.store import RunSummary, Store, StoreError
 from engine.metric_names import info
 
 PAGE_ROWS = 200
@@ -53,9 +53,9 @@ COLUMNS = (
     Column("Cause", lambda r: r.failure_cause or "", "failure_cause", "Why a failed/cancelled run stopped"),
     Column("Engine", lambda r: r.engine, "engine"),
     Column("Model", lambda r: r.model, "model"),
-    Column("Batch", lambda r: r.config.get("batch_size", ""), None),
+    Column("Batch", lambda r: r.config.get("batch_size", ""), "config.batch_size"),
     Column("In/out tokens", lambda r: f"{r.config.get('input_tokens', '?')}/{r.config.get('output_tokens', '?')}",
-           None),
+           "config.input_tokens", "Prompt / generated tokens per request; sorts by prompt tokens"),
     _metric_column("output_tokens_per_s"),
     _metric_column("energy_j_per_output_token"),
     _metric_column("ttft_ms_p50"),
@@ -162,13 +162,16 @@ class RunsTableModel(QAbstractTableModel):
         if role != Qt.ItemDataRole.EditRole or index.column() not in (TAGS_COLUMN, NOTES_COLUMN):
             return False
         run = self._rows[index.row()]
-        if index.column() == TAGS_COLUMN:
-            tags = tuple(dict.fromkeys(t.strip() for t in str(value).split(",") if t.strip()))
-            self.store.set_tags(run.id, tags)
-            run = dataclasses.replace(run, tags=tags)
-        else:
-            self.store.set_notes(run.id, str(value))
-            run = dataclasses.replace(run, notes=str(value))
+        try:
+            if index.column() == TAGS_COLUMN:
+                tags = tuple(dict.fromkeys(t.strip() for t in str(value).split(",") if t.strip()))
+                self.store.set_tags(run.id, tags)
+                run = dataclasses.replace(run, tags=tags)
+            else:
+                self.store.set_notes(run.id, str(value))
+                run = dataclasses.replace(run, notes=str(value))
+        except StoreError:  # deleted meanwhile, or a tag the store refuses: the cell keeps its old text
+            return False
         self._rows[index.row()] = run
         self.dataChanged.emit(index, index, [role])
         return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from app.ui.live_charts import NO_GPU_TEXT, LiveCharts
 from app.ui.ring_buffer import RingBuffer
@@ -54,3 +55,87 @@ def test_one_line_per_gpu_and_missing_power_is_a_gap(qtbot) -> None:
     count = charts.redraw_count
     charts.redraw()  # nothing new: no repaint work
     assert charts.redraw_count == count
+
+
+HOUR = 36_000  # one hour of 10 Hz samples
+
+
+def _hour_of_charts(qtbot, values_for: dict[int, np.ndarray]) -> tuple[LiveCharts, np.ndarray]:
+    """A shown 1-GPU chart holding one hour of flat-ish data, with the given series replaced."""
+    charts = LiveCharts(capacity=HOUR)
+    qtbot.addWidget(charts)
+    charts.resize(1400, 800)
+    charts.show()
+    qtbot.waitExposed(charts)
+    t = np.arange(HOUR) / 10.0
+    values = 50.0 + np.sin(t / 60.0)  # smooth, between 49 and 51
+    values = np.tile(values, (8, 1))
+    for index, series in values_for.items():
+        values[index] = series
+    charts.load_arrays(t, values, n_gpus=1)
+    charts.set_window(None)
+    charts.redraw()
+    charts.graphics.viewport().repaint()
+    return charts, t
+
+
+def _drawn_segments(curve) -> list[tuple[float, float]]:
+    """(x0, x1) of every line segment in the curve's painted path."""
+    path = curve.getPath()
+    segments = []
+    for i in range(1, path.elementCount()):
+        element = path.elementAt(i)
+        if element.isLineTo():
+            segments.append((path.elementAt(i - 1).x, element.x))
+    return segments
+
+
+def test_an_hour_on_screen_is_decimated_but_keeps_single_sample_spikes(qtbot) -> None:
+    util = 50.0 + np.zeros(HOUR)
+    util[12_345] = 1000.0  # one sample high
+    util[23_456] = -500.0  # one sample low
+    charts, t = _hour_of_charts(qtbot, {0: util})
+    left, right = charts._plots[0].viewRange()[0]
+    assert left == pytest.approx(t[0]) and right == pytest.approx(t[-1])  # the whole hour is in view
+    x, y = charts._curves[0].getData()
+    columns = max(plot.getViewBox().width() for plot in charts._plots)
+    assert len(x) <= 2 * (columns + 2)  # ~2 points per pixel column, not 36,000
+    assert np.nanmax(y) == 1000.0 and np.nanmin(y) == -500.0
+    bucket_s = (t[-1] - t[0]) / columns
+    assert abs(x[np.nanargmax(y)] - t[12_345]) <= bucket_s  # drawn in the right pixel column
+    assert abs(x[np.nanargmin(y)] - t[23_456]) <= bucket_s
+    qtbot.waitUntil(lambda: charts._plots[0].viewRange()[1][1] >= 1000.0, timeout=2000)  # y autorange
+
+
+def test_decimation_never_bridges_a_nan_gap(qtbot) -> None:
+    power = 100.0 + 50.0 * np.sin(np.arange(HOUR) / 7.0)
+    long_gap, short_gap = slice(20_000, 20_600), slice(30_001, 30_004)  # 60 s, and 0.3 s (under a pixel)
+    power[long_gap] = np.nan
+    power[short_gap] = np.nan
+    index = 2  # power_w[0]
+    charts, t = _hour_of_charts(qtbot, {index: power})
+    assert charts.series_names()[index] == "power_w[0]"
+    x, y = charts._curves[index].getData()
+    assert len(x) < HOUR / 10
+    inside = (x > t[20_100]) & (x < t[20_500])
+    assert inside.any() and np.isnan(y[inside]).all()  # the long gap stays empty
+    nan_times = t[np.isnan(power)]
+    for x0, x1 in _drawn_segments(charts._curves[index]):
+        if x1 > x0:  # no drawn segment spans a missing sample
+            assert not ((nan_times >= x0) & (nan_times <= x1)).any(), (x0, x1)
+
+
+def test_a_window_shows_only_its_samples_and_scales_y_to_them(qtbot) -> None:
+    util = 50.0 + np.zeros(HOUR)
+    util[100] = 1000.0  # ten seconds in: off screen with a 300 s window
+    util[-50] = 70.0
+    charts, t = _hour_of_charts(qtbot, {0: util})
+    charts.set_window(300.0)
+    charts.redraw()
+    charts.graphics.viewport().repaint()
+    left, right = charts._plots[0].viewRange()[0]
+    assert right == pytest.approx(t[-1]) and left == pytest.approx(t[-1] - 300.0)
+    x, y = charts._curves[0].getData()
+    assert x[0] >= left - 0.1 and np.nanmax(y) == 70.0
+    # y autorange settles on the visible data: the off-screen spike does not stretch the axis
+    qtbot.waitUntil(lambda: 70.0 <= charts._plots[0].viewRange()[1][1] < 100.0, timeout=2000)
