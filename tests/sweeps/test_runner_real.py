@@ -127,3 +127,20 @@ def test_a_worker_killed_mid_trial_is_recorded_and_the_sweep_goes_on_in_a_fresh_
         assert second.status == "ok" and second.value("output_tokens_per_s") > 0
         assert later and killed[0] not in later[0]  # the second trial ran in a new worker
         assert store.get_sweep(sweep_id).status == "finished"
+
+
+@pytest.mark.slow
+def test_resuming_with_changed_axes_runs_only_the_new_trials_and_keeps_the_old(data_dir: Path,
+                                                                               tmp_path: Path) -> None:
+    short = CRASH_PROFILE.replace("output_tokens = 48", "output_tokens = 2")
+    first = parse_profile(short, "grid.toml")
+    changed = parse_profile(short.replace("batch_size = [1, 2]", "batch_size = [2, 3]"), "grid.toml")
+    events: list[dict] = []
+    with Store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        sweep_id = run_profile(first, store)
+        assert run_profile(changed, store, on_event=events.append, resume=True) == sweep_id
+        kinds = [e["type"] for e in events]
+        assert kinds.count("trial-skipped") == 1 and kinds.count("trial-finished") == 1  # batch 2 done, 3 new
+        runs = store.list_runs(sweep_id=sweep_id, sort="id")
+        assert [r.config["batch_size"] for r in runs] == [1, 2, 3]  # the dropped batch-1 run is kept
+        assert all(r.status == "ok" for r in runs)
