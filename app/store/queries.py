@@ -23,7 +23,7 @@ from engine.results import Measurement
 CONFIG_PREFIX = "config."
 CHUNK = 500  # ids bound per IN (...) query
 TAG_SEPARATOR = "\x1f"  # ASCII unit separator: joins a run's tags in one column; never typed in a tag
-_json = json.JSONDecoder().raw_decode  # the store's own compact JSON: skips loads()' whitespace checks
+_decode_json = json.JSONDecoder().raw_decode  # the store's own compact JSON: skips loads()' whitespace checks
 SORT_COLUMNS = ("id", "created_at", "engine", "model", "status", "source", "sweep_id", "failure_cause")
 
 
@@ -109,7 +109,7 @@ def list_runs(conn: sa.Connection, flt: RunFilter, *, sort: str | None, limit: i
         engine = conn.engine
         details = MetricDetails(lambda: _measurements_later(engine, ids))
     return [RunSummary(run_id, created_at, engine_name, model, status, cause, message, sweep_id, source,
-                       _json(config)[0], StoredMetrics(run_id, decode_metric_values(names, values), details),
+                       _decode_json(config)[0], StoredMetrics(run_id, decode_metric_values(names, values), details),
                        tuple(sorted(tag_text.split(TAG_SEPARATOR))) if tag_text else (), notes)
             for (run_id, created_at, engine_name, model, status, cause, message, sweep_id, source, config, names,
                  values, tag_text, notes) in rows]

@@ -42,11 +42,6 @@ class RingBuffer:
         start = self._start()
         return self._t[start:start + self.size]
 
-    def series(self, index: int) -> np.ndarray:
-        """One series, oldest first (a view aligned with times())."""
-        start = self._start()
-        return self._v[index, start:start + self.size]
-
     def values(self) -> np.ndarray:
         """All series, oldest first (an n_series × size view aligned with times())."""
         start = self._start()

@@ -15,8 +15,8 @@ def test_ring_buffer_keeps_the_newest_samples_in_time_order() -> None:
         ring.append(float(k), [k * 10.0, None])
     assert ring.size == 5
     assert ring.times().tolist() == [7.0, 8.0, 9.0, 10.0, 11.0]
-    assert ring.series(0).tolist() == [70.0, 80.0, 90.0, 100.0, 110.0]
-    assert np.isnan(ring.series(1)).all()
+    assert ring.values()[0].tolist() == [70.0, 80.0, 90.0, 100.0, 110.0]
+    assert np.isnan(ring.values()[1]).all()
     assert np.shares_memory(ring.times(), ring._t)  # a view, not a copy
 
 
@@ -51,7 +51,7 @@ def test_one_line_per_gpu_and_missing_power_is_a_gap(qtbot) -> None:
     assert not charts.no_gpu_label.isVisible()
     assert len(charts._plots) == 7 and len(charts._curves) == 5 * 2 + 2 + 2
     power = charts.series_names().index("power_w[1]")
-    assert np.isnan(charts._buffer.series(power)).all()
+    assert np.isnan(charts._buffer.values()[power]).all()
     count = charts.redraw_count
     charts.redraw()  # nothing new: no repaint work
     assert charts.redraw_count == count
