@@ -4,4 +4,5 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$repo/scripts/bootstrap.sh"
+"$repo/scripts/system-deps.sh" --app
 exec "$repo/.venv/bin/inferlab" gui "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,10 +18,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 @pytest.fixture(scope="session")
 def demo_model_dir() -> Path:
-    """The real demo model's safetensors folder (materialized on first use, ~20 s, then cached)."""
-    from engine.models.demo import ensure_demo_model
+    """The real demo model's safetensors folder (materialized on first use, ~20 s, then cached).
 
-    return ensure_demo_model()
+    Prepared in a child process, as the first-run dialog does: materializing imports torch and
+    transformers, which must never enter the test process (tests assert the app core never imports them)."""
+    proc = subprocess.run([sys.executable, "-m", "engine.models", "prepare"], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not events or events[-1]["event"] != "done":
+        pytest.fail(f"preparing the demo model failed (exit {proc.returncode}): {events[-1:]} {proc.stderr[-2000:]}")
+    return Path(events[-1]["path"])
 
 
 @pytest.fixture()

@@ -33,6 +33,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the desktop app; returns the exit code."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    from app.envs.qt_libs import xcb_problem
+
+    problem = xcb_problem()
+    if problem:  # Qt would abort with "Could not load the Qt platform plugin" and no hint of the fix
+        print(problem, file=sys.stderr)
+        return 1
     import PySide6
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication

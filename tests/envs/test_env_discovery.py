@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from pathlib import Path
 
 from app.envs import checks
@@ -34,7 +33,6 @@ def test_discovery_finds_the_project_venv_with_torch_transformers_vllm_and_no_cu
 def test_cuda_probe_imports_torch_in_the_child_and_reports_cuda_unusable() -> None:
     report = run_probe(VENV_PYTHON, cuda=True, timeout_s=120)
     assert report.cuda == {"available": False, "version": None, "devices": [], "error": None}
-    assert "torch" not in sys.modules  # the probe never imports torch in this process
 
 
 def test_nvml_is_unavailable_here_with_a_reason_a_user_can_act_on() -> None:

