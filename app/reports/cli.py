@@ -25,10 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exp.add_argument("--store", default=None, metavar="URL", help="Store URL (default: the user's store).")
     exp.set_defaults(func=run_export)
 
-    imp = subparsers.add_parser("import", help="Import another tool's benchmark result as a run.",
-                                description="Import a vLLM benchmark JSON or an optimum-benchmark report.")
+    imp = subparsers.add_parser("import", help="Import other tools' results (benchmark JSON, or a table) as runs.",
+                                description="Import a vLLM benchmark JSON or an optimum-benchmark report (--from), "
+                                            "or a CSV/Parquet table of results through a column mapping (--map).")
     imp.add_argument("file", type=Path, metavar="FILE")
-    imp.add_argument("--from", dest="kind", required=True, choices=tuple(LOADERS), help="Which tool wrote FILE.")
+    source = imp.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from", dest="kind", choices=tuple(LOADERS), help="Which tool wrote FILE.")
+    source.add_argument("--map", type=Path, metavar="MAPPING",
+                        help="A TOML column mapping for a CSV/Parquet table (see profiles/imports/).")
     imp.add_argument("--tag", action="append", default=[], help="Tag the imported run (repeatable).")
     imp.add_argument("--store", default=None, metavar="URL", help="Store URL (default: the user's store).")
     imp.set_defaults(func=run_import)
@@ -71,14 +75,22 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from app.reports.importers import import_file
+    from app.reports.importers import import_file, import_table
     from app.store import Store
 
     try:
         with Store(args.store) as store:
+            if args.map is not None:
+                ids, source = import_table(store, args.file, args.map, tags=tuple(args.tag))
+                print(f"imported {args.file} as {len(ids)} run(s) {_id_span(ids)} (source {source})")
+                return 0
             run_id = import_file(store, args.file, args.kind, tags=tuple(args.tag))
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"imported {args.file} as run {run_id} (source {args.kind})")
     return 0
+
+
+def _id_span(ids: list[int]) -> str:
+    return f"{ids[0]}-{ids[-1]}" if ids else "(none)"

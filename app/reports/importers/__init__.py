@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.reports.importers import optimum_benchmark, vllm_bench
+from app.reports.importers import optimum_benchmark, table, vllm_bench
 from app.reports.importers.common import ImportFormatError
 from engine.results import TrialResult
 
@@ -17,7 +17,7 @@ LOADERS: dict[str, Callable[[Path], TrialResult]] = {
     optimum_benchmark.SOURCE: optimum_benchmark.load,
 }
 
-__all__ = ["LOADERS", "ImportFormatError", "import_file"]
+__all__ = ["LOADERS", "ImportFormatError", "import_file", "import_table"]
 
 
 def import_file(store: Any, path: str | Path, kind: str, *, tags: tuple[str, ...] = ()) -> int:
@@ -30,3 +30,14 @@ def import_file(store: Any, path: str | Path, kind: str, *, tags: tuple[str, ...
         raise ValueError(f"from: got {kind!r}; allowed: {', '.join(LOADERS)}")
     result = LOADERS[kind](Path(path))
     return store.add_run(result, source=kind, tags=tags)
+
+
+def import_table(store: Any, path: str | Path, mapping_path: str | Path, *,
+                 tags: tuple[str, ...] = ()) -> tuple[list[int], str]:
+    """Read a CSV/Parquet table through a column mapping and add all its runs to `store` in one transaction.
+
+    Returns the new run ids and the mapping's source label. Raises ImportFormatError naming the file, row
+    and key when the table or the mapping is not what the other expects."""
+    mapping = table.load_mapping(Path(mapping_path))
+    results = table.load(Path(path), mapping)
+    return store.add_runs(results, source=mapping.source, tags=tags), mapping.source

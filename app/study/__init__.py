@@ -1,0 +1,1 @@
+"""The study's questions answered from stored runs: grouped configurations, best per group, ratios."""

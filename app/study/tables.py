@@ -1,0 +1,89 @@
+"""Best-per-group tables over stored runs: the study's "which engine, and by how much" answer.
+
+Runs are pooled only when every option but the repetition is the same (one *configuration point*); a
+point's value is the median of its ok runs' metric. A point where every run failed out of memory is an
+OOM point: it is kept (it is the edge of the feasible region) but never a best. Within each group (say a
+model), the best point of each compared value (say each engine) is found, and the ratio between the
+compared values' bests is given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from app.store.records import RunSummary
+
+# Keys a run's configuration may differ in without being another configuration: bookkeeping, not options.
+_NOT_OPTIONS = frozenset({"repetition", "trial_index"})
+
+
+def option_of(run: RunSummary, key: str) -> Any:
+    """`engine`, `model`, `source` or any config option of the run (None when it has none)."""
+    if key in ("engine", "model", "source"):
+        return getattr(run, key)
+    return run.config.get(key)
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    """One configuration: its options, its runs' median value (None when none is ok) and what its runs were."""
+
+    options: tuple[tuple[str, Any], ...]
+    value: float | None
+    ok_runs: int
+    failed_runs: int
+    oom: bool             # every run failed, at least one out of memory
+    run_ids: tuple[int, ...]
+
+    def option(self, key: str) -> Any:
+        return dict(self.options).get(key)
+
+
+def points(runs: Sequence[RunSummary], metric: str) -> list[Point]:
+    """Runs pooled into configuration points (sorted by their options)."""
+    pooled: dict[tuple[tuple[str, Any], ...], list[RunSummary]] = defaultdict(list)
+    for run in runs:
+        options = {"engine": run.engine, "model": run.model, **run.config}
+        key = tuple(sorted((k, v) for k, v in options.items() if k not in _NOT_OPTIONS))
+        pooled[key].append(run)
+    out = []
+    for key, members in pooled.items():
+        values = [v for r in members if r.status == "ok" and (v := r.value(metric)) is not None]
+        failed = [r for r in members if r.status == "failed"]
+        oom = not values and any(r.failure_cause == "oom" for r in failed)
+        out.append(Point(key, statistics.median(values) if values else None, len(values), len(failed), oom,
+                         tuple(r.id for r in members)))
+    return sorted(out, key=lambda p: repr(p.options))
+
+
+@dataclasses.dataclass(frozen=True)
+class BestRow:
+    """One group's best point per compared value, and the ratio of the first compared value's best to each."""
+
+    group: tuple[Any, ...]
+    best: dict[Any, Point]                 # compared value -> its best point
+    ratios: dict[tuple[Any, Any], float]   # (a, b) -> best[a].value / best[b].value, for every ordered pair
+
+
+def best_per_group(runs: Sequence[RunSummary], metric: str, group_by: Sequence[str], compare: str,
+                   maximize: bool = True) -> list[BestRow]:
+    """For each group (values of `group_by`), the best point of each value of `compare` by `metric`."""
+    by_group: dict[tuple[Any, ...], dict[Any, list[Point]]] = defaultdict(lambda: defaultdict(list))
+    for point in points(runs, metric):
+        if point.value is None:
+            continue
+        group = tuple(point.option(k) for k in group_by)
+        by_group[group][point.option(compare)].append(point)
+    rows = []
+    for group in sorted(by_group, key=repr):
+        pick = max if maximize else min
+        best = {value: pick(candidates, key=lambda p: p.value)  # type: ignore[arg-type,return-value]
+                for value, candidates in sorted(by_group[group].items(), key=lambda kv: repr(kv[0]))}
+        ratios = {(a, b): best[a].value / best[b].value  # type: ignore[operator]
+                  for a in best for b in best if a != b and best[b].value}
+        rows.append(BestRow(group, best, ratios))
+    return rows
