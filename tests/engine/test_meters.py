@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.meters import energy
+from engine.meters import devices, energy
 from engine.meters.latency import Repetition, repetition_rates, union_s
 from engine.results import RequestRecord
 
@@ -32,7 +32,7 @@ def test_rapl_counters_handle_wrap_around(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_missing_rapl_is_unavailable_with_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(energy, "POWERCAP", tmp_path / "absent")
-    meter = energy.EnergyMeter(gpu_count=0)
+    meter = energy.EnergyMeter(devices.none("the trial runs on the CPU"))
     meter.begin()
     meter.end(output_tokens=10)
     m = meter.metrics()
