@@ -154,7 +154,8 @@ class _Trial:
         warmup = workloads.build(self.config, tokenizer, c.warmup_requests, seed_offset=1)
         device = _device(self.config, runner.load_info)
         if device != "cuda":
-            energy.drop_gpus(f"the trial runs on {'the CPU' if device == 'cpu' else device}")
+            energy.drop_gpus("the trial runs on the CPU" if device == "cpu" else
+                             f"the trial runs on {device!r}, not on a GPU of this machine")
         gpus = energy.devices
         self.result.environment["devices"] = gpus.to_dict()
         memory = MemoryMeter(device, gpus)

@@ -81,9 +81,10 @@ class EnergyMeter:
         self.devices = devices
         self.gpu_reason = devices.reason
         for gpu in devices.gpus:  # one GPU without a counter makes the sum unmeasurable
-            if nvml.energy_mj(gpu)[0] is None:
-                self.drop_gpus(f"{gpu.label()} has no readable NVML total-energy counter "
-                               f"({nvml.energy_mj(gpu)[1]}; it needs a Volta or newer GPU)")
+            mj, error = nvml.energy_mj(gpu)
+            if mj is None:
+                self.drop_gpus(f"{gpu.label()}: {error}" + ("" if gpu.mig else
+                               " (NVML's total-energy counter needs a Volta or newer GPU)"))
                 break
         self.rapl = RaplCounters()
         self.baseline: IdleBaseline | None = None
