@@ -60,7 +60,7 @@ class CommonOptions:
                                     max=32, load_time=True)
     telemetry_hz: float = option(10.0, "Telemetry sampling rate (0 turns the sampler off).", min=0.0,
                                  max=100.0, unit="Hz", advanced=True)
-    idle_baseline_s: float = option(1.0, "Seconds of idle power measured before the trial (for net energy).",
+    idle_baseline_s: float = option(1.0, "Seconds of idle power measured before the model loads (for net energy).",
                                     min=0.0, max=60.0, unit="s", advanced=True)
     quality_guard: bool = option(False, "Compare greedy outputs and perplexity with the reference "
                                  "(uncompressed, non-speculative) config.", advanced=True)

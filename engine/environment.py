@@ -11,7 +11,7 @@ from typing import Any
 import psutil
 
 import engine
-from engine.meters import nvml
+from engine.meters import devices, nvml
 
 MEASUREMENT_METHOD = (
     "Each repetition is timed with time.perf_counter around the backend call; per-token times come from a "
@@ -88,6 +88,7 @@ def record() -> dict[str, Any]:
             "cores_available": available_cores(),
             "ram_total_bytes": psutil.virtual_memory().total,
             **nvml.describe_gpus(),
+            **devices.cuda_env(),
         },
         "software": software(),
         "threads": threads(),

@@ -20,7 +20,7 @@ from engine import backends, environment, workloads
 from engine.backends.base import Backend, LoadInfo, Request
 from engine.config import TrialConfig
 from engine.errors import CancelledError, EngineError, OutOfMemoryError, UnsupportedError
-from engine.meters import nvml
+from engine.meters import devices, nvml
 from engine.meters.energy import EnergyMeter
 from engine.meters.latency import Repetition, count_metrics, latency_metrics, throughput_metrics
 from engine.meters.memory import MemoryMeter
@@ -44,8 +44,10 @@ class Runner:
         _configure_threads()
 
     # -- loading -------------------------------------------------------------------------------
-    def ensure_loaded(self, config: TrialConfig) -> tuple[float, bool]:
-        """Load (or reuse) the backend for `config`; returns (load_time_s, reused)."""
+    def ensure_loaded(self, config: TrialConfig, before_load: Callable[[], None] | None = None
+                      ) -> tuple[float, bool]:
+        """Load (or reuse) the backend for `config`; returns (load_time_s, reused). `before_load` runs
+        after any previous model is unloaded and before this one loads (not when reused)."""
         cls = backends.backend_class(config.engine)
         ok, reason = cls.availability()
         if not ok:
@@ -55,6 +57,8 @@ class Runner:
             self.backend.config = config
             return 0.0, True
         self.unload()
+        if before_load is not None:
+            before_load()
         backend = cls(config)
         t = time.perf_counter()
         self.load_info = backend.load()
@@ -136,8 +140,10 @@ class _Trial:
     def execute(self) -> None:
         runner, c = self.runner, self.c
         check_cancel(self.cancel)
-        runner.emit("progress", id=self.id, phase="load", done=0, total=1, tokens_per_s=None)
-        load_time_s, reused = runner.ensure_loaded(self.config)
+        energy = EnergyMeter(self.planned_gpus())
+        load_time_s, reused = runner.ensure_loaded(self.config, lambda: self.idle(energy, "before the model load"))
+        if reused:
+            self.idle(energy, "with the model loaded (reused from the previous trial)")
         runner.emit("loaded", id=self.id, load_time_s=load_time_s, reused=reused)
         check_cancel(self.cancel)
         backend = runner.backend
@@ -147,11 +153,13 @@ class _Trial:
         measured = workloads.build(self.config, tokenizer, c.num_requests)
         warmup = workloads.build(self.config, tokenizer, c.warmup_requests, seed_offset=1)
         device = _device(self.config, runner.load_info)
-        gpu_count = getattr(self.config.engine_options, "tensor_parallel_size", 1) if device == "cuda" else 0
-        energy = EnergyMeter(gpu_count)
-        energy.idle_baseline(c.idle_baseline_s)
-        memory = MemoryMeter(device)
-        sampler = Sampler(c.telemetry_hz, lambda s: runner.emit("telemetry", id=self.id, sample=s))
+        if device != "cuda":
+            energy.drop_gpus("the trial runs on the CPU" if device == "cpu" else
+                             f"the trial runs on {device!r}, not on a GPU of this machine")
+        gpus = energy.devices
+        self.result.environment["devices"] = gpus.to_dict()
+        memory = MemoryMeter(device, gpus)
+        sampler = Sampler(c.telemetry_hz, lambda s: runner.emit("telemetry", id=self.id, sample=s), gpus.gpus)
         with sampler:
             if warmup:
                 backend.run(self.config, warmup, -1, time.perf_counter(), self.cancel,
@@ -172,6 +180,19 @@ class _Trial:
             self.result.metrics.update(runner.quality.evaluate(backend, self.config, texts))
         self.describe_workload()
         self.result.notes.append("TTFT/ITL: " + backend.ttft_method)
+
+    def planned_gpus(self) -> devices.DeviceSet:
+        """The GPUs the trial will use, known before anything loads (so idle power can be read first)."""
+        if self.c.device == "cpu":
+            return devices.none("the trial runs on the CPU")
+        return backends.backend_class(self.config.engine).gpus(self.config)
+
+    def idle(self, energy: EnergyMeter, when: str) -> None:
+        """Measure the idle baseline, reporting it as the trial's 'idle' phase."""
+        if self.c.idle_baseline_s > 0:
+            self.runner.emit("progress", id=self.id, phase="idle", done=0, total=1, tokens_per_s=None)
+            energy.idle_baseline(self.c.idle_baseline_s, when)
+        self.runner.emit("progress", id=self.id, phase="load", done=0, total=1, tokens_per_s=None)
 
     def measure(self, backend: Backend, requests: Sequence[Request], energy: EnergyMeter
                 ) -> tuple[list[Repetition], list[float]]:
@@ -221,7 +242,7 @@ def _device(config: TrialConfig, info: LoadInfo) -> str:
         return str(info.resolved["device"])
     if config.common.device != "auto":
         return config.common.device
-    return "cuda" if nvml.handles()[0] else "cpu"
+    return "cuda" if nvml.gpus()[0] else "cpu"
 
 
 def check_cancel(cancel: threading.Event) -> None:

@@ -3,8 +3,10 @@
 One sample is a plain dict:
 `{"t", "cpu_percent", "ram_used_bytes", "ram_total_bytes", "worker_rss_bytes", "worker_processes",
 "gpus": [...]}` (worker RSS summed over the worker and its child processes, e.g. vLLM's engine core), with
-each GPU as `{"index", "name", "util_percent", "mem_used_bytes", "mem_total_bytes", "power_w",
-"temp_c", "sm_clock_mhz", "mem_clock_mhz"}` (`gpus` is [] without NVML).
+each of the trial's GPUs (`engine.meters.devices`) as `{"index", "uuid", "name", "util_percent",
+"mem_used_bytes", "mem_total_bytes", "power_w", "temp_c", "sm_clock_mhz", "mem_clock_mhz"}` (`index` is
+NVML's; a field NVML cannot read is None and named in an added `"errors": {field: NVML error}`; `gpus` is
+[] when the trial uses no NVIDIA GPU).
 
 The thread sleeps on an Event between samples and takes no lock the inference uses; each sample is
 a handful of /proc reads and NVML queries (~0.1 ms), so at 10 Hz it costs well under 0.1% of a core.
@@ -14,12 +16,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psutil
 
 from engine.meters import nvml
+from engine.meters.nvml import Gpu
 
 Sample = dict[str, Any]
 
@@ -56,10 +59,9 @@ class ProcessTree:
         return total, alive
 
 
-def take_sample(tree: ProcessTree) -> Sample:
-    """One telemetry sample now."""
+def take_sample(tree: ProcessTree, gpus: Sequence[Gpu]) -> Sample:
+    """One telemetry sample now, of these GPUs."""
     vm = psutil.virtual_memory()
-    gpus, _ = nvml.handles()
     rss_bytes, processes = tree.rss_bytes()
     return {
         "t": time.time(),
@@ -68,14 +70,16 @@ def take_sample(tree: ProcessTree) -> Sample:
         "ram_total_bytes": int(vm.total),
         "worker_rss_bytes": int(rss_bytes),
         "worker_processes": processes,
-        "gpus": [nvml.gpu_sample(i, h) for i, h in enumerate(gpus)],
+        "gpus": [nvml.gpu_sample(g) for g in gpus],
     }
 
 
 class Sampler:
-    """Samples at `hz` on a daemon thread; keeps every sample and hands each to `on_sample`."""
+    """Samples `gpus` at `hz` on a daemon thread; keeps every sample and hands each to `on_sample`."""
 
-    def __init__(self, hz: float, on_sample: Callable[[Sample], None] | None = None) -> None:
+    def __init__(self, hz: float, on_sample: Callable[[Sample], None] | None = None,
+                 gpus: Sequence[Gpu] = ()) -> None:
+        self.gpus = tuple(gpus)
         self.period_s = 1.0 / hz if hz > 0 else 0.0
         self.on_sample = on_sample
         self.samples: list[Sample] = []
@@ -93,7 +97,7 @@ class Sampler:
     def _loop(self) -> None:
         next_t = time.monotonic()
         while not self._stop.is_set():
-            sample = take_sample(self._tree)
+            sample = take_sample(self._tree, self.gpus)
             self.samples.append(sample)
             if self.on_sample is not None:
                 self.on_sample(sample)

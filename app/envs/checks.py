@@ -39,7 +39,7 @@ def check_gpus(nvml: NvmlReport) -> Check:
     if not nvml.gpus:
         return Check("gpu", "warning", f"NVIDIA driver {nvml.driver_version} found, but no GPU",
                      fix="check that the GPU is seated and visible (nvidia-smi)")
-    names = tuple(f"GPU {g.index}: {g.name}, {g.mem_total_bytes / 2**30:.1f} GiB" for g in nvml.gpus)
+    names = tuple(f"GPU {g.index}: {g.name}, {g.memory_text()}, {g.uuid}" for g in nvml.gpus)
     return Check("gpu", "ok", f"{len(nvml.gpus)} NVIDIA GPU(s), driver {nvml.driver_version}, "
                               f"CUDA driver {nvml.cuda_driver_version}", names)
 

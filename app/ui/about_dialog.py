@@ -127,7 +127,7 @@ class AboutDialog(QDialog):
         nvml = found.nvml
         if nvml.available:
             self._set("NVIDIA driver", f"{nvml.driver_version} (CUDA driver {nvml.cuda_driver_version})")
-            self._set("GPUs", "; ".join(f"{g.name} ({g.mem_total_bytes / 2**30:.1f} GiB)" for g in nvml.gpus)
+            self._set("GPUs", "; ".join(f"{g.name} ({g.memory_text()})" for g in nvml.gpus)
                       or "none")
         else:
             self._set("NVIDIA driver", f"unavailable: {nvml.reason}")

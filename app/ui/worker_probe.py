@@ -1,7 +1,7 @@
 """Asks a real worker what it can run: starts `WorkerClient` on a background thread, reports the hello.
 
 The GUI process never imports an inference library; the worker's hello lists each backend's
-availability with the reason. NVML is probed here too (cheap, no torch) to disable GPU-only options.
+availability with the reason. NVML is read here too (app.envs.gpus, cheap, no torch) to disable GPU-only options.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import threading
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+
+from app.envs.gpus import discover_gpus
 
 
 class WorkerProbe(QObject):
@@ -41,16 +43,7 @@ class WorkerProbe(QObject):
 
 
 def nvml_gpus() -> dict[str, Any]:
-    """{"count": n, "names": [...]} from NVML, or {"count": 0, "reason": why not}."""
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-    except Exception as exc:
-        return {"count": 0, "names": [], "reason": f"NVML unavailable ({type(exc).__name__})"}
-    try:
-        count = pynvml.nvmlDeviceGetCount()
-        names = [str(pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(i))) for i in range(count)]
-        return {"count": count, "names": names, "reason": "" if count else "NVML reports no GPU"}
-    finally:
-        pynvml.nvmlShutdown()
+    """{"count": n, "names": [...], "reason": ""} from NVML, or {"count": 0, "names": [], "reason": why not}."""
+    report = discover_gpus()
+    names = [g.name for g in report.gpus]
+    return {"count": len(names), "names": names, "reason": report.reason or ("" if names else "NVML reports no GPU")}

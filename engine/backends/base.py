@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from engine.config import TrialConfig
+from engine.meters import devices
 from engine.results import Measurement, RequestRecord
 
 
@@ -58,6 +59,12 @@ class Backend(abc.ABC):
         """Refuse, with UnsupportedError naming the option and the reason, anything this installation
         or hardware cannot run. Called before loading; must not load weights."""
         return None
+
+    @classmethod
+    def gpus(cls, config: TrialConfig) -> devices.DeviceSet:
+        """The NVIDIA GPUs a trial of `config` runs on, as NVML devices (read before anything loads):
+        CUDA device 0 of this worker; a backend that shards a model or runs elsewhere overrides it."""
+        return devices.trial_gpus(1)
 
     def __init__(self, config: TrialConfig) -> None:
         self.config = config

@@ -1,16 +1,19 @@
 """Energy meters: the NVML total-energy counter of the GPUs a trial uses and the CPU package RAPL
-counters, read at the edges of each measured repetition. An idle window before the trial gives the
-baseline power for net-of-idle figures. Where a counter cannot be read the figures are unavailable
-with the reason; power is never integrated from averaged samples."""
+counters, read at the edges of each measured repetition. An idle window before the model loads gives
+the baseline power for net-of-idle figures. Where a counter cannot be read the figures are unavailable
+with the reason; power is never integrated from averaged samples. A window or baseline shorter than
+`SHORT_WINDOW_S` makes its figures `estimated` (the counters update every ~20-100 ms), and a net energy
+below zero is never reported."""
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine.meters import nvml
+from engine.meters.devices import DeviceSet, none
 from engine.results import Measurement
 
 POWERCAP = Path("/sys/class/powercap")
@@ -25,6 +28,18 @@ class Window:
     gpu_j: float | None
     cpu_j: float | None
     output_tokens: int
+    gpu_error: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class IdleBaseline:
+    """Idle power over `seconds`, measured `when` (None where unreadable, with the reason)."""
+
+    seconds: float
+    when: str
+    gpu_w: float | None
+    cpu_w: float | None
+    gpu_reason: str = ""
 
 
 class RaplCounters:
@@ -62,95 +77,141 @@ class RaplCounters:
 class EnergyMeter:
     """Reads counters around each repetition; `metrics()` turns the windows into figures."""
 
-    def __init__(self, gpu_count: int) -> None:
-        found, self.gpu_reason = nvml.handles()
-        self.gpus = found[:gpu_count] if gpu_count > 0 else []
-        if found and gpu_count == 0:
-            self.gpu_reason = "the trial runs on CPU"
-        if self.gpus and nvml.energy_mj(self.gpus[0]) is None:
-            self.gpu_reason = "this GPU has no NVML total-energy counter (pre-Volta)"
-            self.gpus = []
+    def __init__(self, devices: DeviceSet) -> None:
+        self.devices = devices
+        self.gpu_reason = devices.reason
+        for gpu in devices.gpus:  # one GPU without a counter makes the sum unmeasurable
+            mj, error = nvml.energy_mj(gpu)
+            if mj is None:
+                self.drop_gpus(f"{gpu.label()}: {error}" + ("" if gpu.mig else
+                               " (NVML's total-energy counter needs a Volta or newer GPU)"))
+                break
         self.rapl = RaplCounters()
-        self.idle_gpu_w: float | None = None
-        self.idle_cpu_w: float | None = None
+        self.baseline: IdleBaseline | None = None
         self.windows: list[Window] = []
-        self._start: tuple[float, int | None, list[int] | None] | None = None
+        self._start: tuple[float, int | None, str, list[int] | None] | None = None
 
-    def _gpu_mj(self) -> int | None:
-        if not self.gpus:
-            return None
-        return sum(nvml.energy_mj(h) or 0 for h in self.gpus)
+    def drop_gpus(self, reason: str) -> None:
+        """Read no GPU (e.g. the backend resolved to the CPU): GPU figures become unavailable with `reason`."""
+        self.devices, self.gpu_reason = none(reason), reason
 
-    def idle_baseline(self, seconds: float) -> None:
-        """Measure idle power over `seconds` (before loading work on the device)."""
-        if seconds <= 0 or (not self.gpus and not self.rapl.zones):
-            return
-        t, gpu, cpu = time.perf_counter(), self._gpu_mj(), self.rapl.read_uj()
+    def _gpu_mj(self) -> tuple[int | None, str]:
+        """The summed counters of the trial's GPUs, or (None, the first read error)."""
+        if not self.devices.gpus:
+            return None, self.gpu_reason
+        total = 0
+        for gpu in self.devices.gpus:
+            mj, error = nvml.energy_mj(gpu)
+            if mj is None:
+                return None, f"{gpu.label()}: {error}"
+            total += mj
+        return total, ""
+
+    def idle_baseline(self, seconds: float, when: str) -> None:
+        """Measure idle power over `seconds`; `when` says where in the trial (e.g. "before the model load")."""
+        if seconds <= 0 or (not self.devices.gpus and not self.rapl.zones):
+            return  # nothing to read: the gross figures are unavailable too, with the reason
+        t, (gpu0, error0), cpu0 = time.perf_counter(), self._gpu_mj(), self.rapl.read_uj()
         time.sleep(seconds)
+        (gpu1, error1), cpu1 = self._gpu_mj(), self.rapl.read_uj()
         dt = time.perf_counter() - t
-        if gpu is not None:
-            self.idle_gpu_w = (self._gpu_mj() - gpu) / 1e3 / dt  # type: ignore[operator]
-        if cpu is not None:
-            self.idle_cpu_w = self.rapl.joules(cpu, self.rapl.read_uj() or cpu) / dt
+        gpu_w = (gpu1 - gpu0) / 1e3 / dt if gpu0 is not None and gpu1 is not None else None
+        cpu_w = self.rapl.joules(cpu0, cpu1) / dt if cpu0 is not None and cpu1 is not None else None
+        self.baseline = IdleBaseline(dt, when, gpu_w, cpu_w, error0 or error1)
 
     def begin(self) -> None:
-        self._start = (time.perf_counter(), self._gpu_mj(), self.rapl.read_uj())
+        self._start = (time.perf_counter(), *self._gpu_mj(), self.rapl.read_uj())
 
     def end(self, output_tokens: int) -> None:
         assert self._start is not None
-        t0, gpu0, cpu0 = self._start
+        t0, gpu0, error0, cpu0 = self._start
         seconds = time.perf_counter() - t0
-        gpu1, cpu1 = self._gpu_mj(), self.rapl.read_uj()
+        (gpu1, error1), cpu1 = self._gpu_mj(), self.rapl.read_uj()
         gpu_j = (gpu1 - gpu0) / 1e3 if gpu0 is not None and gpu1 is not None else None
         cpu_j = self.rapl.joules(cpu0, cpu1) if cpu0 is not None and cpu1 is not None else None
-        self.windows.append(Window(seconds, gpu_j, cpu_j, output_tokens))
+        self.windows.append(Window(seconds, gpu_j, cpu_j, output_tokens, error0 or error1))
 
     def metrics(self) -> dict[str, Measurement]:
-        out = self._gpu_metrics(self.windows)
-        out.update(self._cpu_metrics(self.windows))
-        if out["gpu_j_per_output_token"].status == "measured":
+        gpu_where = f"NVML total-energy counter of {self.devices.label()} ({self.devices.how})"
+        out = _figures("gpu", self.windows, lambda w: w.gpu_j, gpu_where, self._gpu_unavailable(),
+                       self.baseline, self._baseline_problem("gpu"))
+        out.update(_figures("cpu", self.windows, lambda w: w.cpu_j, "RAPL package energy_uj", self.rapl.reason,
+                            self.baseline, self._baseline_problem("cpu")))
+        if out["gpu_j_per_output_token"].status != "unavailable":
             best = out["gpu_j_per_output_token"]
         else:
             best = out["cpu_j_per_output_token"]
-        out["energy_j_per_output_token"] = dataclasses.replace(best) if best.status == "measured" else \
-            Measurement.unavailable("J/tok", "neither GPU (NVML) nor CPU (RAPL) energy is readable: "
-                                    f"{self.gpu_reason}; {self.rapl.reason}")
+        out["energy_j_per_output_token"] = dataclasses.replace(best) if best.status != "unavailable" else \
+            Measurement.unavailable("J/tok", f"GPU: {out['gpu_j_per_output_token'].method}; "
+                                    f"CPU: {out['cpu_j_per_output_token'].method}")
         return out
 
-    def _window_note(self, windows: Sequence[Window]) -> str:
-        short = min(w.seconds for w in windows)
-        return f" (UNRELIABLE: a window was {short:.2f} s < {SHORT_WINDOW_S:g} s)" if short < SHORT_WINDOW_S else ""
+    def _gpu_unavailable(self) -> str:
+        errors = [w.gpu_error for w in self.windows if w.gpu_j is None]
+        return errors[0] if errors and errors[0] else self.gpu_reason
 
-    def _gpu_metrics(self, windows: Sequence[Window]) -> dict[str, Measurement]:
-        names = {"gpu_energy_j": "J", "gpu_energy_net_j": "J", "gpu_mean_power_w": "W",
-                 "gpu_j_per_output_token": "J/tok"}
-        if not windows or any(w.gpu_j is None for w in windows):
-            return {n: Measurement.unavailable(u, self.gpu_reason or "no measured window") for n, u in names.items()}
-        note = self._window_note(windows)
-        base = f"NVML total-energy counter difference per repetition, {len(self.gpus)} GPU(s){note}"
-        out = {
-            "gpu_energy_j": Measurement.from_repetitions([w.gpu_j for w in windows], "J", base),  # type: ignore[misc]
-            "gpu_mean_power_w": Measurement.from_repetitions([w.gpu_j / w.seconds for w in windows], "W",  # type: ignore[operator]
-                                                             base + " / window"),
-            "gpu_j_per_output_token": Measurement.from_repetitions(
-                [w.gpu_j / max(1, w.output_tokens) for w in windows], "J/tok", base + " / output tokens"),  # type: ignore[operator]
-        }
-        if self.idle_gpu_w is None:
-            out["gpu_energy_net_j"] = Measurement.unavailable("J", "no idle baseline (idle_baseline_s = 0)")
-        else:
-            out["gpu_energy_net_j"] = Measurement.from_repetitions(
-                [w.gpu_j - self.idle_gpu_w * w.seconds for w in windows], "J",  # type: ignore[operator]
-                base + f" minus idle {self.idle_gpu_w:.1f} W × window")
-        return out
+    def _baseline_problem(self, kind: str) -> str:
+        """Why net-of-idle figures cannot be computed, "" if they can."""
+        b = self.baseline
+        if b is None:
+            return "no idle baseline (idle_baseline_s = 0)"
+        if kind == "gpu" and b.gpu_w is None:
+            return f"idle GPU baseline not readable ({b.gpu_reason})"
+        if kind == "cpu" and b.cpu_w is None:
+            return f"idle CPU baseline not readable ({self.rapl.reason})"
+        return ""
 
-    def _cpu_metrics(self, windows: Sequence[Window]) -> dict[str, Measurement]:
-        if not windows or any(w.cpu_j is None for w in windows):
-            reason = self.rapl.reason or "no measured window"
-            return {"cpu_energy_j": Measurement.unavailable("J", reason),
-                    "cpu_j_per_output_token": Measurement.unavailable("J/tok", reason)}
-        base = f"RAPL package energy_uj difference per repetition{self._window_note(windows)}"
-        return {
-            "cpu_energy_j": Measurement.from_repetitions([w.cpu_j for w in windows], "J", base),  # type: ignore[misc]
-            "cpu_j_per_output_token": Measurement.from_repetitions(
-                [w.cpu_j / max(1, w.output_tokens) for w in windows], "J/tok", base + " / output tokens"),  # type: ignore[operator]
-        }
+
+def _figures(kind: str, windows: Sequence[Window], joules: Callable[[Window], float | None], where: str,
+             reason: str, baseline: IdleBaseline | None, baseline_problem: str) -> dict[str, Measurement]:
+    """`{kind}_energy_j`, `…_mean_power_w` (GPU only), `…_j_per_output_token`, `…_energy_net_j`."""
+    units = {f"{kind}_energy_j": "J", f"{kind}_energy_net_j": "J", f"{kind}_j_per_output_token": "J/tok"}
+    if kind == "gpu":
+        units["gpu_mean_power_w"] = "W"
+    if not windows or any(joules(w) is None for w in windows):
+        why = reason or "no measured window"
+        return {name: Measurement.unavailable(unit, why) for name, unit in units.items()}
+    values = [float(joules(w)) for w in windows]  # type: ignore[arg-type]
+    short = min(w.seconds for w in windows)
+    flags = [f"a repetition lasted {short:.2f} s < {SHORT_WINDOW_S:g} s, near the counter's update period"] \
+        if short < SHORT_WINDOW_S else []
+    base = f"{where}, difference over each of {len(windows)} repetition(s)"
+    out = {f"{kind}_energy_j": _flagged(values, "J", base, flags)}
+    if kind == "gpu":
+        out["gpu_mean_power_w"] = _flagged([j / w.seconds for j, w in zip(values, windows, strict=True)], "W",
+                                           base + " / its duration", flags)
+    if any(w.output_tokens == 0 for w in windows):
+        out[f"{kind}_j_per_output_token"] = Measurement.unavailable(
+            "J/tok", "a repetition produced no output tokens (every request failed): J/token is undefined")
+    else:
+        out[f"{kind}_j_per_output_token"] = _flagged(
+            [j / w.output_tokens for j, w in zip(values, windows, strict=True)], "J/tok",
+            base + " / its output tokens", flags)
+    if baseline_problem or baseline is None:
+        out[f"{kind}_energy_net_j"] = Measurement.unavailable("J", baseline_problem or "no idle baseline")
+    else:
+        out[f"{kind}_energy_net_j"] = _net(values, windows, baseline, kind, base, flags)
+    return out
+
+
+def _net(values: Sequence[float], windows: Sequence[Window], baseline: IdleBaseline, kind: str, base: str,
+         flags: list[str]) -> Measurement:
+    idle_w = baseline.gpu_w if kind == "gpu" else baseline.cpu_w
+    assert idle_w is not None
+    if baseline.seconds < SHORT_WINDOW_S:
+        flags = [*flags, f"the idle baseline lasted {baseline.seconds:.2f} s < {SHORT_WINDOW_S:g} s"]
+    net = [j - idle_w * w.seconds for j, w in zip(values, windows, strict=True)]
+    if min(net) < 0:
+        return Measurement.unavailable("J", f"energy net of idle came out negative ({min(net):.3g} J: idle "
+                                       f"{idle_w:.3g} W × window exceeds the measured energy), so the idle "
+                                       "baseline does not describe this run's idle power")
+    return _flagged(net, "J", f"{base}, minus idle {idle_w:.3g} W (measured {baseline.when} over "
+                    f"{baseline.seconds:.2f} s) × its duration", flags)
+
+
+def _flagged(values: Sequence[float], unit: str, method: str, flags: Sequence[str]) -> Measurement:
+    """Median over repetitions; `estimated` (with the flags in its method) when any flag is raised."""
+    m = Measurement.from_repetitions(values, unit, method)
+    if not flags:
+        return m
+    return dataclasses.replace(m, status="estimated", method=f"{method}; ESTIMATE: " + "; ".join(flags))

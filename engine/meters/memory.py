@@ -1,5 +1,6 @@
-"""Memory meters: peak worker RSS over the measured window (Linux VmHWM, reset before the window),
-peak CUDA allocated/reserved (torch, CUDA only), peak NVML memory (from telemetry samples)."""
+"""Memory meters: peak RSS of the worker and its child processes over the measured window (the kernel's
+per-process peak, VmHWM, reset before the window), peak CUDA allocated/reserved (torch, CUDA only),
+peak NVML memory of the trial's GPUs (from telemetry samples)."""
 
 from __future__ import annotations
 
@@ -10,33 +11,35 @@ from typing import Any
 
 import psutil
 
+from engine.meters.devices import DeviceSet
 from engine.results import Measurement
+from engine.telemetry import ProcessTree
 
-_STATUS = Path("/proc/self/status")
-_CLEAR_REFS = Path("/proc/self/clear_refs")
+_PROC = Path("/proc")
 
 
 class MemoryMeter:
     """Call `begin()` before the measured window and `metrics()` after it."""
 
-    def __init__(self, device: str) -> None:
+    def __init__(self, device: str, devices: DeviceSet) -> None:
         self.device = device
-        self.hwm_reset = False
-        self.rss_start = 0
+        self.devices = devices
+        self.tree = ProcessTree(refresh_s=0.0)
+        self.not_reset: list[str] = []
 
     def begin(self) -> None:
-        self.rss_start = psutil.Process().memory_info().rss
-        try:  # writing 5 resets the kernel's peak-RSS mark (VmHWM) to the current RSS (Linux >= 4.0)
-            _CLEAR_REFS.write_text("5")
-            self.hwm_reset = True
-        except OSError:
-            self.hwm_reset = False
+        self.not_reset = []
+        for proc in self.tree.members():
+            try:  # writing 5 resets the kernel's peak-RSS mark (VmHWM) to the current RSS (Linux >= 4.0)
+                (_PROC / str(proc.pid) / "clear_refs").write_text("5")
+            except OSError as exc:
+                self.not_reset.append(f"pid {proc.pid}: {exc}")
         torch = sys.modules.get("torch")
         if self.device == "cuda" and torch is not None:
             torch.cuda.reset_peak_memory_stats()
 
     def metrics(self, samples: Sequence[dict[str, Any]]) -> dict[str, Measurement]:
-        out = {"peak_rss_bytes": self._peak_rss(samples)}
+        out = {"peak_rss_bytes": self._peak_rss()}
         torch = sys.modules.get("torch")
         if self.device == "cuda" and torch is not None and torch.cuda.is_initialized() \
                 and torch.cuda.max_memory_allocated() > 0:
@@ -50,29 +53,49 @@ class MemoryMeter:
                       "see the NVML peak")
             out["peak_cuda_allocated_bytes"] = Measurement.unavailable("B", reason)
             out["peak_cuda_reserved_bytes"] = Measurement.unavailable("B", reason)
-        out["peak_gpu_memory_used_bytes"] = nvml_peak(samples)
+        out["peak_gpu_memory_used_bytes"] = nvml_peak(samples, self.devices)
         return out
 
-    def _peak_rss(self, samples: Sequence[dict[str, Any]]) -> Measurement:
-        if any(s.get("worker_processes", 1) > 1 for s in samples):
-            peak = max(s["worker_rss_bytes"] for s in samples)
-            return Measurement.measured(peak, "B", "highest RSS of the worker and its child processes (e.g. "
-                                        f"vLLM's engine core) over {len(samples)} telemetry samples; short "
-                                        "peaks between samples can be missed")
-        if self.hwm_reset:
-            for line in _STATUS.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return Measurement.measured(int(line.split()[1]) * 1024, "B",
-                                                "kernel peak RSS (VmHWM) of the worker, reset before the window")
-        seen = [s["worker_rss_bytes"] for s in samples] + [psutil.Process().memory_info().rss, self.rss_start]
-        return Measurement.measured(max(seen), "B", "highest worker RSS among telemetry samples and the window "
-                                    "ends (VmHWM reset not permitted here; short peaks can be missed)")
+    def _peak_rss(self) -> Measurement:
+        """One method whatever the telemetry does: the sum of each process's kernel peak RSS."""
+        peaks: list[int] = []
+        for proc in self.tree.members():
+            try:
+                peaks.append(_vm_hwm_bytes(proc.pid))
+            except (OSError, ValueError, psutil.Error):
+                continue  # a child that exited before the window's end: said in the method
+        method = (f"sum of the kernel peak RSS (VmHWM) of the worker and its {len(peaks) - 1} child process(es) "
+                  "alive at the window's end (e.g. vLLM's engine core), each reset at the window's start; "
+                  "an upper bound of the simultaneous peak when processes peak at different times")
+        if self.not_reset:
+            return Measurement.estimated(sum(peaks), "B", method.replace(", each reset at the window's start", "")
+                                         + "; ESTIMATE: the peak mark could not be reset ("
+                                         + "; ".join(self.not_reset) + "), so it covers each process's life, "
+                                         "model load included")
+        return Measurement.measured(sum(peaks), "B", method)
 
 
-def nvml_peak(samples: Sequence[dict[str, Any]]) -> Measurement:
-    """Highest NVML device memory used (summed over GPUs) among the telemetry samples."""
-    totals = [sum(g["mem_used_bytes"] for g in s["gpus"]) for s in samples if s["gpus"]]
+def _vm_hwm_bytes(pid: int) -> int:
+    for line in (_PROC / str(pid) / "status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise ValueError(f"no VmHWM in /proc/{pid}/status")
+
+
+def nvml_peak(samples: Sequence[dict[str, Any]], devices: DeviceSet) -> Measurement:
+    """Highest NVML memory used, summed over the trial's GPUs, among the telemetry samples."""
+    if not devices.gpus:
+        return Measurement.unavailable("B", devices.reason)
+    uuids = {g.uuid for g in devices.gpus}
+    totals: list[int] = []
+    for sample in samples:
+        entries = [g for g in sample["gpus"] if g.get("uuid") in uuids]
+        for entry in entries:
+            if entry["mem_used_bytes"] is None:
+                return Measurement.unavailable("B", f"{entry['uuid']}: {entry['errors']['mem_used_bytes']}")
+        if len(entries) == len(uuids):
+            totals.append(sum(e["mem_used_bytes"] for e in entries))
     if not totals:
-        return Measurement.unavailable("B", "no NVML GPU samples (no NVIDIA GPU/driver, or telemetry off)")
+        return Measurement.unavailable("B", "no telemetry samples of the trial's GPUs (telemetry_hz = 0)")
     return Measurement.measured(max(totals), "B", f"highest NVML memory used over {len(totals)} telemetry "
-                                "samples (all GPUs, all processes)")
+                                f"samples, summed over {devices.label()} (every process on them)")

@@ -1,13 +1,17 @@
-"""Meter arithmetic that the demo trials cannot reach on this machine (RAPL wrap, interval unions)."""
+"""Meter arithmetic that the demo trials cannot reach on this machine (RAPL wrap, interval unions, child RSS)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
-from engine.meters import energy
+from engine.meters import devices, energy
 from engine.meters.latency import Repetition, repetition_rates, union_s
+from engine.meters.memory import MemoryMeter
 from engine.results import RequestRecord
 
 
@@ -32,7 +36,7 @@ def test_rapl_counters_handle_wrap_around(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_missing_rapl_is_unavailable_with_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(energy, "POWERCAP", tmp_path / "absent")
-    meter = energy.EnergyMeter(gpu_count=0)
+    meter = energy.EnergyMeter(devices.none("the trial runs on the CPU"))
     meter.begin()
     meter.end(output_tokens=10)
     m = meter.metrics()
@@ -51,3 +55,21 @@ def test_batched_requests_share_prefill_and_decode_time() -> None:
     assert rates["output_tokens_per_s"] == pytest.approx(40.0)
     assert rates["prefill_tokens_per_s"] == pytest.approx(400.0)
     assert rates["decode_tokens_per_s"] == pytest.approx(16 / 0.4)
+
+
+def test_peak_rss_counts_child_processes_with_one_method_whatever_the_telemetry() -> None:
+    child_mb = 200
+    code = (f"import time; b = bytearray({child_mb} << 20); b[::4096] = b'x' * len(b[::4096]); "
+            "print('ready', flush=True); time.sleep(60)")  # every page touched, so resident
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        meter = MemoryMeter("cpu", devices.none("the trial runs on the CPU"))
+        meter.begin()
+        peak = meter.metrics(samples=[])["peak_rss_bytes"]  # telemetry off: no samples at all
+        own = psutil.Process().memory_info().rss
+    finally:
+        child.kill()
+        child.wait()
+    assert peak.value >= own + child_mb * 0.9 * 2**20
+    assert "child process" in peak.method and "VmHWM" in peak.method

@@ -11,6 +11,7 @@ from app.envs.gpus import discover_gpus
 from app.envs.probe import run_probe
 from app.envs.pythons import discover_environments
 from app.envs.settings import EnvSettings, load_settings, save_settings
+from tests.hardware import nvidia_gpu_count
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_PYTHON = str(REPO / ".venv" / "bin" / "python")
@@ -35,12 +36,14 @@ def test_cuda_probe_imports_torch_in_the_child_and_reports_cuda_unusable() -> No
     assert report.cuda == {"available": False, "version": None, "devices": [], "error": None}
 
 
-def test_nvml_is_unavailable_here_with_a_reason_a_user_can_act_on() -> None:
+def test_nvml_reports_the_gpus_this_machine_has_or_a_reason_a_user_can_act_on() -> None:
     report = discover_gpus()
-    if report.available:  # pragma: no cover - only on a machine with an NVIDIA driver
-        assert report.driver_version and report.cuda_driver_version
+    count = nvidia_gpu_count()
+    if count is not None:  # pragma: no cover - only on a machine with an NVIDIA driver
+        assert report.available and report.driver_version and report.cuda_driver_version
+        assert len(report.gpus) == count and all(g.uuid.startswith("GPU-") for g in report.gpus)
         return
-    assert "NVML" in report.reason and "driver" in report.reason
+    assert not report.available and "NVML" in report.reason and "driver" in report.reason
     assert report.gpus == () and report.driver_version == ""
 
 

@@ -9,6 +9,7 @@ from PySide6.QtGui import QStandardItemModel
 from app.ui.experiment_view import ExperimentView
 from app.ui.worker_probe import nvml_gpus
 from engine.config import all_options
+from tests.hardware import nvidia_gpu_count
 
 
 def _view(qtbot) -> ExperimentView:
@@ -56,6 +57,7 @@ def test_unknown_model_path_and_bad_axis_value_are_named(qtbot, tmp_path: Path) 
 def test_options_the_hardware_cannot_run_are_disabled_with_the_reason(qtbot) -> None:
     view = _view(qtbot)
     gpus = nvml_gpus()
+    assert gpus["count"] == (nvidia_gpu_count() or 0)
     view.set_hello({"backends": {"vllm": {"available": False, "reason": "vllm not installed"},
                                  "hf-generate": {"available": True, "reason": "transformers 5"}},
                     "gpus": gpus})

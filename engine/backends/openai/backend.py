@@ -24,6 +24,7 @@ from engine.backends.openai.load import poisson_offsets_s, run_shaped
 from engine.backends.openai.stream import StreamOutcome, stream_request
 from engine.config import TrialConfig
 from engine.errors import UnsupportedError
+from engine.meters import devices, nvml
 from engine.models.resolve import resolve
 from engine.results import Measurement, RequestRecord
 
@@ -56,6 +57,14 @@ class Backend(BaseBackend):
         import httpx
 
         return True, f"httpx {httpx.__version__}"
+
+    @classmethod
+    def gpus(cls, config: TrialConfig) -> devices.DeviceSet:
+        """A loopback server's GPUs: those where NVML lists a compute process of the server."""
+        url = urlsplit(config.engine_options.base_url)
+        if not is_loopback(config.engine_options.base_url):
+            return devices.none("remote server: its GPUs are not observable from this machine")
+        return devices.server_gpus(url.port or (443 if url.scheme == "https" else 80))
 
     @classmethod
     def check(cls, config: TrialConfig) -> None:
@@ -94,7 +103,8 @@ class Backend(BaseBackend):
         self._ssl_context = ssl.create_default_context()
         local = is_loopback(o.base_url)
         resolved = {"base_url": o.base_url, "served_model": self.served_model, "tokenizer": str(source.path),
-                    "server_local": local, "device": "cuda" if local and _nvml_gpu_present() else "remote"}
+                    "server_local": local,
+                    "device": "cuda" if local and nvml.gpus()[0] else "remote"}
         where = ("the server is local (loopback): CPU/GPU energy and GPU memory are this machine's, which the "
                  "server shares with other processes" if local else
                  "the server is remote: its memory and energy are not observable and are reported unavailable")
@@ -199,7 +209,7 @@ class Backend(BaseBackend):
             reason = "remote server: its energy and memory are not observable from this machine"
             for name, unit in (("gpu_energy_j", "J"), ("gpu_energy_net_j", "J"), ("gpu_mean_power_w", "W"),
                                ("gpu_j_per_output_token", "J/tok"), ("cpu_energy_j", "J"),
-                               ("cpu_j_per_output_token", "J/tok"), ("energy_j_per_output_token", "J/tok"),
+                               ("cpu_energy_net_j", "J"), ("cpu_j_per_output_token", "J/tok"), ("energy_j_per_output_token", "J/tok"),
                                ("peak_gpu_memory_used_bytes", "B")):
                 out[name] = Measurement.unavailable(unit, reason)
         return out
@@ -207,16 +217,3 @@ class Backend(BaseBackend):
     def unload(self) -> None:
         self._tokenizer = None
 
-
-def _nvml_gpu_present() -> bool:
-    """True if NVML loads and sees at least one GPU (for a loopback server's GPU energy)."""
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-        try:
-            return pynvml.nvmlDeviceGetCount() > 0
-        finally:
-            pynvml.nvmlShutdown()
-    except Exception:  # no driver/library: no GPU energy
-        return False
