@@ -14,6 +14,7 @@ import sys
 from app.cli import commands
 from app.envs import cli as envs_cli
 from app.reports import cli as reports_cli
+from app.study import cli as study_cli
 from app.sweeps import ProfileError
 from engine.errors import ConfigError
 
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(func=commands.cmd_show)
 
     reports_cli.register(sub)
+    study_cli.register(sub)
     envs_cli.register(sub)
     return parser
 

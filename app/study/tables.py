@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.store.records import RunSummary
+from app.study.stats import TestResult, cliffs_delta, wilcoxon_paired
 
 # Keys a run's configuration may differ in without being another configuration: bookkeeping, not options.
 _NOT_OPTIONS = frozenset({"repetition", "trial_index"})
@@ -87,3 +88,40 @@ def best_per_group(runs: Sequence[RunSummary], metric: str, group_by: Sequence[s
                   for a in best for b in best if a != b and best[b].value}
         rows.append(BestRow(group, best, ratios))
     return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class ImprovementRow:
+    """`a` over `b` across the configuration points of one group that both measured (matched on every other
+    option): the median and mean gain in percent, with the paired test and the effect size."""
+
+    group: tuple[Any, ...]
+    pairs: int
+    median_gain_pct: float | None
+    mean_gain_pct: float | None
+    test: TestResult
+    cliffs_delta: float | None
+
+
+def improvement(runs: Sequence[RunSummary], metric: str, between: str, a: Any, b: Any,
+                group_by: Sequence[str]) -> list[ImprovementRow]:
+    """Per group and overall (group `("all",)`), how much `a` gains over `b` on matching points."""
+    matched: dict[tuple[tuple[str, Any], ...], dict[Any, Point]] = defaultdict(dict)
+    for point in points(runs, metric):
+        if point.value is not None and point.option(between) in (a, b):
+            rest = tuple(kv for kv in point.options if kv[0] != between)
+            matched[rest][point.option(between)] = point
+    pairs: dict[tuple[Any, ...], list[tuple[float, float]]] = defaultdict(list)
+    for rest, both in matched.items():
+        if a in both and b in both:
+            group = tuple(dict(rest).get(k) for k in group_by)
+            pairs[group].append((both[a].value, both[b].value))  # type: ignore[arg-type]
+    every = [pair for group in sorted(pairs, key=repr) for pair in pairs[group]]
+    return [_improvement(group, pairs[group]) for group in sorted(pairs, key=repr)] + [_improvement(("all",), every)]
+
+
+def _improvement(group: tuple[Any, ...], pairs: Sequence[tuple[float, float]]) -> ImprovementRow:
+    gains = [(x / y - 1.0) * 100.0 for x, y in pairs if y]
+    xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
+    return ImprovementRow(group, len(pairs), statistics.median(gains) if gains else None,
+                          statistics.fmean(gains) if gains else None, wilcoxon_paired(xs, ys), cliffs_delta(xs, ys))

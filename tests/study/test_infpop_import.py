@@ -3,6 +3,7 @@ independent pandas computation of the same grouping: best per model and engine, 
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from scipy import stats as scipy_stats
 
 from app.reports.importers import ImportFormatError, import_table
 from app.store import Store
@@ -120,3 +122,32 @@ def test_a_status_the_mapping_does_not_know_is_refused_naming_the_row(tmp_path: 
     assert "row 2" in str(err.value) and "'NCCL hang'" in str(err.value) and "[causes]" in str(err.value)
     with Store(f"sqlite:///{tmp_path / 't.db'}") as store:
         assert store.list_runs() == []  # nothing written
+
+
+def test_the_study_commands_print_the_tables_pandas_and_scipy_compute(imported: Store, frame: pd.DataFrame) -> None:
+    url = str(imported.engine.url)
+    best = subprocess.run([sys.executable, "-m", "app.main", "study", "best", "--store", url], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert best.returncode == 0, best.stderr
+    medians = frame[frame.errors_l == "ok"].groupby(KEYS).throughput.median()
+    top = medians.groupby(["model", "engine"]).max().unstack()
+    line = next(ln for ln in best.stdout.splitlines() if ln.startswith("Bloom-7b1 "))
+    assert line.split()[-1] == f"{top.loc['Bloom-7b1', 'vLLM'] / top.loc['Bloom-7b1', 'autohf']:.3g}"
+
+    out = subprocess.run([sys.executable, "-m", "app.main", "study", "improvement", "vllm", "hf-pipeline",
+                          "--json", "--store", url], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = {tuple(r["group"]): r for r in json.loads(out.stdout)}
+    both = medians.unstack("engine").dropna()
+    gains = (both["vLLM"] / both["autohf"] - 1) * 100
+    for model, g in gains.groupby(level="model"):
+        row = rows[(model,)]
+        assert row["pairs"] == len(g)
+        assert math.isclose(row["median_gain_pct"], g.median(), rel_tol=1e-9)
+        pair = both.loc[model]
+        if len(g) >= 2:
+            assert math.isclose(row["test"]["p"], scipy_stats.wilcoxon(pair["vLLM"], pair["autohf"]).pvalue)
+        signs = [(x > y) - (x < y) for x in pair["vLLM"] for y in pair["autohf"]]
+        assert math.isclose(row["cliffs_delta"], sum(signs) / len(signs))
+    assert rows[("all",)]["pairs"] == len(gains)
+    assert math.isclose(rows[("all",)]["mean_gain_pct"], gains.mean(), rel_tol=1e-9)

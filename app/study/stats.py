@@ -1,0 +1,69 @@
+"""Statistics across groups of runs, each with its n and p: what the study's tables print beside a ratio.
+
+scipy computes the tests; this module only pairs and labels. A test that the data cannot support (too few
+values, or every difference zero) is reported as None with the reason, never as a number.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats
+
+
+@dataclasses.dataclass(frozen=True)
+class TestResult:
+    """One test's outcome: its name, n (pairs, or the two sample sizes), statistic and p, or why it has none."""
+
+    test: str
+    n: tuple[int, ...]
+    statistic: float | None
+    p: float | None
+    reason: str = ""
+
+
+def wilcoxon_paired(a: Sequence[float], b: Sequence[float]) -> TestResult:
+    """Two-sided Wilcoxon signed-rank test of paired values (a[i] with b[i])."""
+    n = (len(a),)
+    diffs = np.asarray(a, float) - np.asarray(b, float)
+    if len(diffs) < 2 or not np.any(diffs):
+        return TestResult("Wilcoxon signed-rank (paired)", n, None, None,
+                          "needs at least 2 pairs with a non-zero difference")
+    out = stats.wilcoxon(a, b)
+    return TestResult("Wilcoxon signed-rank (paired)", n, float(out.statistic), float(out.pvalue))
+
+
+def mann_whitney(a: Sequence[float], b: Sequence[float]) -> TestResult:
+    """Two-sided Mann–Whitney U test of two independent samples."""
+    n = (len(a), len(b))
+    if not a or not b:
+        return TestResult("Mann-Whitney U", n, None, None, "needs at least one value in each sample")
+    out = stats.mannwhitneyu(a, b, alternative="two-sided")
+    return TestResult("Mann-Whitney U", n, float(out.statistic), float(out.pvalue))
+
+
+def kruskal_wallis(samples: Sequence[Sequence[float]]) -> TestResult:
+    """Kruskal–Wallis H test across several independent samples."""
+    n = tuple(len(s) for s in samples)
+    if len(samples) < 2 or any(len(s) == 0 for s in samples):
+        return TestResult("Kruskal-Wallis H", n, None, None, "needs at least two non-empty samples")
+    if len({v for s in samples for v in s}) < 2:
+        return TestResult("Kruskal-Wallis H", n, None, None, "every value is the same")
+    out = stats.kruskal(*samples)
+    return TestResult("Kruskal-Wallis H", n, float(out.statistic), float(out.pvalue))
+
+
+def cliffs_delta(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Cliff's δ = P(a > b) − P(a < b) over every pair of values (−1 … 1); None for an empty sample."""
+    if not a or not b:
+        return None
+    x, y = np.asarray(a, float)[:, None], np.asarray(b, float)[None, :]
+    return float(((x > y).sum() - (x < y).sum()) / (x.size * y.size))
+
+
+def cliffs_magnitude(delta: float) -> str:
+    """Romano et al.'s thresholds: negligible < 0.147 ≤ small < 0.33 ≤ medium < 0.474 ≤ large."""
+    d = abs(delta)
+    return "negligible" if d < 0.147 else "small" if d < 0.33 else "medium" if d < 0.474 else "large"
