@@ -68,11 +68,26 @@ class Measurement:
                    ci_method=ci.method)
 
     @property
+    def ci_description(self) -> str | None:
+        """What the interval is in full, or why there is none; an interval recorded without a method is
+        the old t-interval of the mean."""
+        has_ci = self.ci95_low is not None and self.ci95_high is not None
+        return self.ci_method or (LEGACY_MEAN_CI if has_ci else None)
+
+    @property
     def ci_label(self) -> str | None:
         """What the interval is, for captions and legends ("95% CI of the median (…)"); None without one."""
         if self.ci95_low is None or self.ci95_high is None:
             return None
-        return (self.ci_method or LEGACY_MEAN_CI).split(": ", 1)[0].split(", stored", 1)[0]
+        return str(self.ci_description).split(": ", 1)[0].split(", stored", 1)[0]
+
+    @property
+    def statistics_note(self) -> str:
+        """What the figure rests on, for tooltips and detail panes: n (and distinct values), what its
+        interval is (or why it has none) and any percentile caveat; "" when none is recorded."""
+        parts = [] if self.n is None else [
+            f"n={self.n}" + ("" if self.n_distinct is None else f" ({self.n_distinct} distinct)")]
+        return "; ".join(parts + [text for text in (self.ci_description, self.caveat) if text])
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
