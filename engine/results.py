@@ -135,15 +135,18 @@ def min_samples_for_percentile(q: float) -> int:
     return math.ceil(100 / (100 - q) - 1e-9)
 
 
-def percentile_caveat(q: float, n: int, n_distinct: int) -> str | None:
+def percentile_caveat(q: float, n: int, n_distinct: int | None) -> str | None:
     """Why n values (n_distinct of them distinct) cannot support the q-th percentile; None if they can.
 
     Distinct values count, not samples: batch-mates that share one timestamp give one value many times.
+    Where the distinct count is not known (an imported file without per-request values), n bounds it.
     """
     need = min_samples_for_percentile(q)
-    if n_distinct >= need:
+    distinct = n if n_distinct is None else n_distinct
+    if distinct >= need:
         return None
-    return f"too few samples for p{q:g}: {n} values, {n_distinct} distinct; needs at least {need} distinct"
+    known = "distinct values not recorded" if n_distinct is None else f"{n_distinct} distinct"
+    return f"too few samples for p{q:g}: {n} values, {known}; needs at least {need} distinct"
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
