@@ -24,7 +24,8 @@ PERCENTILES = (50, 90, 99)
 CI_LEVEL = 0.95
 MEDIAN_CI = "95% CI of the median (distribution-free order statistics, binomial)"
 # What ci95_low/ci95_high meant in runs stored before `ci_method` existed (store migration 0003).
-LEGACY_MEAN_CI = ("95% CI of the mean (Student t), stored before store revision 0003; the value beside "
+# Like every `ci_method`, it is "LABEL: detail".
+LEGACY_MEAN_CI = ("95% CI of the mean (Student t): stored before store revision 0003; the value beside "
                   "it is the median")
 
 
@@ -79,7 +80,7 @@ class Measurement:
         """What the interval is, for captions and legends ("95% CI of the median (…)"); None without one."""
         if self.ci95_low is None or self.ci95_high is None:
             return None
-        return str(self.ci_description).split(": ", 1)[0].split(", stored", 1)[0]
+        return str(self.ci_description).split(": ", 1)[0]
 
     @property
     def statistics_note(self) -> str:

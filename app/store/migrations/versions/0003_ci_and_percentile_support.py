@@ -22,7 +22,7 @@ branch_labels = None
 depends_on = None
 
 # Written out, not imported: this revision keeps meaning what it meant when it shipped.
-LEGACY_MEAN_CI = ("95% CI of the mean (Student t), stored before store revision 0003; the value beside "
+LEGACY_MEAN_CI = ("95% CI of the mean (Student t): stored before store revision 0003; the value beside "
                   "it is the median")
 
 
