@@ -35,7 +35,7 @@ def synthetic_result(i: int, rng: random.Random) -> TrialResult:
         return TrialResult(f"t{i}", config, "failed", failure_cause="oom", failure_message="out of memory",
                            environment={"cpu": "bench"}, started_at=0.0, finished_at=1.0)
     tps = 40.0 * bs / (1 + n_in / 512) * rng.uniform(0.9, 1.1)
-    m = {"output_tokens_per_s": Measurement.from_repetitions([tps * rng.uniform(0.97, 1.03) for _ in range(3)],
+    m = {"output_tokens_per_s": Measurement.from_repetitions([tps * rng.uniform(0.97, 1.03) for _ in range(6)],
                                                              "tok/s", "generated tokens / measured wall time"),
          "requests_per_s": Measurement.measured(tps / 64, "req/s", "finished requests / wall"),
          "peak_rss_bytes": Measurement.measured(1.1e9 + bs * 1e6, "B", "psutil RSS peak"),

@@ -46,7 +46,7 @@ class CommonOptions:
     num_requests: int = option(32, "Measured requests per repetition.", min=1, max=1_000_000, unit="requests")
     warmup_requests: int = option(8, "Requests run before measuring (not recorded).", min=0, max=100_000,
                                   unit="requests")
-    repetitions: int = option(3, "Measured repetitions; summaries carry a 95% confidence interval.",
+    repetitions: int = option(3, "Measured repetitions; their median carries a 95% CI of the median from 6 on.",
                               min=1, max=1000)
     temperature: float = option(0.0, "Sampling temperature; 0 means greedy.", min=0.0, max=10.0)
     top_p: float = option(1.0, "Nucleus sampling mass.", min=0.0, max=1.0, advanced=True)

@@ -1,8 +1,11 @@
 """Result dataclasses: every figure carries its unit, its status and how it was obtained.
 
 A `Measurement` is `measured`, `estimated` (with its method) or `unavailable` (with the reason); it is
-never silently made up. Percentile summaries are computed in one place, `Summary.from_values`.
-Units are in metric names (`ttft_ms_p50`, `gpu_energy_j`, `peak_rss_bytes`).
+never silently made up. Percentile summaries are computed in one place, `Summary.from_values`, and
+say how many (distinct) values they rest on and whether those can support them (`percentile_caveat`).
+A median over repetitions carries a distribution-free 95% CI of the median (`median_ci`), and
+`ci_method` says what `ci95_low`/`ci95_high` are. Units are in metric names (`ttft_ms_p50`,
+`gpu_energy_j`, `peak_rss_bytes`).
 """
 
 from __future__ import annotations
@@ -18,9 +21,22 @@ TrialStatus = Literal["ok", "failed", "cancelled"]
 PERCENTILES = (50, 90, 99)
 
 
+CI_LEVEL = 0.95
+MEDIAN_CI = "95% CI of the median (distribution-free order statistics, binomial)"
+# What ci95_low/ci95_high meant in runs stored before `ci_method` existed (store migration 0003).
+# Like every `ci_method`, it is "LABEL: detail".
+LEGACY_MEAN_CI = ("95% CI of the mean (Student t): stored before store revision 0003; the value beside "
+                  "it is the median")
+
+
 @dataclasses.dataclass(frozen=True)
 class Measurement:
-    """One figure: value (None when unavailable), unit, status and method (or the reason it is missing)."""
+    """One figure: value (None when unavailable), unit, status and method (or the reason it is missing).
+
+    `ci_method` says what the interval is (and why there is none, when repetitions were too few);
+    `n_distinct` and `caveat` go with percentiles: how many distinct values the `n` samples hold,
+    and why the samples cannot support the percentile (None when they can).
+    """
 
     value: float | None
     unit: str
@@ -29,6 +45,9 @@ class Measurement:
     ci95_low: float | None = None
     ci95_high: float | None = None
     n: int | None = None
+    ci_method: str | None = None
+    n_distinct: int | None = None
+    caveat: str | None = None
 
     @classmethod
     def measured(cls, value: float, unit: str, method: str, **kw: Any) -> Measurement:
@@ -44,9 +63,32 @@ class Measurement:
 
     @classmethod
     def from_repetitions(cls, values: Sequence[float], unit: str, method: str) -> Measurement:
-        """Median over repetitions with a 95% confidence interval of the mean (t-distribution)."""
-        low, high = confidence_interval_95(values)
-        return cls(float(statistics.median(values)), unit, "measured", method, low, high, len(values))
+        """Median over repetitions with its distribution-free 95% CI (`median_ci`) when n allows one."""
+        ci = median_ci(values)
+        return cls(float(statistics.median(values)), unit, "measured", method, ci.low, ci.high, len(values),
+                   ci_method=ci.method)
+
+    @property
+    def ci_description(self) -> str | None:
+        """What the interval is in full, or why there is none; an interval recorded without a method is
+        the old t-interval of the mean."""
+        has_ci = self.ci95_low is not None and self.ci95_high is not None
+        return self.ci_method or (LEGACY_MEAN_CI if has_ci else None)
+
+    @property
+    def ci_label(self) -> str | None:
+        """What the interval is, for captions and legends ("95% CI of the median (…)"); None without one."""
+        if self.ci95_low is None or self.ci95_high is None:
+            return None
+        return str(self.ci_description).split(": ", 1)[0]
+
+    @property
+    def statistics_note(self) -> str:
+        """What the figure rests on, for tooltips and detail panes: n (and distinct values), what its
+        interval is (or why it has none) and any percentile caveat; "" when none is recorded."""
+        parts = [] if self.n is None else [
+            f"n={self.n}" + ("" if self.n_distinct is None else f" ({self.n_distinct} distinct)")]
+        return "; ".join(parts + [text for text in (self.ci_description, self.caveat) if text])
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -56,21 +98,56 @@ class Measurement:
         return cls(**d)
 
 
-# Two-sided 95% Student-t quantiles for n-1 degrees of freedom (n = 2..30); normal beyond.
-_T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-        2.052, 2.048, 2.045]
+@dataclasses.dataclass(frozen=True)
+class MedianCI:
+    """An interval for the median (None bounds when n is too small) and the text saying which."""
+
+    low: float | None
+    high: float | None
+    method: str
 
 
-def confidence_interval_95(values: Sequence[float]) -> tuple[float | None, float | None]:
-    """95% CI of the mean; (None, None) for fewer than two values."""
-    n = len(values)
+def median_ci(values: Sequence[float]) -> MedianCI:
+    """Distribution-free CI of the median: the order statistics x(k), x(n+1-k) with the largest k whose
+    binomial coverage 1 - 2·P(Bin(n, ½) < k) is still ≥ 95%. Under 6 values even min–max covers less
+    than 95%: no interval, and the method says the most that n can give."""
+    s = sorted(values)
+    n = len(s)
     if n < 2:
-        return None, None
-    mean = statistics.fmean(values)
-    t = _T95[n - 2] if n - 2 < len(_T95) else 1.96
-    half = t * statistics.stdev(values) / math.sqrt(n)
-    return mean - half, mean + half
+        return MedianCI(None, None, f"{MEDIAN_CI} unavailable: {n} value(s) give no interval")
+    best: tuple[int, float] | None = None
+    for k in range(1, n // 2 + 1):
+        coverage = 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
+        if coverage < CI_LEVEL:
+            break
+        best = k, coverage
+    if best is None:
+        most = 1 - 2 / 2**n
+        return MedianCI(None, None, f"{MEDIAN_CI} unavailable: {n} values allow at most {most:.1%} "
+                                    "coverage (min–max); 95% needs at least 6")
+    k, coverage = best
+    return MedianCI(s[k - 1], s[n - k], f"{MEDIAN_CI}: x({k}), x({n + 1 - k}) of {n} sorted values, "
+                                        f"coverage {coverage:.1%}")
+
+
+def min_samples_for_percentile(q: float) -> int:
+    """Distinct values a q-th percentile needs: enough that at least one lies beyond it (n·(1-q) ≥ 1),
+    so p50 needs 2, p90 10, p99 100."""
+    return math.ceil(100 / (100 - q) - 1e-9)
+
+
+def percentile_caveat(q: float, n: int, n_distinct: int | None) -> str | None:
+    """Why n values (n_distinct of them distinct) cannot support the q-th percentile; None if they can.
+
+    Distinct values count, not samples: batch-mates that share one timestamp give one value many times.
+    Where the distinct count is not known (an imported file without per-request values), n bounds it.
+    """
+    need = min_samples_for_percentile(q)
+    distinct = n if n_distinct is None else n_distinct
+    if distinct >= need:
+        return None
+    known = "distinct values not recorded" if n_distinct is None else f"{n_distinct} distinct"
+    return f"too few samples for p{q:g}: {n} values, {known}; needs at least {need} distinct"
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -85,9 +162,11 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class Summary:
-    """Distribution of one per-request quantity: mean, min, max and p50/p90/p99."""
+    """Distribution of one per-request quantity: mean, min, max and p50/p90/p99, over n values of
+    which n_distinct differ."""
 
     n: int
+    n_distinct: int
     mean: float
     min: float
     max: float
@@ -102,12 +181,18 @@ class Summary:
         if not s:
             return None
         p50, p90, p99 = (percentile(s, q) for q in PERCENTILES)
-        return cls(len(s), statistics.fmean(s), s[0], s[-1], p50, p90, p99)
+        return cls(len(s), len(set(s)), statistics.fmean(s), s[0], s[-1], p50, p90, p99)
 
     def as_measurements(self, name: str, unit: str, method: str) -> dict[str, Measurement]:
-        """`{name}_mean`, `{name}_p50`, … as measured figures."""
-        return {f"{name}_{k}": Measurement.measured(getattr(self, k), unit, method, n=self.n)
-                for k in ("mean", "p50", "p90", "p99", "max")}
+        """`{name}_mean`, `{name}_p50`, … as measured figures, each with n and distinct values; a
+        percentile the samples cannot support carries the caveat (`percentile_caveat`)."""
+        out: dict[str, Measurement] = {}
+        for stat in ("mean", "p50", "p90", "p99", "max"):
+            q = int(stat[1:]) if stat.startswith("p") else None
+            out[f"{name}_{stat}"] = Measurement.measured(
+                getattr(self, stat), unit, method, n=self.n, n_distinct=self.n_distinct,
+                caveat=None if q is None else percentile_caveat(q, self.n, self.n_distinct))
+        return out
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from app.store.records import RunDetail, RunSummary
 from engine.metric_names import info
+from engine.results import MEDIAN_CI
 
 DEFAULT_COLUMNS = ("output_tokens_per_s", "ttft_ms_p50", "tpot_ms_p50", "peak_rss_bytes")
 
@@ -62,8 +63,10 @@ def run_text(detail: RunDetail) -> str:
     if s.metrics:
         rows = [["metric", "value", "unit", "status", "95% CI", "method"]]
         for name, m in s.metrics.items():
-            ci = "-" if m.ci95_low is None else f"{m.ci95_low:.4g}..{m.ci95_high:.4g}"
-            rows.append([name, _figure(m.value), m.unit, m.status, ci, m.method])
+            ci = "-" if m.ci_label is None else f"{m.ci95_low:.4g}..{m.ci95_high:.4g}"
+            ci += "" if m.ci_label in (None, MEDIAN_CI) else " (of the mean)"
+            note = "" if m.status == "unavailable" or not m.statistics_note else f" [{m.statistics_note}]"
+            rows.append([name, _figure(m.value), m.unit, m.status, ci, m.method + note])
         lines += ["", table(rows)]
     lines += ["", f"{len(detail.requests)} request records, {len(detail.telemetry)} telemetry samples"]
     if detail.notes_list:

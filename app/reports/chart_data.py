@@ -24,6 +24,7 @@ class Bar:
     ci95_low: float | None
     ci95_high: float | None
     estimated: bool
+    ci_label: str | None = None  # what the interval is ("95% CI of the median (…)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +60,8 @@ def bar_groups(report: Report) -> tuple[list[BarGroup], str]:
         for run, value in zip(runs, series.values, strict=True):
             if value is not None:
                 m = run.metrics[name]
-                bars.append(Bar(report.labels[run.id], value, m.ci95_low, m.ci95_high, m.status == "estimated"))
+                bars.append(Bar(report.labels[run.id], value, m.ci95_low, m.ci95_high, m.status == "estimated",
+                                m.ci_label))
         if bars:
             groups.append(BarGroup(name, bars))
         if len(groups) == MAX_BAR_METRICS:

@@ -17,6 +17,7 @@ from matplotlib.patches import Rectangle
 from app.reports import chart_data
 from app.reports.model import Report, format_number, metric_header
 from engine.metric_names import info
+from engine.results import MEDIAN_CI
 
 _RC = {"svg.fonttype": "none", "svg.hashsalt": "inferlab-report", "font.size": 8.5,
        "axes.spines.top": False, "axes.spines.right": False}
@@ -96,7 +97,9 @@ def _bars(report: Report) -> Chart | None:
             ax.set_xscale("log")  # bars spanning over 100× would leave the small ones invisible
     axes[0].set_yticks(range(len(labels)), labels)
     axes[0].invert_yaxis()
-    return Chart("bars", "Key metrics by run (error bars: 95% CI; hatched: estimated)", fig, tips, note)
+    ci_labels = sorted({b.ci_label for g in groups for b in g.bars if b.ci_label}, key=lambda t: t != MEDIAN_CI)
+    error_bars = " or ".join(ci_labels) if ci_labels else "none (no run has a 95% CI)"
+    return Chart("bars", f"Key metrics by run (error bars: {error_bars}; hatched: estimated)", fig, tips, note)
 
 
 def _scaled(v: float | None, scale: float) -> float | None:
@@ -106,7 +109,7 @@ def _scaled(v: float | None, scale: float) -> float | None:
 def _ci_text(b: chart_data.Bar) -> str:
     if b.ci95_low is None or b.ci95_high is None:
         return ""
-    return f" [95% CI {format_number(b.ci95_low)}, {format_number(b.ci95_high)}]"
+    return f" [{b.ci_label or '95% CI'}: {format_number(b.ci95_low)} to {format_number(b.ci95_high)}]"
 
 
 def _landscape(report: Report) -> Chart | None:

@@ -1,4 +1,6 @@
-"""The tidy CSV: one row per run × metric, with the stored value, unit, status, method and 95% CI.
+"""The tidy CSV: one row per run × metric, with the stored value, unit, status, method, 95% CI with what
+it is (`ci_method`: "95% CI of the median (…)", or why there is none), n, distinct values and the
+caveat of a percentile its samples cannot support.
 
 A run with no metrics at all (a trial that failed before measuring) still gets one row, with empty
 metric columns, so failures and their causes are never dropped. Values are the stored ones (bytes
@@ -15,7 +17,8 @@ from app.reports.model import Report
 from engine.metric_names import info
 
 COLUMNS = ("run_id", "label", "source", "engine", "model", "run_status", "failure_cause", "sweep_id", "tags",
-           "metric", "metric_label", "value", "unit", "status", "method", "ci95_low", "ci95_high", "n")
+           "metric", "metric_label", "value", "unit", "status", "method", "ci95_low", "ci95_high", "n",
+           "ci_method", "n_distinct", "caveat")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -40,7 +43,8 @@ def csv_rows(report: Report) -> list[list[Any]]:
             m = s.metrics.get(name)
             if m is not None:
                 rows.append(run + [name, info(name).label, _num(m.value), m.unit, m.status, _safe(m.method),
-                                   _num(m.ci95_low), _num(m.ci95_high), _num(m.n)])
+                                   _num(m.ci95_low), _num(m.ci95_high), _num(m.n), m.ci_description or "",
+                                   _num(m.n_distinct), m.caveat or ""])
     return rows
 
 

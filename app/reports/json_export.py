@@ -1,7 +1,8 @@
 """The JSON report (schema in docs/report-schema.md and `app.reports.json_schema.SCHEMA`).
 
 Each run carries its stored record as is: config, environment, every Measurement (value, unit,
-status, method, CI, n), failure cause, source; per-request records and telemetry samples stay in the
+status, method, CI and what it is, n, distinct values,
+percentile caveat), failure cause, source; per-request records and telemetry samples stay in the
 store (the report gives their counts).
 """
 
@@ -40,7 +41,7 @@ def run_dict(d: RunDetail, label: str) -> dict[str, Any]:
         "sweep_id": s.sweep_id, "created_at": s.created_at, "started_at": d.started_at,
         "finished_at": d.finished_at, "tags": list(s.tags), "notes": s.notes,
         "config": s.config, "environment": d.environment,
-        "metrics": {name: _finite(m.to_dict()) for name, m in s.metrics.items()},
+        "metrics": {name: _finite({**m.to_dict(), "ci_method": m.ci_description}) for name, m in s.metrics.items()},
         "result_notes": list(d.notes_list), "request_count": len(d.requests),
         "telemetry_sample_count": len(d.telemetry),
     }

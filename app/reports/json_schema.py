@@ -9,19 +9,23 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+# 2.0: ci95_low/ci95_high became the interval `ci_method` describes (for new runs a 95% CI of the
+# median, was a t-interval of the mean); added ci_method, n_distinct, caveat.
+SCHEMA_VERSION = "2.0"
 
 _NUM = ["number", "null"]
 _STR = ["string", "null"]
 
 MEASUREMENT = {
     "type": "object",
-    "required": ["value", "unit", "status", "method", "ci95_low", "ci95_high", "n"],
+    "required": ["value", "unit", "status", "method", "ci95_low", "ci95_high", "n", "ci_method", "n_distinct",
+                 "caveat"],
     "additionalProperties": False,
     "properties": {
         "value": {"type": _NUM}, "unit": {"type": "string"},
         "status": {"enum": ["measured", "estimated", "unavailable"]}, "method": {"type": "string"},
         "ci95_low": {"type": _NUM}, "ci95_high": {"type": _NUM}, "n": {"type": ["integer", "null"]},
+        "ci_method": {"type": _STR}, "n_distinct": {"type": ["integer", "null"]}, "caveat": {"type": _STR},
     },
 }
 

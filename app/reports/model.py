@@ -18,7 +18,7 @@ from app.reports import tables
 from app.reports.tables import Cell, Table
 from app.store.records import RunDetail
 from engine.metric_names import CATALOGUE, info
-from engine.results import Measurement
+from engine.results import MEDIAN_CI, PERCENTILES, Measurement, min_samples_for_percentile
 
 # Metrics shown in compact places (charts, the PDF's many-run tables), in this order when present.
 KEY_METRICS = ("output_tokens_per_s", "ttft_ms_p50", "tpot_ms_p50", "e2e_ms_p50", "energy_j_per_output_token",
@@ -129,7 +129,9 @@ def format_number(value: float) -> str:
 
 
 def format_measurement(m: Measurement | None) -> Cell:
-    """A metric cell: value, 95% CI when known, '(est.)' for estimates, 'n/a' when unavailable."""
+    """A metric cell: value, its 95% CI when known ('mean CI' for one stored as a t-interval of the
+    mean), a flag on a percentile its samples cannot support, '(est.)' for estimates, 'n/a' when
+    unavailable. The tooltip says the method, n, distinct values and what the interval is."""
     if m is None:
         return Cell("—", kind="missing")
     if m.status == "unavailable" or m.value is None:
@@ -137,10 +139,19 @@ def format_measurement(m: Measurement | None) -> Cell:
     scale = _BYTES_PER_MIB if m.unit == "B" else 1.0
     text = format_number(m.value / scale)
     if m.ci95_low is not None and m.ci95_high is not None:
-        text += f" [{format_number(m.ci95_low / scale)}, {format_number(m.ci95_high / scale)}]"
+        kind = "" if m.ci_label == MEDIAN_CI else "mean CI "
+        text += f" [{kind}{format_number(m.ci95_low / scale)}, {format_number(m.ci95_high / scale)}]"
+    if m.caveat:
+        text += f" (too few samples: n={m.n}, {m.n_distinct} distinct)"
     if m.status == "estimated":
         text += " (est.)"
-    return Cell(text, kind=m.status, tip=m.method)
+    return Cell(text, kind=m.status, tip="; ".join(t for t in (m.method, m.statistics_note) if t))
+
+
+METRICS_NOTE = ("'mean CI': a 95% CI of the mean (Student t), as runs stored before store revision 0003 "
+                "recorded it. A median of fewer than 6 repetitions has no 95% CI. 'too few samples': a "
+                "percentile its samples cannot support (" + ", ".join(
+                    f"p{q} needs {min_samples_for_percentile(q)} distinct values" for q in PERCENTILES) + ").")
 
 
 def format_option(value: Any) -> str:
@@ -215,11 +226,12 @@ def _metrics_table(runs: Sequence[RunDetail], headers: list[str], metric_names: 
     units = {n: next((d.summary.metrics[n].unit for d in runs if n in d.summary.metrics), info(n).unit)
              for n in metric_names}
     item_headers = [metric_header(n, units[n]) for n in metric_names]
-    return tables.matrix("metrics", "Metrics (value [95% CI]; n/a = unavailable, see how measured)",
-                         item_headers, headers,
-                         lambda i, r: format_measurement(runs[r].summary.metrics.get(metric_names[i])),
-                         item_title="Metric", compact_items=[metric_names.index(k) for k in
-                                                             key_metrics(metric_names)])
+    table = tables.matrix("metrics", f"Metrics (value [{MEDIAN_CI}]; n/a = unavailable, see how measured)",
+                          item_headers, headers,
+                          lambda i, r: format_measurement(runs[r].summary.metrics.get(metric_names[i])),
+                          item_title="Metric", compact_items=[metric_names.index(k) for k in
+                                                              key_metrics(metric_names)])
+    return dataclasses.replace(table, note=METRICS_NOTE)
 
 
 def _methods_table(runs: Sequence[RunDetail], metric_names: list[str]) -> Table:
@@ -230,7 +242,8 @@ def _methods_table(runs: Sequence[RunDetail], metric_names: list[str]) -> Table:
             m = d.summary.metrics.get(name)
             if m is not None:
                 counts = by_status.setdefault(m.status, {})
-                counts[m.method] = counts.get(m.method, 0) + 1
+                method = f"{m.method}; {m.ci_description}" if m.ci_description else m.method
+                counts[method] = counts.get(method, 0) + 1
         for status, methods in by_status.items():
             text = "; ".join(f"{meth} (×{n})" if len(runs) > 1 else meth for meth, n in methods.items())
             rows.append([Cell(name), Cell(info(name).meaning), Cell(status, kind=status), Cell(text)])

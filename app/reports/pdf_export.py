@@ -28,6 +28,7 @@ MARGIN_IN = 0.5
 TABLE_PT = 6.5
 CHAR_EM = 0.602            # DejaVu Sans Mono advance width per em
 MAX_CELL_CHARS = 48
+NOTE_CHARS = 190           # 8 pt sans-serif characters across the page
 _MONO = "monospace"  # DejaVu Sans Mono, or Courier on core-font pages
 _KIND_COLORS = {"unavailable": "#fde0dc", "failed": "#fde0dc"}
 _DIFF_COLOR = "#fff2b3"
@@ -121,8 +122,8 @@ def _chart_page(pdf: PdfPages, chart: Chart) -> None:
 
 def _table(w: _PageWriter, table: Table) -> None:
     w.text(table.caption, size=12, weight="bold", gap_in=0.15)
-    if table.note:
-        w.text(table.note, size=8)
+    for line in textwrap.wrap(table.note, NOTE_CHARS):
+        w.text(line, size=8)
     if not table.rows:
         return
     char_in = TABLE_PT * CHAR_EM / 72

@@ -41,7 +41,8 @@ def finite_or_none(value: float | None) -> float | None:
 def metric_rows(run_id: int, metrics: Mapping[str, Measurement]) -> list[dict[str, Any]]:
     return [{"run_id": run_id, "name": name, "value": finite_or_none(m.value), "unit": m.unit,
              "status": m.status, "method": m.method, "ci95_low": finite_or_none(m.ci95_low),
-             "ci95_high": finite_or_none(m.ci95_high), "n": m.n} for name, m in metrics.items()]
+             "ci95_high": finite_or_none(m.ci95_high), "n": m.n, "ci_method": m.ci_method,
+             "n_distinct": m.n_distinct, "caveat": m.caveat} for name, m in metrics.items()]
 
 
 def metric_values(metrics: Mapping[str, Measurement]) -> dict[str, Any]:

@@ -120,7 +120,8 @@ def measurements(conn: sa.Connection, ids: Sequence[int]) -> dict[int, dict[str,
     out: dict[int, dict[str, Measurement]] = {}
     for i in range(0, len(ids), CHUNK):
         query = (sa.select(metrics.c.run_id, metrics.c.name, metrics.c.value, metrics.c.unit, metrics.c.status,
-                           metrics.c.method, metrics.c.ci95_low, metrics.c.ci95_high, metrics.c.n)
+                           metrics.c.method, metrics.c.ci95_low, metrics.c.ci95_high, metrics.c.n,
+                           metrics.c.ci_method, metrics.c.n_distinct, metrics.c.caveat)
                  .where(metrics.c.run_id.in_(ids[i:i + CHUNK])))
         for run_id, name, *fields in conn.execute(query):
             out.setdefault(run_id, {})[name] = Measurement(*fields)

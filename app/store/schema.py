@@ -70,6 +70,9 @@ metrics = sa.Table(
     sa.Column("ci95_low", sa.Float),
     sa.Column("ci95_high", sa.Float),
     sa.Column("n", sa.Integer),
+    sa.Column("ci_method", sa.Text),
+    sa.Column("n_distinct", sa.Integer),
+    sa.Column("caveat", sa.Text),
     sa.Index("ix_metrics_name_value", "name", "value"),
 )
 

@@ -171,11 +171,12 @@ def run_details_html(detail: RunDetail) -> str:
     parts.append("<h4>Figures</h4><table cellspacing=4>")
     for name in sorted(r.metrics):
         m = r.metrics[name]
-        ci = (f" [95% CI {m.ci95_low:.4g}–{m.ci95_high:.4g}]"
-              if m.ci95_low is not None and m.ci95_high is not None else "")
+        ci = f" [{m.ci_label} {m.ci95_low:.4g}–{m.ci95_high:.4g}]" if m.ci_label else ""
+        flag = " <b>⚠ too few samples</b>" if m.caveat else ""
+        note = f"<br>{esc(m.statistics_note)}" if m.statistics_note and m.status != "unavailable" else ""
         parts.append(f"<tr><td>{esc(info(name).label)}</td><td><b>{esc(display_value(m.value, m.unit))}</b>"
-                     f"{ci}</td></tr><tr><td colspan=2><small><i>{esc(m.status)}: {esc(m.method)}</i>"
-                     "</small></td></tr>")
+                     f"{esc(ci)}{flag}</td></tr><tr><td colspan=2><small><i>{esc(m.status)}: {esc(m.method)}"
+                     f"{note}</i></small></td></tr>")
     parts.append("</table>")
     if detail.notes_list:
         parts.append("<h4>Notes</h4><ul>" + "".join(f"<li>{esc(n)}</li>" for n in detail.notes_list) + "</ul>")

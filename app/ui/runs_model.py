@@ -42,7 +42,7 @@ def _metric_text(run: RunSummary, name: str) -> str:
         return "n/a"
     value = m.value / 1024**2 if m.unit == "B" else m.value
     text = f"{value:,.1f} MiB" if m.unit == "B" else (f"{value:,.1f}" if abs(value) >= 100 else f"{value:.4g}")
-    return text + (" (est.)" if m.status == "estimated" else "")
+    return text + (" (est.)" if m.status == "estimated" else "") + (" ⚠" if m.caveat else "")
 
 
 COLUMNS = (
@@ -149,7 +149,7 @@ class RunsTableModel(QAbstractTableModel):
                 return f"{run.failure_cause}: {run.failure_message}"
             m = run.metrics.get(column.sort_key or "")
             if m is not None:
-                return f"{m.status}: {m.method}"
+                return "\n".join(t for t in (f"{m.status}: {m.method}", m.statistics_note) if t)
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:

@@ -9,7 +9,7 @@ import pytest
 
 from app.cli.main import main
 from app.store import Store
-from engine.results import Measurement, TrialResult
+from engine.results import Measurement, Summary, TrialResult
 
 
 @pytest.fixture()
@@ -65,3 +65,17 @@ def test_usage_and_profile_errors_exit_2(filled_store: str, tmp_path: Path,
     assert "batch_size" in capsys.readouterr().err
     assert main(["--help"]) == 0
     assert "130  interrupted" in capsys.readouterr().out
+
+
+def test_show_says_what_the_interval_is_and_flags_unsupported_percentiles(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'stats.db'}"
+    with Store(url) as store:
+        store.add_run(TrialResult("t", {"engine": "hf-generate", "model": "demo"}, "ok", {
+            "output_tokens_per_s": Measurement.from_repetitions([9.0, 10.0, 10.5, 11.0, 12.0, 30.0], "tok/s", "m"),
+            "ttft_ms_p99": Summary.from_values([5.0] * 4 + [6.0] * 4).as_measurements("ttft_ms", "ms", "s")[
+                "ttft_ms_p99"]}))
+    assert main(["show", "1", "--store", url]) == 0
+    out = capsys.readouterr().out
+    assert "9..30" in out and "95% CI of the median (distribution-free order statistics, binomial)" in out
+    assert "n=8 (2 distinct); too few samples for p99: 8 values, 2 distinct; needs at least 100 distinct" in out

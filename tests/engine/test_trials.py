@@ -10,6 +10,7 @@ import pytest
 
 from app.core.worker_client import WorkerClient
 from engine.errors import ConfigError
+from engine.results import MEDIAN_CI
 from tests.engine.conftest import tiny
 from tests.hardware import nvidia_gpu_count, rapl_readable
 
@@ -37,9 +38,14 @@ def test_trial_counts_every_token_and_latencies_are_consistent(client: WorkerCli
         assert 0 < m(f"{family}_p50") <= m(f"{family}_p99") <= m(f"{family}_max")
     assert all(r.ttft_ms is not None and 0 < r.ttft_ms < r.e2e_ms for r in result.requests)
     assert m("ttft_ms_p99") < m("e2e_ms_p50")
-    # output throughput per repetition is tokens / wall; the median lies within the CI's reach
+    # output throughput per repetition is tokens / wall; 2 repetitions cannot give a 95% CI of the median
     tput = result.metrics["output_tokens_per_s"]
-    assert tput.n == 2 and tput.ci95_low is not None and tput.value > 0
+    assert tput.n == 2 and tput.value > 0 and (tput.ci95_low, tput.ci95_high) == (None, None)
+    assert "unavailable" in tput.ci_method and "at least 6" in tput.ci_method
+    # batch-mates (batch 2) share one first-token time: 8 requests give at most 4 distinct TTFTs
+    ttft99 = result.metrics["ttft_ms_p99"]
+    assert ttft99.n == 8 and ttft99.n_distinct <= 4 and f"8 values, {ttft99.n_distinct} distinct" in ttft99.caveat
+    assert result.metrics["ttft_ms_p50"].caveat is None
     assert abs(m("output_tokens_per_s") * m("wall_s") - 24) < 24 * 0.5
     assert m("decode_tokens_per_s") > 0 and m("prefill_tokens_per_s") > 0
     assert m("model_weights_bytes") > 100e6 and m("peak_rss_bytes") > m("model_weights_bytes")
@@ -47,6 +53,14 @@ def test_trial_counts_every_token_and_latencies_are_consistent(client: WorkerCli
     kinds = {e["type"] for e in events}
     assert {"loaded", "progress", "request", "telemetry"} <= kinds
     assert sum(e["type"] == "request" for e in events) == 8
+
+
+def test_six_repetitions_give_a_95_ci_of_the_median_around_the_median(client: WorkerClient) -> None:
+    result = client.run_trial(tiny(repetitions=6, num_requests=2, output_tokens=4))
+    assert result.status == "ok", result.failure_message
+    tput = result.metrics["output_tokens_per_s"]
+    assert tput.n == 6 and tput.ci95_low <= tput.value <= tput.ci95_high
+    assert tput.ci_label == MEDIAN_CI and "x(1), x(6) of 6" in tput.ci_method and "96.9%" in tput.ci_method
 
 
 def test_telemetry_samples_have_the_shared_format(client: WorkerClient) -> None:

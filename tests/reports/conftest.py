@@ -23,7 +23,7 @@ XSS_MODEL_NOTE = "<script>document.body.setAttribute('data-pwned','1')</script>"
 XSS_TAG = "<img src=x onerror=\"document.title='pwned'\">|`tick`"
 XSS_TITLE = "Batch sweep <script>alert(1)</script>"
 XSS_MODEL = "<script>document.title='pwned'</script>org/model"  # lands in chart labels and tooltips
-TINY = {"engine": "hf-generate", "model": "demo", "num_requests": 2, "warmup_requests": 0, "repetitions": 2,
+TINY = {"engine": "hf-generate", "model": "demo", "num_requests": 2, "warmup_requests": 0, "repetitions": 6,
         "input_tokens": 8, "output_tokens": 4, "idle_baseline_s": 0.0, "telemetry_hz": 10.0}
 
 

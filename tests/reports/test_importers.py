@@ -32,6 +32,41 @@ def test_vllm_serve_result_maps_totals_latency_families_and_requests() -> None:
     assert r.requests[3].e2e_ms == pytest.approx(raw["latencies"][3] * 1e3)
 
 
+def test_vllm_speculative_fields_become_our_ratio_and_accepted_tokens_per_step() -> None:
+    # A real `vllm bench serve` file against `vllm serve` with n-gram speculation (provenance beside it).
+    raw = json.loads((DATA / "vllm_serve_ngram_spec.json").read_text())
+    m = vllm_bench.load(DATA / "vllm_serve_ngram_spec.json").metrics
+    rate, accepted = m["spec_acceptance_rate"], m["spec_mean_accepted_tokens"]
+    assert rate.value == pytest.approx(5 / 107) and rate.unit == "ratio"  # vLLM: 4.67 (a percentage)
+    assert rate.value == pytest.approx(raw["spec_decode_acceptance_rate"] / 100)
+    assert accepted.value == pytest.approx(5 / 41)  # vLLM's length 1.12 counts the bonus token
+    assert accepted.value == pytest.approx(raw["spec_decode_acceptance_length"] - 1)
+    assert "spec_decode_draft_tokens" in rate.method and "spec_decode_num_drafts" in accepted.method
+
+
+def test_vllm_speculative_rate_and_length_alone_are_converted(tmp_path: Path) -> None:
+    raw = json.loads((DATA / "vllm_serve_ngram_spec.json").read_text())
+    for key in ("spec_decode_num_drafts", "spec_decode_draft_tokens", "spec_decode_accepted_tokens"):
+        del raw[key]
+    (tmp_path / "r.json").write_text(json.dumps(raw))
+    m = vllm_bench.load(tmp_path / "r.json").metrics
+    assert m["spec_acceptance_rate"].value == pytest.approx(0.0467, abs=1e-4)
+    assert m["spec_mean_accepted_tokens"].value == pytest.approx(0.122, abs=1e-3)
+    assert "percentage" in m["spec_acceptance_rate"].method and "bonus" in m["spec_mean_accepted_tokens"].method
+
+
+def test_imported_percentiles_carry_n_and_are_flagged_when_too_few() -> None:
+    spec = vllm_bench.load(DATA / "vllm_serve_ngram_spec.json").metrics  # 16 requests, no per-request TTFTs
+    assert spec["ttft_ms_p99"].n == 16 and spec["ttft_ms_p99"].n_distinct is None
+    assert spec["ttft_ms_p99"].caveat == ("too few samples for p99: 16 values, distinct values not recorded; "
+                                          "needs at least 100 distinct")
+    assert spec["ttft_ms_p50"].caveat is None
+    detailed = vllm_bench.load(DATA / "vllm_serve_result.json").metrics  # kept ttfts and itls
+    assert (detailed["ttft_ms_p99"].n, detailed["ttft_ms_p99"].n_distinct) == (4, 4)
+    assert (detailed["itl_ms_p99"].n, detailed["itl_ms_p99"].n_distinct) == (8, 7)
+    assert "p99" in detailed["itl_ms_p99"].caveat and detailed["e2e_ms_p50"].caveat is None
+
+
 def test_vllm_throughput_result_says_output_throughput_is_unavailable() -> None:
     r = vllm_bench.load(DATA / "vllm_throughput_result.json")
     assert r.metrics["total_tokens_per_s"].value == 3062.42

@@ -3,6 +3,7 @@ store written by an older version forward without losing a figure or a sample, a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from app.store import Store
 from app.store.connect import alembic_config, create_engine, current_revision, head_revision
 from app.store.schema import metadata
-from engine.results import Measurement
+from engine.results import LEGACY_MEAN_CI, Measurement
 
 # What a store at revision 0001 held: one run with two metrics (one unavailable) and three telemetry
 # samples written out of seq order, one without any metrics, and one with neither metrics nor samples.
@@ -66,7 +67,11 @@ def test_a_0001_store_is_carried_forward_whole_and_can_step_back(store_url: str)
     with Store(store_url) as store:  # opening migrates to head
         assert current_revision(store.engine) == head_revision()
         one, two, three = store.get_runs([1, 2, 3])
-        assert dict(one.summary.metrics) == {m["name"]: Measurement(*list(m.values())[2:]) for m in METRICS}
+        # Old intervals keep their values and are labelled with what they were: t-intervals of the mean.
+        tps, energy = (Measurement(*list(m.values())[2:]) for m in METRICS)
+        assert dict(one.summary.metrics) == {"output_tokens_per_s": dataclasses.replace(tps, ci_method=LEGACY_MEAN_CI),
+                                             "gpu_energy_j": energy}
+        assert one.summary.metrics["output_tokens_per_s"].ci_label == "95% CI of the mean (Student t)"
         assert store.list_runs(sort="-output_tokens_per_s")[0].value("output_tokens_per_s") == 41.5
         assert one.telemetry == SAMPLES[1:] and two.telemetry == SAMPLES[:1] and three.telemetry == []
         assert dict(two.summary.metrics) == {} == dict(three.summary.metrics)
@@ -77,4 +82,5 @@ def test_a_0001_store_is_carried_forward_whole_and_can_step_back(store_url: str)
         assert [(r[0], r[1], r[2], json.loads(r[3])) for r in rows] == [
             (1, 0, 11.0, SAMPLES[1]), (1, 1, 12.0, SAMPLES[2]), (2, 0, 10.0, SAMPLES[0])]
         assert not {"metric_names", "metric_values"} & {c["name"] for c in sa.inspect(conn).get_columns("runs")}
+        assert not {"ci_method", "n_distinct", "caveat"} & {c["name"] for c in sa.inspect(conn).get_columns("metrics")}
     engine.dispose()

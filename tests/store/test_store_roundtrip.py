@@ -16,8 +16,11 @@ from engine.results import Measurement, RequestRecord, TrialResult
 def _result(i: int, *, engine: str = "hf-generate", status: str = "ok", tps: float | None = None) -> TrialResult:
     tps = 10.0 + i if tps is None else tps
     metrics = {
-        "output_tokens_per_s": Measurement.from_repetitions([tps - 1, tps, tps + 1], "tok/s", "tokens/wall"),
-        "ttft_ms_p99": Measurement.measured(100.0 - i, "ms", "streamer", n=4),
+        "output_tokens_per_s": Measurement.from_repetitions([tps + d for d in (-1, -0.5, 0, 0, 0.5, 1)], "tok/s",
+                                                            "tokens/wall"),
+        "ttft_ms_p99": Measurement.measured(100.0 - i, "ms", "streamer", n=4, n_distinct=3,
+                                            caveat="too few samples for p99: 4 values, 3 distinct; needs at least "
+                                                   "100 distinct"),
         "gpu_energy_j": Measurement.unavailable("J", "no NVML on this machine"),
     }
     requests = [RequestRecord(0, k, 8, 4, 0.1 * k, 0.1 * k + 0.02, 0.1 * k + 0.05) for k in range(3)]
@@ -54,7 +57,8 @@ def test_run_round_trip_keeps_every_part(store_url: str) -> None:
                                                                           ("x", "y"), "n")
     assert s.config == {"engine": "hf-generate", "model": "m1", "batch_size": 4}
     tps = s.metrics["output_tokens_per_s"]
-    assert tps.value == 13.0 and tps.n == 3 and tps.ci95_low is not None and tps.ci95_low < 13.0
+    assert tps.value == 13.0 and tps.n == 6 and (tps.ci95_low, tps.ci95_high) == (12.0, 14.0)
+    assert s.metrics == _result(3).metrics  # CI method, distinct count and percentile caveat included
     assert s.metrics["gpu_energy_j"] == Measurement.unavailable("J", "no NVML on this machine")
     assert [r.index for r in detail.requests] == [0, 1, 2]
     assert math.isclose(detail.requests[1].ttft_ms or 0.0, 20.0)

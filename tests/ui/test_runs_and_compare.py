@@ -63,6 +63,27 @@ def test_runs_table_reflects_the_store(qtbot, make_window, real_store: str) -> N
         assert shown == sorted(shown, reverse=order == Qt.SortOrder.DescendingOrder) and len(set(shown)) > 1
 
 
+def test_runs_table_and_details_show_sample_support_and_what_the_ci_is(qtbot, make_window,
+                                                                       real_store: str) -> None:
+    window = make_window(url=real_store)
+    model = window.runs.model
+    ttft = next(i for i, c in enumerate(COLUMNS) if c.sort_key == "ttft_ms_p50")
+    flagged = 0
+    for row in range(model.rowCount()):
+        m = model.run_at(row).metrics["ttft_ms_p50"]
+        tip = model.data(model.index(row, ttft), Qt.ItemDataRole.ToolTipRole)
+        assert f"n={m.n} ({m.n_distinct} distinct)" in tip
+        # a batch of 2 shares one first-token time: 2 requests, 1 distinct value cannot give a p50
+        shown = model.data(model.index(row, ttft))
+        assert shown.endswith("⚠") == (m.n_distinct < 2) and (m.caveat is not None) == (m.n_distinct < 2)
+        flagged += m.caveat is not None
+    assert flagged == sum(model.run_at(r).config["batch_size"] == 2 for r in range(model.rowCount()))
+    run_id = model.run_at(0).id
+    window.compare.show_runs([run_id])  # opens the first run's details
+    text = window.compare.detail_panel.toPlainText()
+    assert "95% CI of the median (distribution-free order statistics, binomial) unavailable: 1 value(s)" in text
+
+
 def test_tags_and_notes_edits_are_written_to_the_store(qtbot, make_window, real_store: str) -> None:
     window = make_window(url=real_store)
     model = window.runs.model

@@ -44,5 +44,6 @@ def require(data: Any, keys: tuple[str, ...], path: Path, where: str = "") -> No
             raise ImportFormatError(f"{path}: missing key {where}{key!r}")
 
 
-def imported(value: float, unit: str, method: str, estimated: bool = False) -> Measurement:
-    return (Measurement.estimated if estimated else Measurement.measured)(value, unit, method)
+def imported(value: float, unit: str, method: str, estimated: bool = False, **kw: Any) -> Measurement:
+    """An imported figure; `kw` are further Measurement fields (n, n_distinct, caveat)."""
+    return (Measurement.estimated if estimated else Measurement.measured)(value, unit, method, **kw)

@@ -6,8 +6,16 @@ Format (vllm/benchmarks/serve.py and throughput.py, vLLM 0.32): serve writes `du
 `total_token_throughput`, `{mean,median,std,pNN}_{ttft,tpot,itl,e2el}_ms`, per-request lists
 (`input_lens`, `output_lens`, `ttfts`, `latencies`, `start_times` in s, `errors`) and `date`
 (`%Y%m%d-%H%M%S`), `backend`, `model_id`, `num_prompts`, `request_rate`, `max_concurrency`, ...
-throughput writes `elapsed_time`, `num_requests`, `total_num_tokens`, `requests_per_second`,
-`tokens_per_second` (and `model_id`).
+(per-request lists other than `latencies` only with `--save-detailed`). Against a server with
+speculative decoding it adds `spec_decode_acceptance_rate` (a percentage: accepted / draft tokens ×
+100), `spec_decode_acceptance_length` (1 + accepted / drafts: it counts the bonus token),
+`spec_decode_num_drafts`, `spec_decode_draft_tokens` and `spec_decode_accepted_tokens`; they become
+our 0–1 `spec_acceptance_rate` and `spec_mean_accepted_tokens` (accepted per drafting step, bonus
+excluded), from the counts when the file has them. Throughput writes `elapsed_time`,
+`num_requests`, `total_num_tokens`, `requests_per_second`, `tokens_per_second` (and `model_id`).
+
+Percentiles get n (successful requests, or the per-request values when kept) and, with the
+per-request values, their distinct count, so a p99 over 16 requests is flagged like one of ours.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from app.reports.importers.common import ImportFormatError, imported, number, read_json, require
-from engine.results import Measurement, RequestRecord, TrialResult
+from engine.results import Measurement, RequestRecord, TrialResult, percentile_caveat
 
 SOURCE = "vllm-bench"
 _FAMILIES = {"ttft": "ttft_ms", "tpot": "tpot_ms", "itl": "itl_ms", "e2el": "e2e_ms"}
@@ -31,8 +39,6 @@ _SERVE_TOTALS = {  # vLLM key -> (our metric, unit)
     "total_output_tokens": ("output_tokens_total", "tokens"),
     "failed": ("failed_requests", "requests"),
     "duration": ("wall_s", "s"),
-    "spec_decode_acceptance_rate": ("spec_acceptance_rate", "ratio"),
-    "spec_decode_acceptance_length": ("spec_mean_accepted_tokens", "tokens"),
 }
 _SERVE_CONFIG = ("backend", "endpoint_type", "label", "tokenizer_id", "num_prompts", "request_rate",
                  "burstiness", "max_concurrency")
@@ -54,12 +60,16 @@ def _serve(data: dict[str, Any], path: Path) -> TrialResult:
         v = number(data, key, path)
         if v is not None:
             metrics[name] = imported(v, unit, f"{method}: {key}")
+    metrics.update(_speculative(data, path, method))
+    samples = _family_samples(data)
+    completed = number(data, "completed", path)
     for key in data:
         m = _STAT.match(key)
         v = number(data, key, path) if m else None
         if m and v is not None:
             stat = {"mean": "mean", "median": "p50"}.get(m.group(1), m.group(1)).replace(".", "_")
-            metrics[f"{_FAMILIES[m.group(2)]}_{stat}"] = imported(v, "ms", f"{method}: {key}")
+            metrics[f"{_FAMILIES[m.group(2)]}_{stat}"] = imported(
+                v, "ms", f"{method}: {key}", **_support(m.group(2), m.group(1), samples, completed))
     metrics.setdefault("energy_j_per_output_token", Measurement.unavailable(
         "J/tok", "vllm bench serve records no energy"))
     model = str(data.get("model_id") or "unknown")
@@ -72,6 +82,56 @@ def _serve(data: dict[str, Any], path: Path) -> TrialResult:
         started_at=started, finished_at=None if started is None else started + duration,
         notes=[f"Imported from {path.name} (vllm bench serve). The client measured TTFT/ITL over HTTP; "
                "no hardware record or telemetry is in the file."])
+
+
+def _speculative(data: dict[str, Any], path: Path, method: str) -> dict[str, Measurement]:
+    """vLLM's acceptance percentage and length (bonus token included) as our ratio and accepted tokens
+    per drafting step: from the accepted/draft counts when present, else converted."""
+    drafts, proposed, accepted = (number(data, f"spec_decode_{k}", path)
+                                  for k in ("num_drafts", "draft_tokens", "accepted_tokens"))
+    rate, length = (number(data, f"spec_decode_acceptance_{k}", path) for k in ("rate", "length"))
+    out: dict[str, Measurement] = {}
+    if proposed and accepted is not None:
+        out["spec_acceptance_rate"] = imported(
+            accepted / proposed, "ratio", f"{method}: spec_decode_accepted_tokens / spec_decode_draft_tokens")
+    elif rate is not None:
+        out["spec_acceptance_rate"] = imported(
+            rate / 100, "ratio", f"{method}: spec_decode_acceptance_rate / 100 (vLLM gives a percentage)")
+    if drafts and accepted is not None:
+        out["spec_mean_accepted_tokens"] = imported(
+            accepted / drafts, "tokens", f"{method}: spec_decode_accepted_tokens / spec_decode_num_drafts")
+    elif length is not None:
+        out["spec_mean_accepted_tokens"] = imported(
+            length - 1, "tokens", f"{method}: spec_decode_acceptance_length − 1 (vLLM counts the bonus token)")
+    return out
+
+
+def _family_samples(data: dict[str, Any]) -> dict[str, list[float]]:
+    """The per-request values behind vLLM's statistics where the file kept them (vLLM's definitions,
+    successful requests only), by family."""
+    ttfts, latencies, out_lens, itls = (data.get(k) for k in ("ttfts", "latencies", "output_lens", "itls"))
+    if not (isinstance(ttfts, list) and isinstance(latencies, list) and len(ttfts) == len(latencies)):
+        return {}
+    errors = data.get("errors") if isinstance(data.get("errors"), list) else [""] * len(ttfts)
+    ok = [i for i in range(len(ttfts)) if not errors[i]]
+    out = {"ttft": [ttfts[i] for i in ok], "e2el": [latencies[i] for i in ok]}
+    if isinstance(out_lens, list) and len(out_lens) == len(ttfts):
+        out["tpot"] = [(latencies[i] - ttfts[i]) / (out_lens[i] - 1) for i in ok if out_lens[i] > 1]
+    if isinstance(itls, list) and len(itls) == len(ttfts):
+        out["itl"] = [gap for i in ok for gap in itls[i]]
+    return out
+
+
+def _support(family: str, stat: str, samples: dict[str, list[float]], completed: float | None) -> dict[str, Any]:
+    """n, distinct values and percentile caveat of one imported statistic, as far as the file tells."""
+    if family in samples:
+        n, distinct = len(samples[family]), len(set(samples[family]))
+    elif family in ("ttft", "e2el") and completed is not None:
+        n, distinct = int(completed), None  # one value per successful request
+    else:
+        return {}
+    q = 50.0 if stat == "median" else float(stat[1:]) if stat.startswith("p") else None
+    return {"n": n, "n_distinct": distinct, "caveat": None if q is None else percentile_caveat(q, n, distinct)}
 
 
 def _throughput(data: dict[str, Any], path: Path) -> TrialResult:
