@@ -4,6 +4,7 @@ windows are reported. These are tests of InferLab's arithmetic against a scripte
 
 from __future__ import annotations
 
+import re
 import os
 import socket
 import sys
@@ -144,9 +145,10 @@ def test_short_windows_and_a_short_baseline_are_flagged_estimates(scripted: list
     meter = energy.EnergyMeter(devices.trial_gpus(1))
     meter.idle_baseline(0.2, "before the model load")
     m = _run(meter, 0.2, tokens=8)
-    assert m["gpu_energy_j"].status == "estimated" and "0.20 s < 1 s" in m["gpu_energy_j"].method
+    # the window is 0.2 s of sleep plus whatever a loaded machine adds, still well under 1 s
+    assert m["gpu_energy_j"].status == "estimated" and re.search(r"0\.[2-9]\d s < 1 s", m["gpu_energy_j"].method)
     net = m["gpu_energy_net_j"]
-    assert net.status == "estimated" and "idle baseline lasted 0.2" in net.method
+    assert net.status == "estimated" and re.search(r"idle baseline lasted 0\.[2-9]", net.method)
     assert "before the model load" in net.method
 
 
