@@ -4,8 +4,8 @@ windows are reported. These are tests of InferLab's arithmetic against a scripte
 
 from __future__ import annotations
 
-import re
 import os
+import re
 import socket
 import sys
 import threading
