@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from engine import backends, environment, workloads
+from engine import environment, registry, workloads
 from engine.backends.base import Backend, LoadInfo, Request
 from engine.config import TrialConfig
 from engine.errors import CancelledError, EngineError, OutOfMemoryError, UnsupportedError
@@ -46,8 +46,8 @@ class Runner:
     # -- loading -------------------------------------------------------------------------------
     def ensure_loaded(self, config: TrialConfig) -> tuple[float, bool]:
         """Load (or reuse) the backend for `config`; returns (load_time_s, reused)."""
-        cls = backends.backend_class(config.engine)
-        ok, reason = cls.availability()
+        cls = registry.backend_class(config.engine)
+        ok, reason = registry.availability(config.engine)
         if not ok:
             raise UnsupportedError("engine", f"{config.engine} is not available here: {reason}")
         cls.check(config)
@@ -68,7 +68,7 @@ class Runner:
             backend.unload()
 
     def _load_reference(self, config: TrialConfig) -> Backend:
-        backend = backends.backend_class(config.engine)(config)
+        backend = registry.backend_class(config.engine)(config)
         backend.load()
         return backend
 

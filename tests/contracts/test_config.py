@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from engine import backends
+from engine import registry
 from engine.config import TrialConfig, all_options
 from engine.errors import ConfigError
 
 
-@pytest.mark.parametrize("engine", backends.NAMES)
+@pytest.mark.parametrize("engine", registry.names())
 def test_defaults_validate_and_round_trip_for_every_engine(engine: str) -> None:
     config = TrialConfig.from_flat({"engine": engine})
     assert TrialConfig.from_flat(config.to_flat()) == config
@@ -52,7 +52,7 @@ def test_load_key_changes_with_load_time_options_only() -> None:
 
 
 def test_every_option_documents_itself() -> None:
-    for engine in backends.NAMES:
+    for engine in registry.names():
         for info in all_options(engine).values():
             assert info.help.strip(), info.name
             assert info.allowed()
