@@ -17,6 +17,7 @@ import functools
 import importlib
 import importlib.metadata
 import importlib.util
+import types
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,7 +87,7 @@ def engines() -> Mapping[str, EngineSpec]:
         if spec.name in table:
             raise ValueError(f"entry point {point.name!r} registers engine {spec.name!r} a second time")
         table[spec.name] = spec
-    return table
+    return types.MappingProxyType(table)
 
 
 def names() -> tuple[str, ...]:

@@ -108,7 +108,9 @@ class OptionForm(QWidget):
         self.set_values(dict(spec.fixed))
         for name, value in spec.fixed.items():
             info = self.infos.get(name)
-            for choice in info.choices if info is not None and info.choices else ():
+            if info is None or not info.choices:
+                continue
+            for choice in info.choices:
                 if choice != value:
                     self.disable_choice(name, choice, f"{spec.fixed_reason} (engine {spec.name})")
 

@@ -28,6 +28,7 @@ def test_defaults_validate_and_round_trip_for_every_engine(engine: str) -> None:
         ({"engine": "hf-generate", "max_num_seqs": 8}, "max_num_seqs", "unknown option for engine 'hf-generate'"),
         ({"engine": "hf-generate", "workload": "jsonl"}, "prompt_file", "required"),
         ({"engine": "hf-generate", "speculative": "draft"}, "draft_model", "required"),
+        ({"engine": "openai", "quantization": "int8-weight"}, "quantization", "decided by the server"),
     ],
 )
 def test_invalid_option_is_refused_naming_field_and_allowed_values(flat: dict, field: str, fragment: str) -> None:
