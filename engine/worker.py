@@ -18,7 +18,7 @@ import time
 from typing import IO, Any
 
 import engine
-from engine import backends
+from engine import registry
 from engine.protocol import HEARTBEAT_S, PROTOCOL_VERSION, ProtocolError, decode, encode
 
 log = logging.getLogger("inferlab.engine")
@@ -66,9 +66,10 @@ def protect_stdout() -> IO[str]:
 def backend_report() -> dict[str, dict[str, Any]]:
     """Availability of every backend (cheap: no inference library is imported)."""
     out = {}
-    for name in backends.NAMES:
+    for name in registry.names():
         try:
-            ok, reason = backends.backend_class(name).availability()
+            registry.backend_class(name)  # its folder must import (no inference library is loaded)
+            ok, reason = registry.availability(name)
         except Exception as exc:  # a backend module missing or broken is reported, not fatal
             ok, reason = False, f"{type(exc).__name__}: {exc}"
         out[name] = {"available": ok, "reason": reason}

@@ -14,6 +14,7 @@ from typing import Any
 from app.envs.gpus import NvmlReport
 from app.envs.probe import EnvReport
 from app.paths import default_store_url
+from engine import registry
 from engine.models import demo
 
 SETUP_HINT = ("create one: python3 -m venv ~/.inferlab-env && ~/.inferlab-env/bin/pip install "
@@ -73,13 +74,20 @@ def describe_env(env: EnvReport) -> str:
     """One line: where it came from, Python version, what it can run."""
     if not env.ok:
         return f"{env.python} [{env.source}]: {env.error}"
-    runs = [name for name in ("hf-pipeline", "hf-generate", "vllm", "openai") if env.capabilities[name].available]
+    runs = runnable_engines(env)
     cuda = ""
     if env.cuda is not None:
         cuda = ", CUDA usable" if env.cuda.get("available") else ", CUDA not usable"
     return (f"{env.python} [{env.source}]: Python {env.version}, torch {env.torch_summary()}, transformers "
             f"{env.packages.get('transformers') or 'absent'}, vLLM {env.packages.get('vllm') or 'absent'}"
             f"{cuda}; runs: {', '.join(runs) or 'nothing (' + _first_reason(env) + ')'}")
+
+
+def runnable_engines(env: EnvReport) -> list[str]:
+    """The registered engines this environment can run (none without the engine core's packages)."""
+    if not env.capabilities["engine"].available:
+        return []
+    return [name for name in registry.names() if env.capabilities[name].available]
 
 
 def _first_reason(env: EnvReport) -> str:

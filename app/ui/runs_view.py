@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from app.store import Store
 from app.ui.compare_view import run_details_html
 from app.ui.runs_model import RunsTableModel
-from engine import backends
+from engine import registry
 
 STATUSES = ("", "ok", "failed", "cancelled")
 
@@ -52,7 +52,7 @@ class RunsView(QWidget):
         self.status_filter = QComboBox()
         self.status_filter.addItems([s or "any status" for s in STATUSES])
         self.engine_filter = QComboBox()
-        self.engine_filter.addItems(["any engine", *backends.NAMES])
+        self.engine_filter.addItems(["any engine", *registry.names()])
         self.count_label = QLabel()
         self.compare_button = QPushButton("Compare selected")
         self.delete_button = QPushButton("Delete selected…")

@@ -49,12 +49,6 @@ class Backend(abc.ABC):
     ttft_method: ClassVar[str]
 
     @classmethod
-    @abc.abstractmethod
-    def availability(cls) -> tuple[bool, str]:
-        """(True, version string) if this environment can run the backend, else (False, reason).
-        Must be cheap: check with importlib.util.find_spec / metadata, do not import the library."""
-
-    @classmethod
     def check(cls, config: TrialConfig) -> None:
         """Refuse, with UnsupportedError naming the option and the reason, anything this installation
         or hardware cannot run. Called before loading; must not load weights."""

@@ -18,10 +18,6 @@ class HFBackend(Backend):
     ttft_method: ClassVar[str] = hf_common.STREAMER_TTFT_METHOD
 
     @classmethod
-    def availability(cls) -> tuple[bool, str]:
-        return hf_common.availability()
-
-    @classmethod
     def check(cls, config: TrialConfig) -> None:
         hf_common.check_common(config)
 

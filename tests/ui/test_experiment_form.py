@@ -97,3 +97,20 @@ def test_bad_profile_file_reports_file_and_key(qtbot, tmp_path: Path) -> None:
     path.write_text('name = "x"\nengine = "hf-generate"\n[options]\nbatch_size = "many"\n', encoding="utf-8")
     view.load_profile_file(path)
     assert "bad.toml" in view.validation_label.text() and "batch_size" in view.validation_label.text()
+
+
+def test_openai_form_refuses_what_the_backend_refuses_before_launch(qtbot) -> None:
+    view = _view(qtbot)
+    view.engine_box.setCurrentIndex(view.engine_box.findData("openai"))
+    quantization = view.form.editors["quantization"]
+    int8 = quantization.model().item(quantization.findData("int8-weight"))
+    assert not int8.isEnabled() and "decided by the server" in int8.toolTip()
+    view.form.set_values({"quantization": "int8-weight"})
+    assert view.validate() is None
+    assert "quantization" in view.validation_label.text() and "decided by the server" in view.validation_label.text()
+    view.form.set_values({"quantization": "none"})
+    view.model_box.setCurrentText("org/not-in-the-local-cache")  # the server's tokenizer is read locally
+    assert view.validate() is None
+    assert "model" in view.validation_label.text() and "never downloads" in view.validation_label.text()
+    view.model_box.setCurrentText("demo")
+    assert view.validate() is not None

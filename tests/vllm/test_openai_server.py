@@ -12,6 +12,7 @@ import pytest
 
 from app.core.worker_client import WorkerClient
 from engine.backends.openai.load import poisson_offsets_s
+from engine.errors import ConfigError
 from tests.vllm.vllm_procs import free_port, kill_group, start_vllm_server, stop_server
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
@@ -122,8 +123,9 @@ def test_unreachable_server_is_refused_with_the_url(worker: WorkerClient) -> Non
 
 def test_server_options_and_unresolvable_tokenizer_are_refused(worker: WorkerClient, server) -> None:
     _, url = server
-    result, _ = run(worker, url, quantization="int8-weight")
-    assert result.failure_cause == "unsupported" and result.failure_message.startswith("quantization: ")
+    with pytest.raises(ConfigError) as err:  # refused before anything runs, as the form refuses it
+        run(worker, url, quantization="int8-weight")
+    assert err.value.field == "quantization" and "decided by the server" in err.value.message
     result, _ = run(worker, url, model=str(Path(os.sep, "no", "such", "model")))
     assert result.status == "failed" and "model" in result.failure_message
 

@@ -1,1 +1,1 @@
-"""Backend package; see engine/backends/__init__.py."""
+"""Backend package; its registry entry is in engine/registry.py."""

@@ -9,7 +9,6 @@ unavailable (a remote one), and the notes say which.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import ipaddress
 import ssl
 import threading
@@ -28,7 +27,6 @@ from engine.meters import devices, nvml
 from engine.models.resolve import resolve
 from engine.results import Measurement, RequestRecord
 
-_SERVER_SIDE = {"quantization": "none", "speculative": "none", "dtype": "auto", "device": "auto"}
 _USAGE_METHOD = "server usage (stream_options.include_usage) where reported, else local re-tokenization"
 
 
@@ -50,14 +48,6 @@ class Backend(BaseBackend):
     ttft_method: ClassVar[str] = ("perf_counter when each server-sent event arrives at the worker (includes network and server queueing)")
 
     @classmethod
-    def availability(cls) -> tuple[bool, str]:
-        for module in ("httpx", "transformers"):
-            if importlib.util.find_spec(module) is None:
-                return False, f"the '{module}' package is not installed in this Python"
-        import httpx
-
-        return True, f"httpx {httpx.__version__}"
-
     @classmethod
     def gpus(cls, config: TrialConfig) -> devices.DeviceSet:
         """A loopback server's GPUs: those where NVML lists a compute process of the server."""
@@ -69,10 +59,6 @@ class Backend(BaseBackend):
     @classmethod
     def check(cls, config: TrialConfig) -> None:
         c = config.common
-        for name, default in _SERVER_SIDE.items():
-            if getattr(c, name) != default:
-                raise UnsupportedError(name, "is decided by the server when it is launched, not per request; "
-                                       f"leave it at {default!r} for engine 'openai'")
         if urlsplit(config.engine_options.base_url).scheme not in ("http", "https"):
             raise UnsupportedError("base_url", "must be an http:// or https:// URL ending in /v1")
         try:

