@@ -235,16 +235,17 @@ class _Call:
         self.ended = False
         self.end_s = prompt_s
 
-    def token_times(self, row: int, stop_ids: set[int] | None) -> list[float]:
-        """Time of each token generated for `row` (up to and including its first stop token)."""
-        times: list[float] = []
+    def row_steps(self, row: int, stop_ids: set[int] | None) -> list[tuple[float, int]]:
+        """(time, tokens) of each step that generated tokens for `row`, up to and including its first
+        stop token. An assisted-decoding step yields all its accepted tokens at one time."""
+        steps: list[tuple[float, int]] = []
         for t, toks in zip(self.steps, self.tokens, strict=True):
             mine = toks if self.step_is_row_major else [toks[row]]
-            for tok in mine:
-                times.append(t)
-                if stop_ids is not None and tok in stop_ids:
-                    return times
-        return times
+            stop = next((i for i, tok in enumerate(mine) if stop_ids is not None and tok in stop_ids), None)
+            steps.append((t, len(mine) if stop is None else stop + 1))
+            if stop is not None:
+                break
+        return steps
 
 
 def stop_token_ids(model: Any, tokenizer: Any, ignore_eos: bool) -> set[int] | None:
@@ -260,15 +261,18 @@ def stop_token_ids(model: Any, tokenizer: Any, ignore_eos: bool) -> set[int] | N
 
 def records_from_call(call: _Call, requests: Sequence[Request], repetition: int, start_s: float, t0: float,
                       stop_ids: set[int] | None, gaps_ms: list[float]) -> list[RequestRecord]:
-    """One record per request of a batch from the call's step times; appends inter-token gaps."""
+    """One record per request of a batch from the call's step times; appends inter-token gaps, one
+    per decode step (as vLLM's benchmark counts chunks), so a multi-token speculative step adds one
+    gap, not zero-length gaps for its extra tokens."""
     records = []
     for row, req in enumerate(requests):
-        times = call.token_times(row, stop_ids)
+        steps = call.row_steps(row, stop_ids)
+        times = [t for t, _ in steps]
         gaps_ms.extend((b - a) * 1e3 for a, b in zip(times, times[1:], strict=False))
         first = times[0] - t0 if times else None
         end = (times[-1] if times else call.prompt_s) - t0
-        records.append(RequestRecord(repetition, req.index, req.input_tokens, len(times), start_s - t0,
-                                     first, end))
+        records.append(RequestRecord(repetition, req.index, req.input_tokens, sum(n for _, n in steps),
+                                     start_s - t0, first, end))
     return records
 
 

@@ -93,7 +93,9 @@ def latency_metrics(reps: Sequence[Repetition], gaps_ms: Sequence[float], ttft_m
         "ttft_ms": ([v for r in ok if (v := r.ttft_ms) is not None], ttft_method),
         "tpot_ms": ([v for r in ok if (v := r.tpot_ms) is not None],
                     "(last token − first token) / (output tokens − 1) per request"),
-        "itl_ms": (list(gaps_ms), "gaps between successive token timestamps of each request (" + ttft_method + ")"),
+        "itl_ms": (list(gaps_ms), "gaps between successive chunks of each request (a decode step or a "
+                   "streamed event, which may carry several tokens, as vLLM's benchmark counts them; "
+                   + ttft_method + ")"),
     }
     for name, (values, method) in families.items():
         summary = Summary.from_values(values)
