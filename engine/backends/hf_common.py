@@ -109,7 +109,8 @@ def load(config: TrialConfig) -> tuple[Any, Any, LoadInfo]:
     model.eval()
     if getattr(config.engine_options, "torch_compile", False):
         model.forward = _compile(model.forward)
-        notes.append("forward compiled with torch.compile (compilation happens during warm-up)")
+        notes.append("forward compiled with torch.compile during warm-up (a full batch at least); shapes first "
+                     "seen in the measured window (a last partial batch, other prompt lengths) recompile there")
     info = LoadInfo(resolved={**source.describe(), "device": device, "dtype": str(model.dtype)},
                     weights_bytes=weights_bytes(model), notes=tuple(notes))
     return model, tokenizer, info
@@ -189,7 +190,9 @@ def generation_kwargs(config: TrialConfig, tokenizer: Any, max_new_tokens: int) 
     return kw
 
 
-STREAMER_TTFT_METHOD = "perf_counter at each decode step via a generate streamer (CUDA-synchronised on GPU)"
+STREAMER_TTFT_METHOD = ("start: perf_counter before the batch's chat templating and tokenization; first/last "
+                        "token: perf_counter at the decode step that produced it, via a generate streamer "
+                        "(CUDA-synchronised on GPU)")
 
 
 class StepRecorder:

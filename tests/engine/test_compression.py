@@ -35,7 +35,7 @@ def test_prompt_lookup_reports_acceptance_and_keeps_greedy_output(client: Worker
 
 
 def test_reference_config_gets_perplexity_but_no_self_comparison(client: WorkerClient) -> None:
-    result = client.run_trial(tiny(quality_guard=True, num_requests=2, repetitions=1))
+    result = client.run_trial(tiny(quality_guard=True, num_requests=2, repetitions=1, dtype="float32"))
     assert result.value("perplexity") > 1.0
     assert result.metrics["quality_agreement"].status == "unavailable"
     assert "reference" in result.metrics["quality_agreement"].method
@@ -55,3 +55,12 @@ def test_speculative_itl_has_one_gap_per_decoding_step(client: WorkerClient, tmp
     itl = result.metrics["itl_ms_p50"]
     assert itl.n == steps - requests < tokens - requests
     assert itl.value > 0 and "step" in itl.method
+
+
+def test_reduced_precision_alone_is_compared_with_the_float32_reference(client: WorkerClient) -> None:
+    result = client.run_trial(tiny(dtype="bfloat16", quality_guard=True, num_requests=2, repetitions=1))
+    assert result.status == "ok", result.failure_message
+    agreement = result.metrics["quality_agreement"]
+    assert agreement.status == "measured" and 0.0 <= agreement.value <= 1.0 and "float32" in agreement.method
+    assert result.metrics["perplexity_ratio"].status == "measured"
+    assert 0.8 < result.value("perplexity_ratio") < 1.5
