@@ -32,10 +32,13 @@ CATALOGUE: dict[str, MetricInfo] = {m.name: m for m in [
     MetricInfo("total_tokens_per_s", "tok/s", "Total throughput", True,
                "(Prompt + generated tokens) / wall time of the measured window."),
     MetricInfo("requests_per_s", "req/s", "Request throughput", True, "Finished requests / wall time."),
-    MetricInfo("prefill_tokens_per_s", "tok/s", "Prefill throughput", True,
-               "Prompt tokens / time to first token of each batch (prefill phase)."),
-    MetricInfo("decode_tokens_per_s", "tok/s", "Decode throughput", True,
-               "Tokens generated after the first / time after the first token (decode phase)."),
+    MetricInfo("prefill_tokens_per_s", "tok/s", "Prompt tok/s until first tokens", True,
+               "Prompt tokens / time during which some request awaited its first token (union of [start, first "
+               "token]). A pure prefill phase only when batches run one at a time (hf-*); under continuous "
+               "batching it includes queueing and other requests' decode."),
+    MetricInfo("decode_tokens_per_s", "tok/s", "Tok/s after first tokens", True,
+               "Tokens after each request's first / time during which some request was past its first token "
+               "(union of [first, last token]); under continuous batching it overlaps other requests' prefill."),
     *_family("ttft_ms", "ms", "TTFT", "Time to first token per request."),
     *_family("itl_ms", "ms", "ITL", "Inter-token latency (gap between successive tokens)."),
     *_family("tpot_ms", "ms", "TPOT", "Time per output token after the first, per request."),
