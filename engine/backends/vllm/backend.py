@@ -7,8 +7,9 @@ vLLM's benchmark (request sent → first token; e2e to the last token) as far as
 - first and last token: `RequestOutput.metrics.first_token_ts` / `last_token_ts`, both stamped by the
   engine core when the step that produced the token returned (engine monotonic clock, mapped onto
   perf_counter), so neither includes detokenization or the trip back to this process.
-With `n > 1` each completion is its own record (its own token count); vLLM reports the timestamps of the
-completion that finished last only, and every completion of the request carries those.
+With `n > 1` each completion is its own record (its own token count, index = request index × n +
+completion index); vLLM reports the timestamps of the completion that finished last only, and every
+completion of the request carries those.
 Nothing is derived by dividing totals. The engine loop mirrors `LLM.generate` (`enqueue`, then
 `llm_engine.step()` until done) so it can report progress and abort within one engine step on cancel.
 """
@@ -27,6 +28,7 @@ from typing import Any, ClassVar
 from engine.backends.base import Backend as BaseBackend
 from engine.backends.base import LoadInfo, ProgressFn, Request
 from engine.backends.vllm import engine_args, readback
+from engine.backends.vllm.phases import PhaseTimes
 from engine.config import TrialConfig
 from engine.errors import CancelledError
 from engine.results import Measurement, RequestRecord
@@ -64,6 +66,7 @@ class Backend(BaseBackend):
         self.llm: Any = None
         self._tokenizer: Any = None
         self._spec_delta: dict[str, float] | None = None
+        self._phases = PhaseTimes()  # over the measured repetitions so far
 
     def load(self) -> LoadInfo:
         from transformers import AutoTokenizer
@@ -95,13 +98,14 @@ class Backend(BaseBackend):
                 "stops on it (the EOS token is counted)"), False
 
     def extra_metrics(self) -> dict[str, Measurement]:
-        if self._spec_delta is None:
-            return {}
-        return readback.spec_measurements(self._spec_delta)
+        spec = {} if self._spec_delta is None else readback.spec_measurements(self._spec_delta)
+        return {**self._phases.measurements(), **spec}
 
     def run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
             cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
         speculative = config.common.speculative != "none"
+        if repetition <= 0:  # warm-up (-1) or the first measured repetition: start counting afresh
+            self._phases = PhaseTimes()
         before = readback.spec_counters(self.llm) if speculative else None
         # Engine timestamps are time.monotonic(); map them onto perf_counter (identical on Linux).
         offset_s = time.monotonic() - time.perf_counter()
@@ -129,9 +133,10 @@ class Backend(BaseBackend):
         records = []
         for req, (out, seen) in zip(batch, ordered, strict=True):
             first, end = _engine_times(out.metrics, seen, offset_s)
+            self._phases.add(out.metrics)
             records += [RequestRecord(
-                repetition=repetition, index=req.index, input_tokens=len(out.prompt_token_ids),
-                output_tokens=len(c.token_ids), start_s=start - t0,
+                repetition=repetition, index=req.index * len(out.outputs) + c.index,
+                input_tokens=len(out.prompt_token_ids), output_tokens=len(c.token_ids), start_s=start - t0,
                 first_token_s=None if first is None else first - t0, end_s=end - t0) for c in out.outputs]
         return records
 
