@@ -63,7 +63,7 @@ class CommonOptions:
     idle_baseline_s: float = option(1.0, "Seconds of idle power measured before the model loads (for net energy).",
                                     min=0.0, max=60.0, unit="s", advanced=True)
     quality_guard: bool = option(False, "Compare greedy outputs and perplexity with the reference "
-                                 "(uncompressed, non-speculative) config.", advanced=True)
+                                 "(float32, unquantized, non-speculative, default KV cache) config.", advanced=True)
     timeout_s: float = option(1800.0, "A trial running longer than this fails with cause 'timeout'.",
                               min=1.0, max=7 * 86400.0, unit="s", advanced=True)
 
@@ -112,6 +112,10 @@ class TrialConfig:
         for name, value in spec.fixed.items():
             if getattr(c, name) != value:
                 raise ConfigError(name, f"{spec.fixed_reason}; leave it at {value!r} for engine {self.engine!r}")
+        if getattr(self.engine_options, "torch_compile", False) and c.warmup_requests < c.batch_size:
+            raise ConfigError("warmup_requests", f"must be at least batch_size ({c.batch_size}) with torch_compile: "
+                              "compilation runs on the first call of each batch shape and would otherwise be "
+                              "timed inside the measured window")
         if c.workload == "jsonl" and not c.prompt_file:
             raise ConfigError("prompt_file", "is required when workload='jsonl'")
         if c.speculative == "draft" and not c.draft_model:

@@ -1,6 +1,7 @@
 """Quality guard: does a compressed or speculative config still produce what the reference does?
 
-The reference is the same model and engine, unquantized, non-speculative, greedy. Both generate
+The reference is the same model and engine at full precision (float32, default KV cache), unquantized,
+non-speculative, greedy. Both generate
 greedily for a few of the trial's prompts; `quality_agreement` is the share of positions whose token
 equals the reference's. `perplexity` is measured on a fixed built-in text; `perplexity_ratio` divides
 it by the reference's. Reference figures are cached per reference load key within the worker.
@@ -36,14 +37,18 @@ class Reference:
 
 
 def reference_config(config: TrialConfig) -> TrialConfig:
-    """The trial's reference: same model and engine, no quantization, no speculation, greedy."""
+    """The trial's reference: the unmodified model at full precision (float32 weights, default KV cache,
+    no quantization) with the same decoding minus speculation (greedy), on the same engine."""
     flat = config.to_flat()
-    flat.update(quantization="none", speculative="none", draft_model=None, temperature=0.0)
+    flat.update(quantization="none", speculative="none", draft_model=None, temperature=0.0, dtype="float32")
+    if "kv_cache_dtype" in flat:
+        flat["kv_cache_dtype"] = "auto"
     return TrialConfig.from_flat(flat)
 
 
 def is_reference(config: TrialConfig) -> bool:
-    return config.common.quantization == "none" and config.common.speculative == "none"
+    """True if the config loads exactly what its reference loads (dtype 'auto' is not assumed full precision)."""
+    return config.load_key() == reference_config(config).load_key()
 
 
 class QualityGuard:
@@ -72,11 +77,17 @@ class QualityGuard:
                                                   "reference text") if ppl is not None else
                Measurement.unavailable("ppl", f"the {config.engine} backend exposes no logits")}
         if is_reference(config):
-            reason = "this config is itself the reference (no quantization, no speculation)"
+            reason = ("this config is itself the reference (float32, default KV cache, no quantization, "
+                      "no speculation)")
             out["quality_agreement"] = Measurement.unavailable("ratio", reason)
             out["perplexity_ratio"] = Measurement.unavailable("ratio", reason)
             return out
         ids = backend.greedy_token_ids(prompts, QUALITY_NEW_TOKENS)
+        if ids is None and ppl is None:  # nothing to compare (a server): no reference is loaded
+            reason = f"the {config.engine} backend returns neither greedy token ids nor perplexity"
+            out["quality_agreement"] = Measurement.unavailable("ratio", reason)
+            out["perplexity_ratio"] = Measurement.unavailable("ratio", reason)
+            return out
         ref = self._reference(config, prompts)
         if ids is None or not ref.token_ids:
             out["quality_agreement"] = Measurement.unavailable("ratio", f"the {config.engine} backend cannot "
@@ -86,11 +97,11 @@ class QualityGuard:
             same = sum(a == b for got, want in pairs for a, b in zip(got, want, strict=False))
             total = sum(min(len(got), len(want)) for got, want in pairs)
             out["quality_agreement"] = Measurement.measured(
-                same / max(1, total), "ratio", f"position-wise equal greedy tokens vs the reference over "
-                f"{len(ids)} prompts × {QUALITY_NEW_TOKENS} tokens", n=total)
+                same / max(1, total), "ratio", "position-wise equal greedy tokens vs the float32, unquantized, "
+                f"non-speculative reference over {len(ids)} prompts × {QUALITY_NEW_TOKENS} tokens", n=total)
         if ppl is not None and ref.perplexity:
             out["perplexity_ratio"] = Measurement.measured(ppl / ref.perplexity, "ratio",
-                                                           "perplexity / reference config's perplexity")
+                                                           "perplexity / the float32 reference's perplexity")
         else:
             out["perplexity_ratio"] = Measurement.unavailable("ratio", "perplexity not computable")
         return out

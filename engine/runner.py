@@ -22,7 +22,13 @@ from engine.config import TrialConfig
 from engine.errors import CancelledError, EngineError, OutOfMemoryError, UnsupportedError
 from engine.meters import devices, nvml
 from engine.meters.energy import EnergyMeter
-from engine.meters.latency import Repetition, count_metrics, latency_metrics, throughput_metrics
+from engine.meters.latency import (
+    Repetition,
+    count_metrics,
+    latency_metrics,
+    mark_estimated,
+    throughput_metrics,
+)
 from engine.meters.memory import MemoryMeter
 from engine.quality import QualityGuard
 from engine.results import Measurement, TrialResult
@@ -168,10 +174,13 @@ class _Trial:
             reps, gaps_ms = self.measure(backend, measured, energy)
         self.result.metrics.update(throughput_metrics(reps))
         self.result.metrics.update(latency_metrics(reps, gaps_ms, backend.ttft_method))
-        self.result.metrics.update(count_metrics(reps))
+        output_counting, estimated = backend.output_token_counting()
+        self.result.metrics.update(count_metrics(reps, output_counting))
         self.result.metrics.update(memory.metrics(sampler.samples))
         self.result.metrics.update(energy.metrics())
         self.result.metrics.update(backend.extra_metrics())
+        if estimated:
+            mark_estimated(self.result.metrics, output_counting)
         self.result.requests = [r for rep in reps for r in rep.records]
         self.result.sample_outputs = backend.sample_outputs()
         if c.quality_guard:

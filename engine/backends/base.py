@@ -86,6 +86,11 @@ class Backend(abc.ABC):
         """Backend-specific figures of the last run (e.g. speculative acceptance), if any."""
         return {}
 
+    @abc.abstractmethod
+    def output_token_counting(self) -> tuple[str, bool]:
+        """How the measured runs counted output tokens (quoted in every figure built on the count, saying
+        whether the EOS token is counted), and True where any count was estimated rather than observed."""
+
     def inter_token_gaps_ms(self) -> list[float]:
         """Gaps between successive tokens of every request of the last `run` (empty: not observable)."""
         return []

@@ -45,6 +45,10 @@ class HFBackend(Backend):
     def tokenizer(self) -> Any:
         return self._tokenizer
 
+    def output_token_counting(self) -> tuple[str, bool]:
+        return ("generated token ids per request, up to and including the EOS token where a request stops on "
+                "it (the EOS token is counted)"), False
+
     def inter_token_gaps_ms(self) -> list[float]:
         return self._gaps_ms
 

@@ -99,7 +99,8 @@ def load(config: TrialConfig) -> tuple[Any, Any, LoadInfo]:
     model.eval()
     if getattr(config.engine_options, "torch_compile", False):
         model.forward = _compile(model.forward)
-        notes.append("forward compiled with torch.compile (compilation happens during warm-up)")
+        notes.append("forward compiled with torch.compile during warm-up (a full batch at least); shapes first "
+                     "seen in the measured window (a last partial batch, other prompt lengths) recompile there")
     info = LoadInfo(resolved={**source.describe(), "device": device, "dtype": str(model.dtype)},
                     weights_bytes=weights_bytes(model), notes=tuple(notes))
     return model, tokenizer, info
@@ -179,7 +180,9 @@ def generation_kwargs(config: TrialConfig, tokenizer: Any, max_new_tokens: int) 
     return kw
 
 
-STREAMER_TTFT_METHOD = "perf_counter at each decode step via a generate streamer (CUDA-synchronised on GPU)"
+STREAMER_TTFT_METHOD = ("start: perf_counter before the batch's chat templating and tokenization; first/last "
+                        "token: perf_counter at the decode step that produced it, via a generate streamer "
+                        "(CUDA-synchronised on GPU)")
 
 
 class StepRecorder:
@@ -225,16 +228,17 @@ class _Call:
         self.ended = False
         self.end_s = prompt_s
 
-    def token_times(self, row: int, stop_ids: set[int] | None) -> list[float]:
-        """Time of each token generated for `row` (up to and including its first stop token)."""
-        times: list[float] = []
+    def row_steps(self, row: int, stop_ids: set[int] | None) -> list[tuple[float, int]]:
+        """(time, tokens) of each step that generated tokens for `row`, up to and including its first
+        stop token. An assisted-decoding step yields all its accepted tokens at one time."""
+        steps: list[tuple[float, int]] = []
         for t, toks in zip(self.steps, self.tokens, strict=True):
             mine = toks if self.step_is_row_major else [toks[row]]
-            for tok in mine:
-                times.append(t)
-                if stop_ids is not None and tok in stop_ids:
-                    return times
-        return times
+            stop = next((i for i, tok in enumerate(mine) if stop_ids is not None and tok in stop_ids), None)
+            steps.append((t, len(mine) if stop is None else stop + 1))
+            if stop is not None:
+                break
+        return steps
 
 
 def stop_token_ids(model: Any, tokenizer: Any, ignore_eos: bool) -> set[int] | None:
@@ -250,15 +254,18 @@ def stop_token_ids(model: Any, tokenizer: Any, ignore_eos: bool) -> set[int] | N
 
 def records_from_call(call: _Call, requests: Sequence[Request], repetition: int, start_s: float, t0: float,
                       stop_ids: set[int] | None, gaps_ms: list[float]) -> list[RequestRecord]:
-    """One record per request of a batch from the call's step times; appends inter-token gaps."""
+    """One record per request of a batch from the call's step times; appends inter-token gaps, one
+    per decode step (as vLLM's benchmark counts chunks), so a multi-token speculative step adds one
+    gap, not zero-length gaps for its extra tokens."""
     records = []
     for row, req in enumerate(requests):
-        times = call.token_times(row, stop_ids)
+        steps = call.row_steps(row, stop_ids)
+        times = [t for t, _ in steps]
         gaps_ms.extend((b - a) * 1e3 for a, b in zip(times, times[1:], strict=False))
         first = times[0] - t0 if times else None
         end = (times[-1] if times else call.prompt_s) - t0
-        records.append(RequestRecord(repetition, req.index, req.input_tokens, len(times), start_s - t0,
-                                     first, end))
+        records.append(RequestRecord(repetition, req.index, req.input_tokens, sum(n for _, n in steps),
+                                     start_s - t0, first, end))
     return records
 
 

@@ -63,10 +63,13 @@ _METHODS = {
     "total_tokens_per_s": "(prompt + generated tokens) / wall time of each repetition",
     "requests_per_s": "finished requests / wall time of each repetition",
     "wall_s": "perf_counter around each repetition",
-    "prefill_tokens_per_s": "prompt tokens / time covered by [request start, first token] intervals "
-                            "(batch members share one interval)",
-    "decode_tokens_per_s": "tokens after each request's first / time covered by [first token, last token] "
-                           "intervals",
+    "prefill_tokens_per_s": "prompt tokens / time during which some request awaited its first token (union of "
+                            "[request start, first token] intervals; batch members share one). Not a pure "
+                            "prefill phase: under continuous batching (vllm, servers) it also covers queueing "
+                            "and other requests' decode steps",
+    "decode_tokens_per_s": "tokens after each request's first / time during which some request was past its "
+                           "first token and unfinished (union of [first token, last token] intervals). Not a "
+                           "pure decode phase: under continuous batching it also covers other requests' prefill",
 }
 
 
@@ -89,11 +92,14 @@ def latency_metrics(reps: Sequence[Repetition], gaps_ms: Sequence[float], ttft_m
     ok = [r for rep in reps for r in rep.records if r.ok]
     out: dict[str, Measurement] = {}
     families = {
-        "e2e_ms": ([r.e2e_ms for r in ok], "request start to its last token (perf_counter)"),
-        "ttft_ms": ([v for r in ok if (v := r.ttft_ms) is not None], ttft_method),
+        "e2e_ms": ([r.e2e_ms for r in ok], "request start to its last generated token (" + ttft_method + ")"),
+        "ttft_ms": ([v for r in ok if (v := r.ttft_ms) is not None],
+                    "request start to its first generated token (" + ttft_method + ")"),
         "tpot_ms": ([v for r in ok if (v := r.tpot_ms) is not None],
                     "(last token − first token) / (output tokens − 1) per request"),
-        "itl_ms": (list(gaps_ms), "gaps between successive token timestamps of each request (" + ttft_method + ")"),
+        "itl_ms": (list(gaps_ms), "gaps between successive chunks of each request (a decode step or a "
+                   "streamed event, which may carry several tokens, as vLLM's benchmark counts them; "
+                   + ttft_method + ")"),
     }
     for name, (values, method) in families.items():
         summary = Summary.from_values(values)
@@ -107,8 +113,9 @@ def latency_metrics(reps: Sequence[Repetition], gaps_ms: Sequence[float], ttft_m
     return out
 
 
-def count_metrics(reps: Sequence[Repetition]) -> dict[str, Measurement]:
-    """Token and failure counts of the measured window (per repetition, median)."""
+def count_metrics(reps: Sequence[Repetition], output_counting: str) -> dict[str, Measurement]:
+    """Token and failure counts of the measured window (per repetition, median); `output_counting` says
+    how the backend counted output tokens."""
     def per_rep(fn) -> list[float]:  # type: ignore[no-untyped-def]
         return [float(fn(rep.records)) for rep in reps]
 
@@ -118,8 +125,21 @@ def count_metrics(reps: Sequence[Repetition]) -> dict[str, Measurement]:
             "prompt tokens fed to the model per repetition"),
         "output_tokens_total": Measurement.from_repetitions(
             per_rep(lambda rs: sum(r.output_tokens for r in rs if r.ok)), "tokens",
-            "generated tokens per repetition, counted from the output ids"),
+            "generated tokens per repetition: " + output_counting),
         "failed_requests": Measurement.measured(
             sum(1 for rep in reps for r in rep.records if not r.ok), "requests", "requests with an error, "
             "all repetitions"),
     }
+
+
+def _built_on_output_count(name: str) -> bool:
+    return (name.startswith(("output_tokens_", "total_tokens_per_s", "decode_tokens_per_s", "tpot_ms_"))
+            or name.endswith("_per_output_token"))
+
+
+def mark_estimated(metrics: dict[str, Measurement], output_counting: str) -> None:
+    """Relabel every measured figure built on output token counts as estimated, quoting how they were counted."""
+    for name, m in metrics.items():
+        if m.status == "measured" and _built_on_output_count(name):
+            metrics[name] = dataclasses.replace(m, status="estimated",
+                                                method=m.method + "; output tokens " + output_counting)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from app.core.worker_client import WorkerClient
 from tests.engine.conftest import tiny
 
@@ -32,7 +35,32 @@ def test_prompt_lookup_reports_acceptance_and_keeps_greedy_output(client: Worker
 
 
 def test_reference_config_gets_perplexity_but_no_self_comparison(client: WorkerClient) -> None:
-    result = client.run_trial(tiny(quality_guard=True, num_requests=2, repetitions=1))
+    result = client.run_trial(tiny(quality_guard=True, num_requests=2, repetitions=1, dtype="float32"))
     assert result.value("perplexity") > 1.0
     assert result.metrics["quality_agreement"].status == "unavailable"
     assert "reference" in result.metrics["quality_agreement"].method
+
+
+def test_speculative_itl_has_one_gap_per_decoding_step(client: WorkerClient, tmp_path: Path) -> None:
+    # A repetitive prompt the demo model keeps repeating: prompt lookup accepts several tokens per step.
+    path = tmp_path / "repeat.jsonl"
+    path.write_text(json.dumps({"prompt": "one two three four five six seven eight. " * 6}) + "\n")
+    result = client.run_trial(tiny(speculative="prompt-lookup", batch_size=1, num_requests=2, repetitions=1,
+                                   workload="jsonl", prompt_file=str(path), output_tokens=24))
+    assert result.status == "ok", result.failure_message
+    tokens, requests = result.value("output_tokens_total"), len(result.requests)
+    assert tokens == 2 * 24 and result.value("spec_mean_accepted_tokens") > 0.5
+    # generated = steps × (1 + accepted per step): one gap between successive steps of each request
+    steps = round(tokens / (1 + result.value("spec_mean_accepted_tokens")))
+    itl = result.metrics["itl_ms_p50"]
+    assert itl.n == steps - requests < tokens - requests
+    assert itl.value > 0 and "step" in itl.method
+
+
+def test_reduced_precision_alone_is_compared_with_the_float32_reference(client: WorkerClient) -> None:
+    result = client.run_trial(tiny(dtype="bfloat16", quality_guard=True, num_requests=2, repetitions=1))
+    assert result.status == "ok", result.failure_message
+    agreement = result.metrics["quality_agreement"]
+    assert agreement.status == "measured" and 0.0 <= agreement.value <= 1.0 and "float32" in agreement.method
+    assert result.metrics["perplexity_ratio"].status == "measured"
+    assert 0.8 < result.value("perplexity_ratio") < 1.5

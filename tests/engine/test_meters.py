@@ -10,8 +10,17 @@ import psutil
 import pytest
 
 from engine.meters import devices, energy
-from engine.meters.latency import Repetition, repetition_rates, union_s
+from engine.meters.latency import (
+    Repetition,
+    count_metrics,
+    latency_metrics,
+    mark_estimated,
+    repetition_rates,
+    throughput_metrics,
+    union_s,
+)
 from engine.meters.memory import MemoryMeter
+from engine.metric_names import info
 from engine.results import RequestRecord
 
 
@@ -73,3 +82,29 @@ def test_peak_rss_counts_child_processes_with_one_method_whatever_the_telemetry(
         child.wait()
     assert peak.value >= own + child_mb * 0.9 * 2**20
     assert "child process" in peak.method and "VmHWM" in peak.method
+
+
+def test_phase_rates_say_they_are_overlapping_intervals_not_pure_phases() -> None:
+    # continuous batching: request 1 is prefilled while request 0 decodes
+    recs = [RequestRecord(0, 0, 10, 5, 0.0, 0.1, 1.0), RequestRecord(0, 1, 10, 5, 0.5, 0.6, 1.5)]
+    m = throughput_metrics([Repetition(recs, wall_s=1.5)])
+    assert m["prefill_tokens_per_s"].value == pytest.approx(20 / 0.2)
+    assert m["decode_tokens_per_s"].value == pytest.approx(8 / 1.4)
+    for name in ("prefill_tokens_per_s", "decode_tokens_per_s"):
+        assert "Not a pure" in m[name].method and "continuous batching" in m[name].method
+        assert "continuous batching" in info(name).meaning
+
+
+def test_figures_built_on_estimated_output_counts_are_labelled_estimated() -> None:
+    recs = [RequestRecord(0, i, 10, 5, 0.0, 0.1, 0.5) for i in range(2)]
+    reps = [Repetition(recs, wall_s=0.5)]
+    metrics = {**throughput_metrics(reps), **latency_metrics(reps, [100.0], "stamps"),
+               **count_metrics(reps, "re-tokenized locally")}
+    mark_estimated(metrics, "re-tokenized locally (EOS not counted)")
+    for name in ("output_tokens_total", "output_tokens_per_s", "total_tokens_per_s", "decode_tokens_per_s",
+                 "tpot_ms_p50"):
+        assert metrics[name].status == "estimated" and "EOS not counted" in metrics[name].method, name
+        assert metrics[name].value is not None
+    for name in ("input_tokens_total", "requests_per_s", "prefill_tokens_per_s", "ttft_ms_p50", "itl_ms_p50",
+                 "e2e_ms_p50"):
+        assert metrics[name].status == "measured", name

@@ -120,6 +120,15 @@ def test_invalid_config_is_refused_before_anything_runs(client: WorkerClient) ->
     assert err.value.field == "batchsize"
 
 
+def test_torch_compile_without_warmup_is_refused_before_anything_runs(client: WorkerClient) -> None:
+    with pytest.raises(ConfigError) as err:
+        client.run_trial(tiny(torch_compile=True, warmup_requests=0))
+    assert err.value.field == "warmup_requests" and "measured window" in str(err.value)
+    with pytest.raises(ConfigError) as err:  # a smaller warm-up batch compiles another shape
+        client.run_trial(tiny(torch_compile=True, warmup_requests=1, batch_size=2))
+    assert err.value.field == "warmup_requests" and "batch_size (2)" in str(err.value)
+
+
 def test_options_this_machine_cannot_run_are_refused_with_the_reason(client: WorkerClient) -> None:
     result = client.run_trial(tiny(quantization="bnb-8bit"))
     assert result.status == "failed" and result.failure_cause == "unsupported"
@@ -162,6 +171,27 @@ def test_hf_pipeline_backend_runs_batches_with_step_timing(client: WorkerClient)
     assert result.value("output_tokens_total") == 3 * 6
     assert all(r.ttft_ms is not None and r.ttft_ms < r.e2e_ms for r in result.requests)
     assert len({r.start_s for r in result.requests}) == 2  # two pipeline batches (2 + 1)
+
+
+def test_hf_pipeline_counts_the_prompt_tokens_it_fed(client: WorkerClient, tmp_path: Path,
+                                                     demo_model_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from engine.workloads import count_tokens
+
+    # A final assistant message: the pipeline continues it (no generation prompt), unlike the workload's count.
+    messages = [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue"}]
+    path = tmp_path / "continue.jsonl"
+    path.write_text(json.dumps({"messages": messages}) + "\n")
+    result = client.run_trial(tiny(engine="hf-pipeline", workload="jsonl", prompt_file=str(path), num_requests=2,
+                                   repetitions=1))
+    assert result.status == "ok", result.failure_message
+    tokenizer = AutoTokenizer.from_pretrained(str(demo_model_dir))
+    fed = tokenizer.apply_chat_template(messages, tokenize=False, continue_final_message=True)
+    fed_tokens = len(tokenizer.encode(fed, add_special_tokens=False))
+    assert fed_tokens != count_tokens(tokenizer, messages)
+    assert [r.input_tokens for r in result.requests] == [fed_tokens, fed_tokens]
+    assert result.value("input_tokens_total") == 2 * fed_tokens
 
 
 def test_sample_outputs_are_kept_for_reading(client: WorkerClient) -> None:

@@ -67,6 +67,18 @@ def test_streamed_completions_are_timed_per_request(worker: WorkerClient, server
     assert SECRET not in repr(result.to_dict())
 
 
+def test_e2e_ends_at_the_last_content_event_not_at_done(worker: WorkerClient, server) -> None:
+    _, url = server
+    result, _ = run(worker, url, num_requests=1, warmup_requests=0)
+    assert result.status == "ok", result.failure_message
+    (r,) = result.requests
+    itl = result.metrics["itl_ms_mean"]
+    # e2e = TTFT + every gap between text-carrying events: nothing after the last one ([DONE], usage) is timed
+    assert itl.n == BASE["output_tokens"] - 1
+    assert abs(r.e2e_ms - r.ttft_ms - itl.value * itl.n) < 1e-3
+    assert "[DONE]" in result.metrics["e2e_ms_p50"].method
+
+
 def test_missing_api_key_is_refused_by_the_server_and_never_stored(worker: WorkerClient, server) -> None:
     _, url = server
     no_key = {"api_key_env": "INFERLAB_UNSET_KEY_VAR"}

@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from app.core.worker_client import WorkerClient
+from app.store.store import Store
 from engine.config import TrialConfig
 from engine.errors import UnsupportedError
 from tests.vllm.vllm_procs import KV_CACHE_BYTES, tree, tree_rss_bytes
@@ -63,6 +64,34 @@ def test_trial_counts_tokens_and_times_every_request(first_trial) -> None:
     assert result.value("output_tokens_per_s") > 0
     assert result.metrics["itl_ms_p50"].status == "unavailable"  # offline vLLM exposes no per-token times
     assert any("first_token_ts" in note for note in result.notes)
+
+
+def test_each_completion_is_one_record_and_times_come_from_the_engine_core(worker: WorkerClient, first_trial,
+                                                                           tmp_path: Path) -> None:
+    # n = 2 completions per prompt: two records per request, each with its own token count (TPOT per token)
+    result = worker.run_trial({**BASE, "n": 2, "temperature": 0.8, "warmup_requests": 0, "num_requests": 4})
+    assert result.status == "ok", result.failure_message
+    assert len(result.requests) == 2 * 4
+    assert all(r.output_tokens == BASE["output_tokens"] for r in result.requests)
+    assert sorted(r.index for r in result.requests) == list(range(8))  # request index × n + completion index
+    assert result.value("output_tokens_total") == 2 * 4 * BASE["output_tokens"]
+    store = Store(f"sqlite:///{tmp_path / 'runs.db'}")  # every completion's record is kept
+    assert len(store.get_run(store.add_run(result)).requests) == 2 * 4
+    # first and last token are both engine-core stamps: a one-token request ends at its first token
+    one = worker.run_trial({**BASE, "output_tokens": 1, "warmup_requests": 0, "num_requests": 4})
+    assert one.status == "ok", one.failure_message
+    assert all(r.end_s == r.first_token_s and r.ttft_ms == r.e2e_ms for r in one.requests)
+    assert "last_token_ts" in one.metrics["e2e_ms_p50"].method
+
+
+def test_queue_and_prefill_times_come_from_vllm_scheduling_stamps(first_trial) -> None:
+    result, _ = first_trial
+    for name in ("queue_ms_p50", "prefill_ms_p50"):
+        m = result.metrics[name]
+        assert m.status == "measured" and m.n == BASE["num_requests"] and m.value >= 0, name
+        assert "scheduled_ts" in m.method
+    # queued and scheduled after the worker sent the request: neither phase exceeds the slowest TTFT
+    assert max(result.value("prefill_ms_max"), result.value("queue_ms_max")) <= result.value("ttft_ms_max")
 
 
 def test_effective_engine_settings_are_read_back(first_trial) -> None:

@@ -3,6 +3,7 @@ repetition's prompts in one call with `batch_size` — with every decode step ti
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Sequence
@@ -23,10 +24,15 @@ class Backend(HFBackend):
     """One pipeline call per repetition; the pipeline batches the prompts itself."""
 
     name: ClassVar[str] = "hf-pipeline"
+    ttft_method: ClassVar[str] = ("start: perf_counter when the pipeline began the request's batch (the call "
+                                  "start for the first batch, else the previous batch's end), before its "
+                                  "templating and tokenization; first/last token: perf_counter at the decode "
+                                  "step that produced it, via a generate streamer (CUDA-synchronised on GPU)")
 
     def __init__(self, config: TrialConfig) -> None:
         super().__init__(config)
         self.pipe: Any = None
+        self._fed_tokens: list[int] = []
         self._samples: list[str] = []
 
     def load(self) -> LoadInfo:
@@ -34,7 +40,17 @@ class Backend(HFBackend):
 
         info = super().load()
         self.pipe = pipeline("text-generation", model=self.model, tokenizer=self._tokenizer)
+        self.pipe.preprocess = self._counting_preprocess(self.pipe.preprocess)
         return LoadInfo(info.resolved, info.weights_bytes, (*info.notes, START_NOTE))
+
+    def _counting_preprocess(self, preprocess: Any) -> Any:
+        """Wrap the pipeline's per-prompt preprocessing to record how many tokens it feeds the model
+        (its own chat templating and tokenization, e.g. continuing a final assistant message)."""
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            model_inputs = preprocess(*args, **kwargs)
+            self._fed_tokens.append(int(model_inputs["input_ids"].shape[-1]))
+            return model_inputs
+        return counting
 
     def run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
             cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
@@ -49,10 +65,15 @@ class Backend(HFBackend):
             kw["assistant_model"] = self.draft
         prompts = [r.prompt for r in requests]
         mark = self._spec.begin_request() if self._spec else None
+        self._fed_tokens = []
         start = time.perf_counter()
         outputs = self.pipe(prompts, batch_size=size, streamer=recorder, return_full_text=False, **kw)
         hf_common.synchronize(self.device)
-        batches = [requests[i:i + size] for i in range(0, len(requests), size)]
+        if len(self._fed_tokens) != len(requests):
+            raise EngineError(f"hf-pipeline preprocessed {len(self._fed_tokens)} prompts for {len(requests)}")
+        # records carry the token count the pipeline actually fed, not the workload's count
+        fed = [dataclasses.replace(r, input_tokens=n) for r, n in zip(requests, self._fed_tokens, strict=True)]
+        batches = [fed[i:i + size] for i in range(0, len(fed), size)]
         if len(recorder.calls) != len(batches) or len(outputs) != len(requests):
             raise EngineError(f"hf-pipeline made {len(recorder.calls)} generate calls for {len(batches)} batches")
         stop_ids = hf_common.stop_token_ids(self.model, self._tokenizer, config.common.ignore_eos)

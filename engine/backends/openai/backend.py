@@ -27,7 +27,7 @@ from engine.meters import devices, nvml
 from engine.models.resolve import resolve
 from engine.results import Measurement, RequestRecord
 
-_USAGE_METHOD = "server usage (stream_options.include_usage) where reported, else local re-tokenization"
+_USAGE_METHOD = "server usage (stream_options.include_usage) where reported, else estimated by local re-tokenization"
 
 
 def is_loopback(base_url: str) -> bool:
@@ -45,7 +45,10 @@ class Backend(BaseBackend):
     """Streams completions or chat completions to `base_url` under the trial's load shape."""
 
     name: ClassVar[str] = "openai"
-    ttft_method: ClassVar[str] = ("perf_counter when each server-sent event arrives at the worker (includes network and server queueing)")
+    ttft_method: ClassVar[str] = (
+        "start: perf_counter just before the request is sent (the server templates and tokenizes); first/last "
+        "token: arrival of the first/last server-sent event carrying text at the worker (network and server "
+        "queueing included; the usage event and [DONE] after the last text are not counted)")
 
     @classmethod
     @classmethod
@@ -73,7 +76,7 @@ class Backend(BaseBackend):
         self._tokenizer: Any = None
         self.served_model: str | None = None
         self._gaps_ms: list[float] = []
-        self._usage_reported = 0
+        self._usage_reported = 0  # over the measured repetitions so far
         self._requests = 0
         self._ssl_context: Any = None
 
@@ -96,7 +99,7 @@ class Backend(BaseBackend):
                  "the server is remote: its memory and energy are not observable and are reported unavailable")
         notes = (where, credentials.key_source(o.api_key_env, o.base_url),
                  "TTFT/ITL/e2e: perf_counter when each server-sent event arrives at the worker (network "
-                 "included); ITL = gaps between text-carrying events", "output tokens: " + _USAGE_METHOD)
+                 "included); e2e ends at the last text-carrying event; ITL = gaps between text-carrying events", "output tokens: " + _USAGE_METHOD)
         return LoadInfo(resolved=resolved, weights_bytes=None, notes=notes)
 
     def _served_model(self, base_url: str) -> str:
@@ -122,6 +125,16 @@ class Backend(BaseBackend):
     def tokenizer(self) -> Any:
         return self._tokenizer
 
+    def output_token_counting(self) -> tuple[str, bool]:
+        usage = ("the server's usage.completion_tokens (whether it counts the EOS token is the server's "
+                 "convention; vLLM counts it)")
+        local = self._requests - self._usage_reported
+        if local == 0:
+            return usage, False
+        return (f"estimated for {local} of {self._requests} requests by re-tokenizing the streamed text with "
+                f"the local tokenizer {self._tokenizer.name_or_path} (the EOS token is not counted: servers do "
+                f"not stream it); " + usage + " for the rest"), True
+
     def inter_token_gaps_ms(self) -> list[float]:
         return list(self._gaps_ms)
 
@@ -129,8 +142,10 @@ class Backend(BaseBackend):
             cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
         outcomes = asyncio.run(self._run(config, requests, repetition, t0, cancel, progress))
         self._gaps_ms = [g for o in outcomes for g in o.gaps_ms]
-        self._requests = len(outcomes)
-        self._usage_reported = sum(o.usage_reported for o in outcomes)
+        if repetition <= 0:  # warm-up (-1) or the first measured repetition: start counting afresh
+            self._requests = self._usage_reported = 0
+        self._requests += len(outcomes)
+        self._usage_reported += sum(o.usage_reported for o in outcomes)
         return [o.record for o in outcomes]
 
     async def _run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
@@ -184,7 +199,7 @@ class Backend(BaseBackend):
         local = is_loopback(self.config.engine_options.base_url)
         out = {
             "usage_reported_requests": Measurement.measured(
-                self._usage_reported, "requests", f"requests of the last repetition (of {self._requests}) "
+                self._usage_reported, "requests", f"measured requests (of {self._requests}, all repetitions) "
                 "whose output tokens came from the server's usage; the rest were re-tokenized locally"),
             "peak_rss_bytes": Measurement.unavailable("B", "the server's process memory is not observable "
                                                       "from the client worker"),

@@ -1,9 +1,11 @@
 """One streamed request to an OpenAI-compatible server: SSE parsing and per-request timing.
 
-Timestamps are `time.perf_counter()` taken when each server-sent event line arrives in this process:
-start = just before the request is sent, first token = the first event carrying generated text,
-end = the end of the stream. Gaps between successive text-carrying events are the inter-token
-latencies (a server that packs several tokens into one event shows one gap for them).
+Timestamps are `time.perf_counter()` taken when each server-sent event line arrives in this process,
+on vLLM's benchmark points: start = just before the request is sent, first token = the first event
+carrying generated text, end = the last event carrying generated text (not the usage event or
+`[DONE]` after it; a failed request ends when it failed). Gaps between successive text-carrying
+events are the inter-token latencies (a server that packs several tokens into one event shows one gap
+for them).
 """
 
 from __future__ import annotations
@@ -104,10 +106,11 @@ def _outcome(state: _State, meta: dict[str, int], start_s: float, end_s: float, 
     else:
         output_tokens = count_tokens("".join(state.text)) if state.text else 0
     first = state.times[0] - t0 if state.times else None
+    end = state.times[-1] - t0 if error is None and state.times else end_s
     gaps = [(b - a) * 1e3 for a, b in zip(state.times, state.times[1:], strict=False)]
     record = RequestRecord(
         repetition=meta["repetition"], index=meta["index"],
         input_tokens=int(state.prompt_tokens if state.prompt_tokens is not None else meta["input_tokens"]),
-        output_tokens=output_tokens, start_s=start_s, first_token_s=first, end_s=end_s,
+        output_tokens=output_tokens, start_s=start_s, first_token_s=first, end_s=end,
         ok=error is None, error=error)
     return StreamOutcome(record, gaps if error is None else [], usage_reported)

@@ -1,11 +1,15 @@
 """`vllm`: offline `vllm.LLM`, `batch_size` prompts per engine call, per-request timing from vLLM's own
 request metrics.
 
-Timing (per request, seconds on `time.perf_counter()` relative to the runner's `t0`):
-- start: just before the batch is handed to the engine (every request of a batch starts together);
-- first token: `RequestOutput.metrics.first_token_ts`, stamped by the engine core when the step that
-  produced the request's first token returned (engine monotonic clock, mapped onto perf_counter);
-- end: when this process receives the finished output (after detokenization), i.e. what a caller sees.
+Timing (per completion, seconds on `time.perf_counter()` relative to the runner's `t0`), the points of
+vLLM's benchmark (request sent → first token; e2e to the last token) as far as offline vLLM shows them:
+- start: before the batch's chat templating and tokenization (every request of a batch starts together);
+- first and last token: `RequestOutput.metrics.first_token_ts` / `last_token_ts`, both stamped by the
+  engine core when the step that produced the token returned (engine monotonic clock, mapped onto
+  perf_counter), so neither includes detokenization or the trip back to this process.
+With `n > 1` each completion is its own record (its own token count, index = request index × n +
+completion index); vLLM reports the timestamps of the completion that finished last only, and every
+completion of the request carries those.
 Nothing is derived by dividing totals. The engine loop mirrors `LLM.generate` (`enqueue`, then
 `llm_engine.step()` until done) so it can report progress and abort within one engine step on cancel.
 """
@@ -22,6 +26,7 @@ from typing import Any, ClassVar
 from engine.backends.base import Backend as BaseBackend
 from engine.backends.base import LoadInfo, ProgressFn, Request
 from engine.backends.vllm import engine_args, readback
+from engine.backends.vllm.phases import PhaseTimes
 from engine.config import TrialConfig
 from engine.errors import CancelledError
 from engine.meters import devices
@@ -32,7 +37,11 @@ class Backend(BaseBackend):
     """One `vllm.LLM` engine per load key; `run` feeds it `batch_size` prompts at a time."""
 
     name: ClassVar[str] = "vllm"
-    ttft_method: ClassVar[str] = ("RequestOutput.metrics.first_token_ts (engine-core monotonic clock, same as perf_counter); ITL not observable offline")
+    ttft_method: ClassVar[str] = (
+        "start: perf_counter before the batch's chat templating and tokenization; first/last token: "
+        "RequestOutput.metrics.first_token_ts/last_token_ts, stamped by the engine core (same monotonic clock); "
+        "with n > 1 every completion carries the timestamps of the one that finished last; "
+        "ITL not observable offline")
 
     @classmethod
     def check(cls, config: TrialConfig) -> None:
@@ -48,6 +57,7 @@ class Backend(BaseBackend):
         self.llm: Any = None
         self._tokenizer: Any = None
         self._spec_delta: dict[str, float] | None = None
+        self._phases = PhaseTimes()  # over the measured repetitions so far
 
     def load(self) -> LoadInfo:
         from transformers import AutoTokenizer
@@ -59,8 +69,9 @@ class Backend(BaseBackend):
                                                         trust_remote_code=self.config.common.trust_remote_code)
         resolved = {"path": kwargs["model"], "format": "safetensors", "engine": "vllm.LLM",
                     "speculative_config": kwargs["speculative_config"]}
-        notes = ("Per-request TTFT from vLLM's RequestOutput.metrics.first_token_ts (engine-core clock, "
-                 "same monotonic clock as the runner); end = when the finished output reached the worker.",
+        notes = ("Per-request TTFT and e2e from vLLM's RequestOutput.metrics.first_token_ts and last_token_ts "
+                 "(engine-core clock, same monotonic clock as the runner), from a start taken before "
+                 "templating and tokenization.",
                  "Weights size not read from vLLM (its loader does not expose it offline).",
                  "Sampling seeded engine-wide (vLLM seed = trial seed), not per request.",
                  "vLLM's engine core and its workers are child processes: the worker's peak RSS does not "
@@ -73,14 +84,19 @@ class Backend(BaseBackend):
     def runtime_settings(self) -> dict[str, Any]:
         return {} if self.llm is None else readback.settings(self.llm)
 
+    def output_token_counting(self) -> tuple[str, bool]:
+        return ("len(CompletionOutput.token_ids) per completion, including the EOS token where a completion "
+                "stops on it (the EOS token is counted)"), False
+
     def extra_metrics(self) -> dict[str, Measurement]:
-        if self._spec_delta is None:
-            return {}
-        return readback.spec_measurements(self._spec_delta)
+        spec = {} if self._spec_delta is None else readback.spec_measurements(self._spec_delta)
+        return {**self._phases.measurements(), **spec}
 
     def run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
             cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
         speculative = config.common.speculative != "none"
+        if repetition <= 0:  # warm-up (-1) or the first measured repetition: start counting afresh
+            self._phases = PhaseTimes()
         before = readback.spec_counters(self.llm) if speculative else None
         # Engine timestamps are time.monotonic(); map them onto perf_counter (identical on Linux).
         offset_s = time.monotonic() - time.perf_counter()
@@ -98,21 +114,21 @@ class Backend(BaseBackend):
 
     def _run_batch(self, config: TrialConfig, batch: Sequence[Request], repetition: int, t0: float,
                    offset_s: float, cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
+        start = time.perf_counter()  # the request is "sent": chat templating and tokenization are timed
         prompts = [{"prompt_token_ids": self._token_ids(r.prompt)} for r in batch]
         params = [self._sampling_params(config, r.max_new_tokens) for r in batch]
-        start = time.perf_counter()
         ids = self.llm.enqueue(prompts, params, use_tqdm=False)
         finished = self._drain(ids, cancel, progress)
         # Outputs carry vLLM's external ids (a counter, in submission order), as LLM.generate sorts them.
         ordered = [finished[k] for k in sorted(finished, key=int)]
         records = []
         for req, (out, seen) in zip(batch, ordered, strict=True):
-            m = out.metrics
-            first = None if m is None or not m.first_token_ts else m.first_token_ts - offset_s - t0
-            records.append(RequestRecord(
-                repetition=repetition, index=req.index, input_tokens=len(out.prompt_token_ids),
-                output_tokens=sum(len(c.token_ids) for c in out.outputs), start_s=start - t0,
-                first_token_s=first, end_s=seen - t0))
+            first, end = _engine_times(out.metrics, seen, offset_s)
+            self._phases.add(out.metrics)
+            records += [RequestRecord(
+                repetition=repetition, index=req.index * len(out.outputs) + c.index,
+                input_tokens=len(out.prompt_token_ids), output_tokens=len(c.token_ids), start_s=start - t0,
+                first_token_s=None if first is None else first - t0, end_s=end - t0) for c in out.outputs]
         return records
 
     def _drain(self, ids: list[str], cancel: threading.Event, progress: ProgressFn) -> dict[str, tuple[Any, float]]:
@@ -169,6 +185,14 @@ class Backend(BaseBackend):
         self.llm = None
         self._tokenizer = None
         gc.collect()
+
+
+def _engine_times(metrics: Any, seen: float, offset_s: float) -> tuple[float | None, float]:
+    """(first token, last token) on perf_counter from the engine core's timestamps; where vLLM gives no
+    metrics, (None, when the worker received the finished output)."""
+    if metrics is None or not metrics.first_token_ts:
+        return None, seen
+    return metrics.first_token_ts - offset_s, metrics.last_token_ts - offset_s
 
 
 def _offset_progress(progress: ProgressFn, done_before: int, done_in_batch: int) -> None:
