@@ -24,12 +24,14 @@ from app.sweeps import best
 from app.sweeps.optuna_search import OptunaSearch
 from app.sweeps.planning import config_identity, normalize, plan_grid, plan_random
 from app.sweeps.profile import Profile
+from engine.causes import FailureCause
 from engine.errors import ConfigError
 from engine.results import TrialResult
 
 Event = dict[str, Any]
 # Causes after which the worker process is not trusted again.
-FRESH_WORKER_CAUSES = ("crash", "oom", "timeout", "worker-exit", "heartbeat-lost", "protocol")
+FRESH_WORKER_CAUSES = (FailureCause.CRASH, FailureCause.OOM, FailureCause.TIMEOUT, FailureCause.WORKER_EXIT,
+                       FailureCause.KILLED, FailureCause.HEARTBEAT_LOST, FailureCause.PROTOCOL)
 DONE_STATUSES = ("ok", "failed")
 MAX_REPEATED_ASKS = 50  # Optuna suggestions in a row that were all measured already: space exhausted
 
@@ -154,7 +156,7 @@ class _SweepRun:
         if result.status == "failed" and result.failure_cause in FRESH_WORKER_CAUSES:
             self._close_client()
             if self.stop.is_set():  # e.g. Ctrl-C reached the worker too: the user stopped this trial
-                result = dataclasses.replace(result, status="cancelled", failure_cause="cancelled",
+                result = dataclasses.replace(result, status="cancelled", failure_cause=FailureCause.CANCELLED,
                                              failure_message=f"stopped by the user; {result.failure_message}")
         # the telemetry samples travel on the result (WorkerClient collects them from the stream)
         run_id = self.store.add_run(result, sweep_id=self.sweep_id, tags=self.profile.tags)
@@ -169,10 +171,10 @@ class _SweepRun:
             flat = normalize(config)
             return self._ensure_client().run_trial(flat, on_event=forward, trial_id=trial_id)
         except ConfigError as exc:
-            return _failed(trial_id, config, "invalid-config", str(exc))
+            return _failed(trial_id, config, FailureCause.INVALID_CONFIG, str(exc))
         except Exception as exc:  # the worker could not start: record it, keep the sweep going
             self._close_client()
-            return _failed(trial_id, config, "worker-exit", f"worker failed to start: {exc}")
+            return _failed(trial_id, config, FailureCause.WORKER_EXIT, f"worker failed to start: {exc}")
 
     def _ensure_client(self) -> WorkerClient:
         with self.client_lock:
@@ -207,7 +209,7 @@ class _SweepRun:
         self.emit({"type": "sweep-resumed", "sweep_id": self.sweep_id})
 
 
-def _failed(trial_id: str, config: Mapping[str, Any], cause: str, message: str) -> TrialResult:
+def _failed(trial_id: str, config: Mapping[str, Any], cause: FailureCause, message: str) -> TrialResult:
     now = time.time()
     return TrialResult(trial_id, dict(config), "failed", failure_cause=cause, failure_message=message,
                        started_at=now, finished_at=now)
