@@ -1,6 +1,7 @@
 """The headless CLI: `inferlab run|sweep|runs|show`, plus `export`/`import` (reports) and `doctor` (envs).
 
-Exit codes: 0 ok; 1 some trials failed; 2 usage or profile error; 130 interrupted (Ctrl-C: the running
+Exit codes: 0 ok; 1 some trials failed; 2 usage or profile error; 3 the store could not be written
+(results went to recovery files, see `inferlab import --recover`); 130 interrupted (Ctrl-C: the running
 trial is cancelled and recorded as cancelled). Progress goes to stderr, results to stdout (`--json`
 for scripts). Every subcommand takes `--store URL` (default: INFERLAB_STORE_URL or the data dir's
 SQLite file).
@@ -17,7 +18,8 @@ from app.reports import cli as reports_cli
 from app.sweeps import ProfileError
 from engine.errors import ConfigError
 
-EPILOG = "exit codes:\n  0    ok\n  1    some trials failed\n  2    usage or profile error\n  130  interrupted (Ctrl-C)"
+EPILOG = ("exit codes:\n  0    ok\n  1    some trials failed\n  2    usage or profile error\n"
+          "  3    the store could not be written (results saved to recovery files)\n  130  interrupted (Ctrl-C)")
 RAW = argparse.RawDescriptionHelpFormatter
 
 

@@ -81,7 +81,9 @@ class Progress:
         figure = f" {self.metric}={value:.4g}" if isinstance(value, (int, float)) else ""
         eta = self.eta_s()
         eta_text = f", ETA {_duration(eta)}" if eta is not None and self.finished < self.total else ""
-        self._line(f"trial {event['index'] + 1}/{self.total} {status}: run {event['run_id']}{figure} "
+        where = f"run {event['run_id']}" if event.get("recovery_file") is None else (
+            f"NOT STORED ({event.get('store_error')}); saved to {event['recovery_file']}")
+        self._line(f"trial {event['index'] + 1}/{self.total} {status}: {where}{figure} "
                    f"[{_duration(self.trial_times_s[-1])}{eta_text}]", final=True)
 
     def _line(self, text: str, *, final: bool) -> None:

@@ -1,7 +1,8 @@
 """`run_profile`: run a sweep in the caller's thread, one worker reused while it stays healthy.
 
 Each trial's result is written to the store (one transaction) the moment it ends, so a stop, a crash
-or a kill loses at most the trial in flight. A failed trial is stored with its cause and the sweep goes
+or a kill loses at most the trial in flight. A result the store fails to write goes to a recovery file
+(`app.store.recovery`; the `trial-finished` event names it, `run_id` None) and the sweep goes on. A failed trial is stored with its cause and the sweep goes
 on; after a crash/OOM/timeout the next trial gets a fresh worker. `stop` cancels the trial in flight
 (`WorkerClient.cancel`, from a watcher thread) and ends the sweep; `pause` holds it after the current
 trial. `resume` continues the newest sweep of the same name: finished trials (same flat config,
@@ -20,6 +21,7 @@ from typing import Any
 from app.core.worker_client import WorkerClient
 from app.store import Store
 from app.store.records import RunSummary
+from app.store.recovery import WRITE_ERRORS, add_run_or_recover
 from app.sweeps import best
 from app.sweeps.optuna_search import OptunaSearch
 from app.sweeps.planning import config_identity, normalize, plan_grid, plan_random
@@ -78,12 +80,21 @@ class _SweepRun:
         finally:
             finished.set()
             self._close_client()
+            self._finish(status)
+        return self.sweep_id
+
+    def _finish(self, status: str) -> None:
+        """Record the sweep's end; a store that fails even this is reported, the results being safe."""
+        try:
             self.store.set_sweep_status(self.sweep_id, status)
             runs = self.store.list_runs(sweep_id=self.sweep_id)
-            best_ids = [r.id for r in best.best_runs(runs, self.profile.objectives, self.profile.constraints)]
-            self.emit({"type": "sweep-finished", "sweep_id": self.sweep_id, "status": status,
-                       "best_run_ids": best_ids})
-        return self.sweep_id
+        except WRITE_ERRORS as exc:
+            self.emit({"type": "log", "level": "error", "message": f"the store could not record the end of sweep "
+                       f"{self.sweep_id} ({type(exc).__name__}: {str(exc).splitlines()[0]}); every result is "
+                       "stored or in a recovery file"})
+            runs = []
+        best_ids = [r.id for r in best.best_runs(runs, self.profile.objectives, self.profile.constraints)]
+        self.emit({"type": "sweep-finished", "sweep_id": self.sweep_id, "status": status, "best_run_ids": best_ids})
 
     def _finished_runs(self) -> dict[str, RunSummary]:
         out: dict[str, RunSummary] = {}
@@ -141,12 +152,12 @@ class _SweepRun:
             if status == "cancelled":
                 return
             search.tell(trial, status == "ok", metrics)
-            if key:
+            if key and run_id is not None:
                 self.done[key] = self.store.get_run(run_id).summary
             self._hold_while_paused()
 
     # -- one trial ------------------------------------------------------------------------------------
-    def _run_trial(self, index: int, total: int, config: Mapping[str, Any]) -> tuple[int, str, dict]:
+    def _run_trial(self, index: int, total: int, config: Mapping[str, Any]) -> tuple[int | None, str, dict]:
         self.emit({"type": "trial-started", "index": index, "total": total, "config": dict(config)})
 
         def forward(event: Event) -> None:
@@ -159,11 +170,15 @@ class _SweepRun:
                 result = dataclasses.replace(result, status="cancelled", failure_cause=FailureCause.CANCELLED,
                                              failure_message=f"stopped by the user; {result.failure_message}")
         # the telemetry samples travel on the result (WorkerClient collects them from the stream)
-        run_id = self.store.add_run(result, sweep_id=self.sweep_id, tags=self.profile.tags)
+        saved = add_run_or_recover(self.store, result, sweep_id=self.sweep_id, sweep_name=self.profile.name,
+                                   tags=self.profile.tags)
         metrics = _values(result.metrics)
-        self.emit({"type": "trial-finished", "index": index, "run_id": run_id, "status": result.status,
-                   "failure_cause": result.failure_cause, "metrics": metrics})
-        return run_id, result.status, metrics
+        event = {"type": "trial-finished", "index": index, "run_id": saved.run_id, "status": result.status,
+                 "failure_cause": result.failure_cause, "metrics": metrics}
+        if saved.recovery_file is not None:
+            event |= {"recovery_file": str(saved.recovery_file), "store_error": saved.store_error}
+        self.emit(event)
+        return saved.run_id, result.status, metrics
 
     def _execute(self, config: Mapping[str, Any], forward: Callable[[Event], None]) -> TrialResult:
         trial_id = uuid.uuid4().hex
