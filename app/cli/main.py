@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import sqlalchemy as sa
+
 from app.cli import commands
 from app.envs import cli as envs_cli
 from app.reports import cli as reports_cli
@@ -92,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     except (commands.UsageError, ProfileError, ConfigError) as exc:
         print(f"inferlab {args.command}: {exc}", file=sys.stderr)
         return commands.EXIT_USAGE
+    except sa.exc.SQLAlchemyError as exc:  # the store cannot be opened or written (before or after the trials)
+        print(f"inferlab {args.command}: store: {type(exc).__name__}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return commands.EXIT_STORE_IO
     except BrokenPipeError:  # stdout closed early (`inferlab runs | head`): not an error
         sys.stderr.close()
         return commands.EXIT_OK

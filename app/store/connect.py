@@ -26,8 +26,8 @@ def create_engine(url: str) -> sa.Engine:
     parsed = sa.make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)  # (not for a URI filename)
     timeout_ms = _busy_timeout_ms(parsed)
     engine = sa.create_engine(parsed.difference_update_query(["timeout"]),
                               connect_args={"check_same_thread": False, "timeout": timeout_ms / 1000})
