@@ -145,8 +145,9 @@ class WorkerClient:
             self._last_seen = time.monotonic()
             try:
                 msg = decode(line)
-            except ProtocolError as exc:
+            except ProtocolError as exc:  # a corrupt stream may have lost a result: the trial fails, truly
                 log.warning("worker protocol: %s", exc)
+                messages.put({**_HUNG, "cause": FailureCause.PROTOCOL, "detail": str(exc)})
                 continue
             if msg["type"] != "heartbeat":
                 messages.put(msg)
@@ -248,7 +249,7 @@ class WorkerClient:
             if kind == "__eof__":
                 return self._lost(trial_id, flat, started, None, telemetry)
             if kind == "__hung__":
-                return self._lost(trial_id, flat, started, msg["cause"], telemetry)
+                return self._lost(trial_id, flat, started, msg["cause"], telemetry, msg.get("detail", ""))
             if msg.get("id") not in (trial_id, None) and kind != "log":
                 continue  # a late message of an earlier, abandoned trial
             if kind == "result":
@@ -266,18 +267,25 @@ class WorkerClient:
                     log.exception("on_event callback failed")
 
     def _lost(self, trial_id: str, flat: dict[str, Any], started: float, hung: FailureCause | None,
-              telemetry: list[dict[str, Any]]) -> TrialResult:
-        """The worker died (`hung` None), or hung, ran over or ignored a cancel (`hung` the reason the
-        client kills it now): make sure it is gone and report the true cause."""
+              telemetry: list[dict[str, Any]], detail: str = "") -> TrialResult:
+        """The worker died (`hung` None), or hung, ran over, ignored a cancel or broke the protocol
+        (`hung` the reason the client kills it now): make sure it is gone and report the true cause."""
         proc = self._proc
         code = proc.poll() if proc is not None else None
+        if hung is None and proc is not None and code is None:
+            try:  # its stream ended: let it finish exiting, so its own end is read, not the client's kill
+                code = proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                hung, detail = FailureCause.PROTOCOL, "the worker closed its protocol stream but did not exit"
         if hung is not None:
             self._kill(hung)
         signalled = self._signalled  # set before the process died if the client killed it
-        self._kill(FailureCause.WORKER_EXIT)
+        self._kill(FailureCause.WORKER_EXIT)  # gone in every path by now: this stops its watchdog
         code = proc.returncode if proc is not None else code
         self._proc = None
         cause, message = self._why(signalled, code)
+        if detail:
+            message += f": {detail}"
         notes = evidence_notes(proc.pid, telemetry) if cause is FailureCause.KILLED and proc is not None else []
         if notes:
             message += "; " + "; ".join(notes)
@@ -300,6 +308,8 @@ class WorkerClient:
         if signalled is FailureCause.CANCELLED:
             return signalled, (f"cancelled: the worker did not stop within {CANCEL_GRACE_S:g} s of the cancel, "
                                f"or was shut down mid-trial; the client ended it ({how})")
+        if signalled is FailureCause.PROTOCOL:
+            return signalled, "the worker broke the protocol; the client killed it"
         if signalled is not None:
             return signalled, f"the client ended the worker ({how})"
         if code == -9:
