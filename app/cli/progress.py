@@ -61,6 +61,9 @@ class Progress:
             self.finished += 1
             self.trial_times_s.append(time.monotonic() - self.trial_started)
             self._finished(event)
+        elif kind == "log" and "index" not in event:  # the sweep's own messages (a worker's carry an index)
+            level = event.get("level", "info")
+            self._line(("" if level == "info" else f"{level}: ") + str(event.get("message", "")), final=True)
         elif kind == "sweep-paused":
             self._line("paused after the current trial", final=True)
 

@@ -2,11 +2,12 @@
 
 Each trial's result is written to the store (one transaction) the moment it ends, so a stop, a crash
 or a kill loses at most the trial in flight. A result the store fails to write goes to a recovery file
-(`app.store.recovery`; the `trial-finished` event names it, `run_id` None) and the sweep goes on. A failed trial is stored with its cause and the sweep goes
-on; after a crash/OOM/timeout the next trial gets a fresh worker. `stop` cancels the trial in flight
-(`WorkerClient.cancel`, from a watcher thread) and ends the sweep; `pause` holds it after the current
-trial. `resume` continues the newest sweep of the same name: finished trials (same flat config,
-status ok or failed) are skipped and an Optuna study is rebuilt from them.
+(`app.store.recovery`; the `trial-finished` event names it, with `run_id` None) and the sweep goes on.
+A failed trial is stored with its cause and the sweep goes on; after a crash/OOM/timeout the next
+trial gets a fresh worker. `stop` cancels the trial in flight (`WorkerClient.cancel`, from a watcher
+thread) and ends the sweep; `pause` holds it after the current trial. `resume` continues the newest
+sweep of the same name: finished trials (same flat config, status ok or failed) are skipped and an
+Optuna study is rebuilt from them.
 """
 
 from __future__ import annotations
@@ -90,8 +91,8 @@ class _SweepRun:
             runs = self.store.list_runs(sweep_id=self.sweep_id)
         except WRITE_ERRORS as exc:
             self.emit({"type": "log", "level": "error", "message": f"the store could not record the end of sweep "
-                       f"{self.sweep_id} ({type(exc).__name__}: {str(exc).splitlines()[0]}); every result is "
-                       "stored or in a recovery file"})
+                       f"{self.sweep_id} ({type(exc).__name__}: {str(exc).splitlines()[0]}); it stays marked "
+                       "'running' there"})
             runs = []
         best_ids = [r.id for r in best.best_runs(runs, self.profile.objectives, self.profile.constraints)]
         self.emit({"type": "sweep-finished", "sweep_id": self.sweep_id, "status": status, "best_run_ids": best_ids})

@@ -43,6 +43,7 @@ def test_a_single_run_the_locked_store_refuses_is_saved_reported_and_imported(da
     assert "NOT STORED (OperationalError: (sqlite3.OperationalError) database is locked)" in err
     (path,) = re.findall(r"^  (/\S+\.json)$", err, re.MULTILINE)
     assert "inferlab import --recover" in err and Path(path).parent == data_dir / "recovery"
+    assert "error: the store could not record the end of sweep 1 (OperationalError" in err  # still locked
 
     done = subprocess.run([sys.executable, "-m", "app.main", "import", path, "--store", url], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
