@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from engine.causes import FailureCause
+
 
 class EngineError(Exception):
-    """Base class: `cause` is one of the protocol's failure causes (see engine.protocol.CAUSES)."""
+    """Base class: `cause` is a FailureCause (engine.causes)."""
 
-    cause = "crash"
+    cause: FailureCause = FailureCause.CRASH
 
 
 class ConfigError(EngineError):
     """A trial option is invalid. `field` names the option; the message says what is allowed."""
 
-    cause = "invalid-config"
+    cause = FailureCause.INVALID_CONFIG
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -23,7 +25,7 @@ class ConfigError(EngineError):
 class UnsupportedError(EngineError):
     """A valid option this installation or hardware cannot run (refused before the model loads)."""
 
-    cause = "unsupported"
+    cause = FailureCause.UNSUPPORTED
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
@@ -34,10 +36,10 @@ class UnsupportedError(EngineError):
 class CancelledError(EngineError):
     """The trial was cancelled by the client."""
 
-    cause = "cancelled"
+    cause = FailureCause.CANCELLED
 
 
 class OutOfMemoryError(EngineError):
     """The device or host ran out of memory during load or run."""
 
-    cause = "oom"
+    cause = FailureCause.OOM

@@ -19,17 +19,22 @@ Worker → client:
     result    {id, result}                               a TrialResult dict (status ok|failed|cancelled)
     error     {id, cause, message, field?, traceback?}   a failure outside a trial result
     bye       {}
+
+Every failure cause (`error.cause`, `result.result.failure_cause`) is a member of
+`engine.causes.FailureCause`; `encode` and `decode` refuse any other value, so neither side can send
+or accept a cause outside that table.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import IO, Any
+
+from engine.causes import check_cause
 
 PROTOCOL_VERSION = 1
 HEARTBEAT_S = 1.0
-CAUSES = ("invalid-config", "unsupported", "oom", "crash", "cancelled", "timeout", "worker-exit",
-          "heartbeat-lost", "protocol")
 
 CLIENT_TYPES = ("run", "load", "cancel", "shutdown")
 WORKER_TYPES = ("hello", "loaded", "progress", "telemetry", "request", "log", "heartbeat", "result",
@@ -41,7 +46,8 @@ class ProtocolError(ValueError):
 
 
 def encode(type_: str, **fields: Any) -> str:
-    """One message as a JSON line (with trailing newline)."""
+    """One message as a JSON line (with trailing newline); ProtocolError for a cause outside the table."""
+    _check_causes(type_, fields)
     return json.dumps({"v": PROTOCOL_VERSION, "type": type_, **fields}, separators=(",", ":"),
                       allow_nan=False, default=str) + "\n"
 
@@ -56,7 +62,24 @@ def decode(line: str | bytes) -> dict[str, Any]:
         raise ProtocolError(f"not a message object: {line[:200]!r}")
     if msg.get("v") != PROTOCOL_VERSION:
         raise ProtocolError(f"protocol version {msg.get('v')!r}, expected {PROTOCOL_VERSION}")
+    _check_causes(msg["type"], msg)
     return msg
+
+
+def _check_causes(type_: str, fields: Mapping[str, Any]) -> None:
+    """The failure cause an `error` or `result` message carries must be a FailureCause."""
+    if type_ == "error":
+        cause = fields.get("cause")
+    elif type_ == "result" and isinstance(fields.get("result"), Mapping):
+        cause = fields["result"].get("failure_cause")
+        if cause is None:
+            return
+    else:
+        return
+    try:
+        check_cause(cause)
+    except ValueError as exc:
+        raise ProtocolError(f"{type_} message: {exc}") from None
 
 
 def send(stream: IO[str], type_: str, **fields: Any) -> None:

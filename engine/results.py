@@ -16,6 +16,8 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from engine.causes import FailureCause, check_cause
+
 Status = Literal["measured", "estimated", "unavailable"]
 TrialStatus = Literal["ok", "failed", "cancelled"]
 PERCENTILES = (50, 90, 99)
@@ -247,7 +249,7 @@ class TrialResult:
     metrics: dict[str, Measurement] = dataclasses.field(default_factory=dict)
     requests: list[RequestRecord] = dataclasses.field(default_factory=list)
     environment: dict[str, Any] = dataclasses.field(default_factory=dict)
-    failure_cause: str | None = None
+    failure_cause: FailureCause | None = None
     failure_message: str | None = None
     started_at: float | None = None
     finished_at: float | None = None
@@ -273,4 +275,6 @@ class TrialResult:
         d = dict(d)
         d["metrics"] = {k: Measurement.from_dict(m) for k, m in d.get("metrics", {}).items()}
         d["requests"] = [RequestRecord.from_dict(r) for r in d.get("requests", [])]
+        if d.get("failure_cause") is not None:
+            d["failure_cause"] = check_cause(d["failure_cause"])
         return cls(**d)

@@ -2,7 +2,7 @@
 
 The `Runner` keeps one loaded backend; a trial whose `TrialConfig.load_key()` equals the loaded one
 reuses it (load_time_s 0, reported as reused), any other key unloads first. Every failure becomes a
-TrialResult with status failed/cancelled and a cause from `engine.protocol.CAUSES`; the runner itself
+TrialResult with status failed/cancelled and a FailureCause (`engine.causes`); the runner itself
 never raises out of `run`.
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 
 from engine import environment, registry, workloads
 from engine.backends.base import Backend, LoadInfo, Request
+from engine.causes import FailureCause
 from engine.config import TrialConfig
 from engine.errors import CancelledError, EngineError, OutOfMemoryError, UnsupportedError
 from engine.meters import devices, nvml
@@ -109,12 +110,13 @@ class Runner:
             result.status = "ok"
         except CancelledError as exc:
             if timed_out.is_set():
-                result.failure_cause, result.failure_message = "timeout", "trial exceeded timeout_s"
+                result.failure_cause, result.failure_message = FailureCause.TIMEOUT, "trial exceeded timeout_s"
             else:
-                result.status, result.failure_cause, result.failure_message = "cancelled", "cancelled", str(exc)
+                result.status, result.failure_cause = "cancelled", FailureCause.CANCELLED
+                result.failure_message = str(exc)
         except Exception as exc:  # every failure is reported as a structured result
             result.failure_cause, result.failure_message = classify(exc)
-            if result.failure_cause in ("crash", "oom"):
+            if result.failure_cause in (FailureCause.CRASH, FailureCause.OOM):
                 log.error("trial %s failed:\n%s", trial_id, traceback.format_exc())
                 result.notes.append("traceback: " + traceback.format_exc(limit=8))
                 self.unload()  # a backend that crashed mid-run is not trusted for the next trial
@@ -265,7 +267,7 @@ def _text(tokenizer: Any, request: Request) -> str:
     return tokenizer.apply_chat_template(request.prompt, tokenize=False, add_generation_prompt=True)
 
 
-def classify(exc: BaseException) -> tuple[str, str]:
+def classify(exc: BaseException) -> tuple[FailureCause, str]:
     """(cause, message) for an exception raised during a trial."""
     if isinstance(exc, EngineError):
         return exc.cause, str(exc)
@@ -273,7 +275,7 @@ def classify(exc: BaseException) -> tuple[str, str]:
         return OutOfMemoryError.cause, f"{type(exc).__name__}: {exc}"
     if "out of memory" in str(exc).lower():
         return OutOfMemoryError.cause, f"{type(exc).__name__}: {exc}"
-    return "crash", f"{type(exc).__name__}: {exc}"
+    return FailureCause.CRASH, f"{type(exc).__name__}: {exc}"
 
 
 def _configure_threads() -> None:

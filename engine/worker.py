@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import engine
 from engine import registry
+from engine.causes import FailureCause
 from engine.protocol import HEARTBEAT_S, PROTOCOL_VERSION, ProtocolError, decode, encode
 
 log = logging.getLogger("inferlab.engine")
@@ -95,7 +96,7 @@ class Worker:
             try:
                 msg = decode(line)
             except ProtocolError as exc:
-                self.channel.send("error", id=None, cause="protocol", message=str(exc))
+                self.channel.send("error", id=None, cause=FailureCause.PROTOCOL, message=str(exc))
                 continue
             kind = msg["type"]
             if kind == "cancel":
@@ -109,7 +110,7 @@ class Worker:
             elif kind in ("run", "load"):
                 self.jobs.put(msg)
             else:
-                self.channel.send("error", id=msg.get("id"), cause="protocol", message=f"unknown type {kind!r}")
+                self.channel.send("error", id=msg.get("id"), cause=FailureCause.PROTOCOL, message=f"unknown type {kind!r}")
         self.stopping.set()
         self.cancel.set()  # input closed or shutdown: stop a running trial too
         self.jobs.put(None)

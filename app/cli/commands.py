@@ -21,6 +21,7 @@ from app.sweeps.best import best_runs
 from app.sweeps.profile_dump import dump_profile
 
 EXIT_OK, EXIT_TRIALS_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_STORE_IO = 3  # the store (or a file) could not be written: results went to recovery files
 SHIPPED_PROFILES = Path(__file__).resolve().parents[2] / "profiles"
 
 
@@ -89,8 +90,15 @@ def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
     stop = threading.Event()
     headline = profile.objectives[0].metric if profile.objectives else "output_tokens_per_s"
     progress = Progress(headline_metric=headline)
+    recovered: list[str] = []
+
+    def on_event(event: dict[str, Any]) -> None:
+        progress(event)
+        if event.get("recovery_file"):
+            recovered.append(event["recovery_file"])
+
     with Store(args.store) as store, _Interrupt(stop):
-        sweep_id = run_profile(profile, store, on_event=progress, stop=stop, resume=resume, python=args.python)
+        sweep_id = run_profile(profile, store, on_event=on_event, stop=stop, resume=resume, python=args.python)
         runs = store.list_runs(sweep_id=sweep_id, sort="id")
         best = best_runs(runs, profile.objectives, profile.constraints)
         sweep = store.get_sweep(sweep_id)
@@ -102,8 +110,13 @@ def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
         if best:
             label = "Pareto set" if len(profile.objectives) > 1 else "best"
             print(f"\n{label} (feasible): runs {', '.join(str(r.id) for r in best)}")
+    if recovered:
+        print(f"\n{len(recovered)} result(s) could not be written to the store and were saved to:\n  "
+              + "\n  ".join(recovered) + "\nbring them back with `inferlab import --recover`", file=sys.stderr)
     if stop.is_set():
         return EXIT_INTERRUPTED
+    if recovered:
+        return EXIT_STORE_IO
     return EXIT_TRIALS_FAILED if any(r.status != "ok" for r in runs) else EXIT_OK
 
 

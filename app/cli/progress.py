@@ -61,6 +61,9 @@ class Progress:
             self.finished += 1
             self.trial_times_s.append(time.monotonic() - self.trial_started)
             self._finished(event)
+        elif kind == "log" and "index" not in event:  # the sweep's own messages (a worker's carry an index)
+            level = event.get("level", "info")
+            self._line(("" if level == "info" else f"{level}: ") + str(event.get("message", "")), final=True)
         elif kind == "sweep-paused":
             self._line("paused after the current trial", final=True)
 
@@ -81,7 +84,9 @@ class Progress:
         figure = f" {self.metric}={value:.4g}" if isinstance(value, (int, float)) else ""
         eta = self.eta_s()
         eta_text = f", ETA {_duration(eta)}" if eta is not None and self.finished < self.total else ""
-        self._line(f"trial {event['index'] + 1}/{self.total} {status}: run {event['run_id']}{figure} "
+        where = f"run {event['run_id']}" if event.get("recovery_file") is None else (
+            f"NOT STORED ({event.get('store_error')}); saved to {event['recovery_file']}")
+        self._line(f"trial {event['index'] + 1}/{self.total} {status}: {where}{figure} "
                    f"[{_duration(self.trial_times_s[-1])}{eta_text}]", final=True)
 
     def _line(self, text: str, *, final: bool) -> None:

@@ -5,6 +5,10 @@ for failure messages); a watchdog thread wakes once a second to check heartbeats
 cancel grace periods. Nothing polls the pipes, so the parent costs the measured trial nothing.
 A worker that dies, hangs or ignores a cancel is killed and the trial comes back as a TrialResult
 with status failed/cancelled and its cause; the next `run_trial` starts a fresh worker.
+
+Causes are true: every signal the client sends is remembered with its reason (timeout, heartbeat
+loss, cancel, shutdown), and that reason is the trial's cause. Only a SIGKILL the client did not send
+is reported as `killed`, with the evidence (`app.core.kill_evidence`) for or against the OOM killer.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from app.core.kill_evidence import evidence_notes
 from app.envs.launch import engine_env
 from app.envs.settings import engine_python
+from engine.causes import FailureCause
 from engine.config import TrialConfig
 from engine.protocol import ProtocolError, decode, encode
 from engine.results import TrialResult
@@ -56,6 +62,7 @@ class WorkerClient:
         self._cancel_at: float | None = None
         self._deadline: float | None = None
         self._stop_watchdog = threading.Event()
+        self._signalled: FailureCause | None = None  # why the client signalled the current process
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
@@ -74,6 +81,7 @@ class WorkerClient:
         self._stderr_tail.clear()
         self._stop_watchdog = stop = threading.Event()
         self._last_seen = time.monotonic()
+        self._signalled = None
         if self.python is None:
             raise WorkerStartError("no Python environment is chosen to host the engine: run the first-run "
                                    "setup (or `inferlab doctor`) and pick one that has torch/transformers or vLLM")
@@ -93,11 +101,11 @@ class WorkerClient:
         try:
             msg = self._messages.get(timeout=timeout_s)
         except queue.Empty:
-            self._kill()
+            self._kill(FailureCause.WORKER_EXIT)
             raise WorkerStartError(f"no hello from the worker within {timeout_s:g} s; stderr:\n"
                                    + self.stderr_tail()) from None
         if msg.get("type") != "hello":
-            self._kill()
+            self._kill(FailureCause.WORKER_EXIT)
             raise WorkerStartError(f"worker did not start (got {msg.get('type')}); stderr:\n" + self.stderr_tail())
         self.hello = {k: v for k, v in msg.items() if k not in ("v", "type")}
         return self.hello
@@ -108,8 +116,10 @@ class WorkerClient:
         if proc is None:
             return
         self._send("shutdown")
-        for step in (lambda: None, proc.terminate, proc.kill):
-            step()
+        for step in (None, proc.terminate, proc.kill):
+            if step is not None:
+                self._signalled = self._signalled or FailureCause.CANCELLED  # a trial in flight ends: cancelled
+                step()
             try:
                 proc.wait(timeout=5)
                 break
@@ -135,8 +145,9 @@ class WorkerClient:
             self._last_seen = time.monotonic()
             try:
                 msg = decode(line)
-            except ProtocolError as exc:
+            except ProtocolError as exc:  # a corrupt stream may have lost a result: the trial fails, truly
                 log.warning("worker protocol: %s", exc)
+                messages.put({**_HUNG, "cause": FailureCause.PROTOCOL, "detail": str(exc)})
                 continue
             if msg["type"] != "heartbeat":
                 messages.put(msg)
@@ -158,7 +169,8 @@ class WorkerClient:
             late_cancel = self._cancel_at is not None and now > self._cancel_at + CANCEL_GRACE_S
             overdue = self._deadline is not None and now > self._deadline
             if hung or late_cancel or overdue:
-                why = "heartbeat-lost" if hung else "cancelled" if late_cancel else "timeout"
+                why = (FailureCause.HEARTBEAT_LOST if hung else FailureCause.CANCELLED if late_cancel
+                       else FailureCause.TIMEOUT)
                 messages.put({**_HUNG, "cause": why})
                 return
 
@@ -174,9 +186,11 @@ class WorkerClient:
             except (BrokenPipeError, OSError, ValueError):
                 return False
 
-    def _kill(self) -> None:
+    def _kill(self, reason: FailureCause) -> None:
+        """SIGKILL the worker (if alive), remembering that the client sent it and why."""
         proc = self._proc
         if proc is not None and proc.poll() is None:
+            self._signalled = self._signalled or reason
             proc.kill()
             proc.wait(timeout=10)
         self._stop_watchdog.set()
@@ -213,14 +227,14 @@ class WorkerClient:
         try:
             self.start()
         except WorkerStartError as exc:
-            return _failed(trial_id, flat, "worker-exit", str(exc), started)
+            return _failed(trial_id, flat, FailureCause.WORKER_EXIT, str(exc), started)
         self._cancel_at = None
         self._last_seen = time.monotonic()
         self._deadline = time.monotonic() + trial_config.common.timeout_s + TIMEOUT_GRACE_S
         self._current_id = trial_id
         try:
             if not self._send("run", id=trial_id, config=flat):
-                return self._lost(trial_id, flat, started, "worker-exit")
+                return self._lost(trial_id, flat, started, None, [])
             return self._await_result(trial_id, flat, started, on_event)
         finally:
             self._current_id = None
@@ -233,9 +247,9 @@ class WorkerClient:
             msg = self._messages.get()
             kind = msg["type"]
             if kind == "__eof__":
-                return self._lost(trial_id, flat, started, "worker-exit")
+                return self._lost(trial_id, flat, started, None, telemetry)
             if kind == "__hung__":
-                return self._lost(trial_id, flat, started, msg["cause"])
+                return self._lost(trial_id, flat, started, msg["cause"], telemetry, msg.get("detail", ""))
             if msg.get("id") not in (trial_id, None) and kind != "log":
                 continue  # a late message of an earlier, abandoned trial
             if kind == "result":
@@ -243,7 +257,7 @@ class WorkerClient:
                 result.telemetry = telemetry
                 return result
             if kind == "error" and msg.get("id") == trial_id:
-                return _failed(trial_id, flat, msg.get("cause", "crash"), msg.get("message", ""), started)
+                return _failed(trial_id, flat, FailureCause(msg["cause"]), msg.get("message", ""), started)
             if kind == "telemetry":
                 telemetry.append(msg["sample"])
             if on_event is not None:
@@ -252,30 +266,59 @@ class WorkerClient:
                 except Exception:  # a consumer's bug must not lose the trial
                     log.exception("on_event callback failed")
 
-    def _lost(self, trial_id: str, flat: dict[str, Any], started: float, cause: str) -> TrialResult:
-        """The worker died, hung or ignored a cancel: make sure it is gone and report why."""
-        code = self._proc.poll() if self._proc is not None else None
-        self._kill()
-        code = self._proc.returncode if self._proc is not None else code
+    def _lost(self, trial_id: str, flat: dict[str, Any], started: float, hung: FailureCause | None,
+              telemetry: list[dict[str, Any]], detail: str = "") -> TrialResult:
+        """The worker died (`hung` None), or hung, ran over, ignored a cancel or broke the protocol
+        (`hung` the reason the client kills it now): make sure it is gone and report the true cause."""
+        proc = self._proc
+        code = proc.poll() if proc is not None else None
+        if hung is None and proc is not None and code is None:
+            try:  # its stream ended: let it finish exiting, so its own end is read, not the client's kill
+                code = proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                hung, detail = FailureCause.PROTOCOL, "the worker closed its protocol stream but did not exit"
+        if hung is not None:
+            self._kill(hung)
+        signalled = self._signalled  # set before the process died if the client killed it
+        self._kill(FailureCause.WORKER_EXIT)  # gone in every path by now: this stops its watchdog
+        code = proc.returncode if proc is not None else code
         self._proc = None
-        if cause == "worker-exit":
-            how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-            hint = " (SIGKILL: killed, e.g. by the OOM killer)" if code == -9 else ""
-            message = f"the worker process ended during the trial ({how}){hint}"
-        elif cause == "heartbeat-lost":
-            message = f"no message from the worker for {self.heartbeat_timeout_s:g} s; it was killed"
-        elif cause == "cancelled":
-            message = f"the worker did not stop within {CANCEL_GRACE_S:g} s of the cancel; it was killed"
-        else:
-            message = "the trial ran past timeout_s and the worker did not stop; it was killed"
+        cause, message = self._why(signalled, code)
+        if detail:
+            message += f": {detail}"
+        notes = evidence_notes(proc.pid, telemetry) if cause is FailureCause.KILLED and proc is not None else []
+        if notes:
+            message += "; " + "; ".join(notes)
         tail = self.stderr_tail().strip()
         if tail:
             message += "\nworker stderr (last lines):\n" + tail[-2000:]
-        status = "cancelled" if cause == "cancelled" else "failed"
-        return _failed(trial_id, flat, cause, message, started, status=status)
+        status = "cancelled" if cause is FailureCause.CANCELLED else "failed"
+        result = _failed(trial_id, flat, cause, message, started, status=status)
+        result.notes.extend(notes)
+        result.telemetry = telemetry
+        return result
+
+    def _why(self, signalled: FailureCause | None, code: int | None) -> tuple[FailureCause, str]:
+        """The cause and message for a worker that is gone, from who signalled it and how it ended."""
+        how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        if signalled is FailureCause.HEARTBEAT_LOST:
+            return signalled, f"no message from the worker for {self.heartbeat_timeout_s:g} s; the client killed it"
+        if signalled is FailureCause.TIMEOUT:
+            return signalled, "the trial ran past timeout_s and the worker did not stop; the client killed it"
+        if signalled is FailureCause.CANCELLED:
+            return signalled, (f"cancelled: the worker did not stop within {CANCEL_GRACE_S:g} s of the cancel, "
+                               f"or was shut down mid-trial; the client ended it ({how})")
+        if signalled is FailureCause.PROTOCOL:
+            return signalled, "the worker broke the protocol; the client killed it"
+        if signalled is not None:
+            return signalled, f"the client ended the worker ({how})"
+        if code == -9:
+            return FailureCause.KILLED, ("the worker was killed by SIGKILL during the trial, and the client did "
+                                         "not send it (the kernel's OOM killer or another process)")
+        return FailureCause.WORKER_EXIT, f"the worker process ended during the trial ({how})"
 
 
-def _failed(trial_id: str, flat: dict[str, Any], cause: str, message: str, started: float,
+def _failed(trial_id: str, flat: dict[str, Any], cause: FailureCause, message: str, started: float,
             status: str = "failed") -> TrialResult:
     return TrialResult(trial_id, flat, status, failure_cause=cause, failure_message=message,  # type: ignore[arg-type]
                        started_at=started, finished_at=time.time())

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.cli.exit_codes import Exit
 from app.reports.export import FORMATS
 from app.reports.importers import LOADERS
 
@@ -25,14 +26,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exp.add_argument("--store", default=None, metavar="URL", help="Store URL (default: the user's store).")
     exp.set_defaults(func=run_export)
 
-    imp = subparsers.add_parser("import", help="Import other tools' results (benchmark JSON, or a table) as runs.",
-                                description="Import a vLLM benchmark JSON or an optimum-benchmark report (--from), "
-                                            "or a CSV/Parquet table of results through a column mapping (--map).")
-    imp.add_argument("file", type=Path, metavar="FILE")
-    source = imp.add_mutually_exclusive_group(required=True)
+    imp = subparsers.add_parser("import", help="Import a recovery file, other tools' results, or a table, as runs.",
+                                description="Import an InferLab recovery file (a result the store could not "
+                                            "write; detected by its format), all pending ones (--recover), a "
+                                            "vLLM benchmark JSON or optimum-benchmark report (--from), or a "
+                                            "CSV/Parquet table of results through a column mapping (--map).")
+    imp.add_argument("file", type=Path, nargs="?", metavar="FILE")
+    source = imp.add_mutually_exclusive_group()
     source.add_argument("--from", dest="kind", choices=tuple(LOADERS), help="Which tool wrote FILE.")
     source.add_argument("--map", type=Path, metavar="MAPPING",
                         help="A TOML column mapping for a CSV/Parquet table (see profiles/imports/).")
+    source.add_argument("--recover", action="store_true",
+                        help="import every pending recovery file from the data dir's recovery/ folder")
     imp.add_argument("--tag", action="append", default=[], help="Tag the imported run (repeatable).")
     imp.add_argument("--store", default=None, metavar="URL", help="Store URL (default: the user's store).")
     imp.set_defaults(func=run_import)
@@ -75,6 +80,24 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from app.store import recovery
+
+    if args.recover or (args.file is not None and args.kind is None and args.map is None and recovery.is_recovery_file(args.file)):
+        if args.recover and args.file is not None:
+            print("error: --recover imports every pending recovery file; give no FILE with it",
+                  file=sys.stderr)
+            return Exit.USAGE
+        return _import_recovery([args.file] if args.file is not None else recovery.pending(), args.store)
+    if args.file is None or (args.kind is None and args.map is None):
+        print("error: give FILE with --from (vllm-bench or optimum-benchmark) or --map (a table), an InferLab "
+              "recovery FILE, or "
+              "--recover" + (f"; {args.file} is not a recovery file" if args.file is not None else ""),
+              file=sys.stderr)
+        return Exit.USAGE
+    return _import_other(args)
+
+
+def _import_other(args: argparse.Namespace) -> int:
     from app.reports.importers import import_file, import_table
     from app.store import Store
 
@@ -87,10 +110,33 @@ def run_import(args: argparse.Namespace) -> int:
             run_id = import_file(store, args.file, args.kind, tags=tuple(args.tag))
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     print(f"imported {args.file} as run {run_id} (source {args.kind})")
     return 0
 
 
 def _id_span(ids: list[int]) -> str:
     return f"{ids[0]}-{ids[-1]}" if ids else "(none)"
+
+
+def _import_recovery(paths: list[Path], store_url: str | None) -> int:
+    """Import recovery files one by one; a file the store fails to take is kept (exit 3)."""
+    from app.store import Store, recovery
+
+    if not paths:
+        print(f"no pending recovery files in {recovery.recovery_dir()}")
+        return 0
+    code = 0
+    with Store(store_url) as store:
+        for path in paths:
+            try:
+                run_id = recovery.import_recovery(store, path)
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                code = code or Exit.USAGE
+            except recovery.WRITE_ERRORS as exc:
+                print(f"error: {path}: the store could not take it, the file is kept: {exc}", file=sys.stderr)
+                code = Exit.STORE_OR_IO
+            else:
+                print(f"recovered {path} as run {run_id}")
+    return code

@@ -1,7 +1,7 @@
 """Opening a database: SQLAlchemy engine with SQLite pragmas, and migrations to the head revision.
 
-SQLite runs in WAL mode with foreign keys on and a busy timeout, so the GUI can read while a sweep
-writes, and a killed writer never corrupts the file (an uncommitted transaction is simply rolled back).
+SQLite runs in WAL mode with foreign keys on and a busy timeout (30 s, or the URL's `timeout` query
+parameter in seconds: `sqlite:///runs.db?timeout=5`), so the GUI can read while a sweep writes, and a killed writer never corrupts the file (an uncommitted transaction is simply rolled back).
 `synchronous=FULL` keeps a committed run on disk across a power loss; runs are written once per trial,
 so the fsync is cheap.
 """
@@ -26,19 +26,34 @@ def create_engine(url: str) -> sa.Engine:
     parsed = sa.make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False,
-                                                 "timeout": BUSY_TIMEOUT_MS / 1000})
-    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)  # (not for a URI filename)
+    timeout_ms = _busy_timeout_ms(parsed)
+    engine = sa.create_engine(parsed.difference_update_query(["timeout"]),
+                              connect_args={"check_same_thread": False, "timeout": timeout_ms / 1000})
+    sa.event.listen(engine, "connect", lambda conn, _record: _sqlite_pragmas(conn, timeout_ms))
     return engine
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _busy_timeout_ms(url: sa.URL) -> int:
+    """How long a write waits for a lock another connection holds: the URL's `timeout` (s) or 30 s."""
+    raw = url.query.get("timeout")
+    if raw is None:
+        return BUSY_TIMEOUT_MS
+    try:
+        seconds = float(raw if isinstance(raw, str) else raw[-1])
+    except ValueError:
+        raise ValueError(f"store URL: timeout: {raw!r} is not a number of seconds") from None
+    if seconds < 0:
+        raise ValueError(f"store URL: timeout: {seconds:g} s is negative")
+    return int(seconds * 1000)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, timeout_ms: int) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.execute(f"PRAGMA busy_timeout={timeout_ms}")
     cur.execute("PRAGMA synchronous=FULL")
     cur.close()
 

@@ -134,6 +134,11 @@ class Store:
             raise StoreError(f"no run {run_id}")
 
     # -- reading runs --------------------------------------------------------------------------------
+    def find_trial(self, trial_id: str) -> int | None:
+        """The id of the run of trial `trial_id`, or None if the store has none."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(runs.c.id).where(runs.c.trial_id == trial_id).limit(1)).scalar()
+
     def list_runs(self, *, status: str | None = None, engine: str | None = None, model: str | None = None,
                   sweep_id: int | None = None, tag: str | None = None, text: str | None = None,
                   limit: int | None = None, offset: int = 0, sort: str | None = None) -> list[RunSummary]:

@@ -1,11 +1,13 @@
 """`run_profile`: run a sweep in the caller's thread, one worker reused while it stays healthy.
 
 Each trial's result is written to the store (one transaction) the moment it ends, so a stop, a crash
-or a kill loses at most the trial in flight. A failed trial is stored with its cause and the sweep goes
-on; after a crash/OOM/timeout the next trial gets a fresh worker. `stop` cancels the trial in flight
-(`WorkerClient.cancel`, from a watcher thread) and ends the sweep; `pause` holds it after the current
-trial. `resume` continues the newest sweep of the same name: finished trials (same flat config,
-status ok or failed) are skipped and an Optuna study is rebuilt from them.
+or a kill loses at most the trial in flight. A result the store fails to write goes to a recovery file
+(`app.store.recovery`; the `trial-finished` event names it, with `run_id` None) and the sweep goes on.
+A failed trial is stored with its cause and the sweep goes on; after a crash/OOM/timeout the next
+trial gets a fresh worker. `stop` cancels the trial in flight (`WorkerClient.cancel`, from a watcher
+thread) and ends the sweep; `pause` holds it after the current trial. `resume` continues the newest
+sweep of the same name: finished trials (same flat config, status ok or failed) are skipped and an
+Optuna study is rebuilt from them.
 """
 
 from __future__ import annotations
@@ -20,16 +22,19 @@ from typing import Any
 from app.core.worker_client import WorkerClient
 from app.store import Store
 from app.store.records import RunSummary
+from app.store.recovery import WRITE_ERRORS, add_run_or_recover
 from app.sweeps import best
 from app.sweeps.optuna_search import OptunaSearch
 from app.sweeps.planning import config_identity, normalize, plan_grid, plan_random
 from app.sweeps.profile import Profile
+from engine.causes import FailureCause
 from engine.errors import ConfigError
 from engine.results import TrialResult
 
 Event = dict[str, Any]
 # Causes after which the worker process is not trusted again.
-FRESH_WORKER_CAUSES = ("crash", "oom", "timeout", "worker-exit", "heartbeat-lost", "protocol")
+FRESH_WORKER_CAUSES = (FailureCause.CRASH, FailureCause.OOM, FailureCause.TIMEOUT, FailureCause.WORKER_EXIT,
+                       FailureCause.KILLED, FailureCause.HEARTBEAT_LOST, FailureCause.PROTOCOL)
 DONE_STATUSES = ("ok", "failed")
 MAX_REPEATED_ASKS = 50  # Optuna suggestions in a row that were all measured already: space exhausted
 
@@ -76,12 +81,21 @@ class _SweepRun:
         finally:
             finished.set()
             self._close_client()
+            self._finish(status)
+        return self.sweep_id
+
+    def _finish(self, status: str) -> None:
+        """Record the sweep's end; a store that fails even this is reported, the results being safe."""
+        try:
             self.store.set_sweep_status(self.sweep_id, status)
             runs = self.store.list_runs(sweep_id=self.sweep_id)
-            best_ids = [r.id for r in best.best_runs(runs, self.profile.objectives, self.profile.constraints)]
-            self.emit({"type": "sweep-finished", "sweep_id": self.sweep_id, "status": status,
-                       "best_run_ids": best_ids})
-        return self.sweep_id
+        except WRITE_ERRORS as exc:
+            self.emit({"type": "log", "level": "error", "message": f"the store could not record the end of sweep "
+                       f"{self.sweep_id} ({type(exc).__name__}: {str(exc).splitlines()[0]}); it stays marked "
+                       "'running' there"})
+            runs = []
+        best_ids = [r.id for r in best.best_runs(runs, self.profile.objectives, self.profile.constraints)]
+        self.emit({"type": "sweep-finished", "sweep_id": self.sweep_id, "status": status, "best_run_ids": best_ids})
 
     def _finished_runs(self) -> dict[str, RunSummary]:
         out: dict[str, RunSummary] = {}
@@ -139,12 +153,12 @@ class _SweepRun:
             if status == "cancelled":
                 return
             search.tell(trial, status == "ok", metrics)
-            if key:
+            if key and run_id is not None:
                 self.done[key] = self.store.get_run(run_id).summary
             self._hold_while_paused()
 
     # -- one trial ------------------------------------------------------------------------------------
-    def _run_trial(self, index: int, total: int, config: Mapping[str, Any]) -> tuple[int, str, dict]:
+    def _run_trial(self, index: int, total: int, config: Mapping[str, Any]) -> tuple[int | None, str, dict]:
         self.emit({"type": "trial-started", "index": index, "total": total, "config": dict(config)})
 
         def forward(event: Event) -> None:
@@ -154,14 +168,18 @@ class _SweepRun:
         if result.status == "failed" and result.failure_cause in FRESH_WORKER_CAUSES:
             self._close_client()
             if self.stop.is_set():  # e.g. Ctrl-C reached the worker too: the user stopped this trial
-                result = dataclasses.replace(result, status="cancelled", failure_cause="cancelled",
+                result = dataclasses.replace(result, status="cancelled", failure_cause=FailureCause.CANCELLED,
                                              failure_message=f"stopped by the user; {result.failure_message}")
         # the telemetry samples travel on the result (WorkerClient collects them from the stream)
-        run_id = self.store.add_run(result, sweep_id=self.sweep_id, tags=self.profile.tags)
+        saved = add_run_or_recover(self.store, result, sweep_id=self.sweep_id, sweep_name=self.profile.name,
+                                   tags=self.profile.tags)
         metrics = _values(result.metrics)
-        self.emit({"type": "trial-finished", "index": index, "run_id": run_id, "status": result.status,
-                   "failure_cause": result.failure_cause, "metrics": metrics})
-        return run_id, result.status, metrics
+        event = {"type": "trial-finished", "index": index, "run_id": saved.run_id, "status": result.status,
+                 "failure_cause": result.failure_cause, "metrics": metrics}
+        if saved.recovery_file is not None:
+            event |= {"recovery_file": str(saved.recovery_file), "store_error": saved.store_error}
+        self.emit(event)
+        return saved.run_id, result.status, metrics
 
     def _execute(self, config: Mapping[str, Any], forward: Callable[[Event], None]) -> TrialResult:
         trial_id = uuid.uuid4().hex
@@ -169,10 +187,10 @@ class _SweepRun:
             flat = normalize(config)
             return self._ensure_client().run_trial(flat, on_event=forward, trial_id=trial_id)
         except ConfigError as exc:
-            return _failed(trial_id, config, "invalid-config", str(exc))
+            return _failed(trial_id, config, FailureCause.INVALID_CONFIG, str(exc))
         except Exception as exc:  # the worker could not start: record it, keep the sweep going
             self._close_client()
-            return _failed(trial_id, config, "worker-exit", f"worker failed to start: {exc}")
+            return _failed(trial_id, config, FailureCause.WORKER_EXIT, f"worker failed to start: {exc}")
 
     def _ensure_client(self) -> WorkerClient:
         with self.client_lock:
@@ -207,7 +225,7 @@ class _SweepRun:
         self.emit({"type": "sweep-resumed", "sweep_id": self.sweep_id})
 
 
-def _failed(trial_id: str, config: Mapping[str, Any], cause: str, message: str) -> TrialResult:
+def _failed(trial_id: str, config: Mapping[str, Any], cause: FailureCause, message: str) -> TrialResult:
     now = time.time()
     return TrialResult(trial_id, dict(config), "failed", failure_cause=cause, failure_message=message,
                        started_at=now, finished_at=now)

@@ -136,8 +136,10 @@ class LiveView(QWidget):
         cause = f" ({ev.get('failure_cause')})" if ev.get("failure_cause") else ""
         tps = (ev.get("metrics") or {}).get("output_tokens_per_s")
         figure = f", {tps:,.1f} tok/s" if isinstance(tps, (int, float)) else ""
-        self.append_log(f"Trial {ev.get('index', 0) + 1} finished: {ev.get('status')}{cause}{figure} "
-                        f"→ run #{ev.get('run_id')}")
+        where = f"run #{ev.get('run_id')}" if not ev.get("recovery_file") else (
+            f"NOT STORED ({ev.get('store_error')}); saved to {ev['recovery_file']} (imported at next start "
+            "or with `inferlab import --recover`)")
+        self.append_log(f"Trial {ev.get('index', 0) + 1} finished: {ev.get('status')}{cause}{figure} → {where}")
         self._update_eta()
 
     def _on_sweep_paused(self, ev: dict[str, Any]) -> None:

@@ -42,6 +42,7 @@ class MainWindow(QMainWindow):
         self.live: Any = None
         self.runs: Any = None
         self.compare: Any = None
+        self.recovery_notice = ""  # what the start-up import of recovery files reported
         self.theme = str(settings.value("theme", "dark"))
         self.setWindowTitle("InferLab")
         self.resize(1400, 900)
@@ -88,9 +89,33 @@ class MainWindow(QMainWindow):
         self.compare.export_requested.connect(self.export_report)
         apply_theme(QApplication.instance(), self.theme, self)  # type: ignore[arg-type]
         self.statusBar().showMessage(f"Store: {self.store_url}", 8000)
+        self._import_recovery_files()
         if self.probe_worker:
             self._probe_worker()
         self.startup_finished.emit()
+
+    def _import_recovery_files(self) -> None:
+        """Bring back results an earlier session could not store (see app.store.recovery), and say so."""
+        from app.store import recovery
+
+        paths = recovery.pending()
+        if not paths:
+            return
+        run_ids: list[int] = []
+        kept: list[str] = []
+        for path in paths:
+            try:
+                run_ids.append(recovery.import_recovery(self.store, path))
+            except (ValueError, *recovery.WRITE_ERRORS) as exc:
+                kept.append(f"{path}: {exc}")
+        notice = (f"Recovered {len(run_ids)} result(s) an earlier session could not store: run(s) "
+                  f"{', '.join(f'#{i}' for i in run_ids)}." if run_ids else "")
+        if kept:
+            notice += f" {len(kept)} recovery file(s) could not be imported and are kept: " + "; ".join(kept)
+        self.recovery_notice = notice.strip()
+        self.statusBar().showMessage(self.recovery_notice, 60_000)
+        self.live.append_log(self.recovery_notice)
+        self.runs.refresh()
 
     def _probe_worker(self) -> None:
         from app.ui.worker_probe import WorkerProbe
@@ -190,8 +215,11 @@ class MainWindow(QMainWindow):
             if self.runs is not None:
                 self.runs.refresh()
             cause = f" ({event.get('failure_cause')})" if event.get("failure_cause") else ""
+            stored = f"run #{event.get('run_id')} stored" if not event.get("recovery_file") else (
+                f"NOT STORED ({event.get('store_error')}): saved to {event['recovery_file']}, imported at next "
+                "start or with `inferlab import --recover`")
             self.statusBar().showMessage(f"Trial {event.get('index', 0) + 1} {event.get('status')}{cause}; "
-                                         f"run #{event.get('run_id')} stored", 10000)
+                                         f"{stored}", 60_000 if event.get("recovery_file") else 10_000)
         elif kind == "trial-started":
             self.worker_label.setText(f"Worker: trial {event.get('index', 0) + 1} of {event.get('total')}")
 

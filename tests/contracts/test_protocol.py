@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from engine.causes import FailureCause
 from engine.protocol import PROTOCOL_VERSION, ProtocolError, decode, encode
 
 
@@ -22,3 +25,17 @@ def test_malformed_or_foreign_lines_are_refused(line: str) -> None:
 def test_nan_is_never_sent() -> None:
     with pytest.raises(ValueError):
         encode("result", value=float("nan"))
+
+
+@pytest.mark.parametrize("type_, fields", [("error", {"id": "t1", "cause": "disk-on-fire", "message": "x"}),
+                                           ("result", {"id": "t1", "result": {"failure_cause": "gremlins"}})])
+def test_a_failure_cause_outside_the_table_is_refused_both_ways(type_: str, fields: dict) -> None:
+    with pytest.raises(ProtocolError, match="not one of: invalid-config"):
+        encode(type_, **fields)
+    with pytest.raises(ProtocolError, match="not one of: invalid-config"):
+        decode(json.dumps({"v": PROTOCOL_VERSION, "type": type_, **fields}))
+
+
+def test_every_cause_has_a_meaning_and_round_trips_as_its_name() -> None:
+    for cause in FailureCause:
+        assert cause.meaning and decode(encode("error", id="t", cause=cause, message=""))["cause"] == cause.value

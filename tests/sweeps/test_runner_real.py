@@ -123,7 +123,7 @@ def test_a_worker_killed_mid_trial_is_recorded_and_the_sweep_goes_on_in_a_fresh_
     with Store(f"sqlite:///{tmp_path / 'store.db'}") as store:
         sweep_id = run_profile(profile, store, on_event=on_event)
         first, second = store.list_runs(sweep_id=sweep_id, sort="id")
-        assert (first.status, first.failure_cause) == ("failed", "worker-exit"), first.failure_message
+        assert (first.status, first.failure_cause) == ("failed", "killed"), first.failure_message
         assert second.status == "ok" and second.value("output_tokens_per_s") > 0
         assert later and killed[0] not in later[0]  # the second trial ran in a new worker
         assert store.get_sweep(sweep_id).status == "finished"

@@ -25,7 +25,7 @@ from typing import Any
 import tomllib
 
 from app.reports.importers.common import ImportFormatError
-from engine.protocol import CAUSES
+from engine.causes import FailureCause
 from engine.results import Measurement, TrialResult
 
 MAX_TABLE_BYTES = 512 * 1024 * 1024
@@ -87,9 +87,9 @@ def _mapping(data: dict[str, Any], path: Path) -> TableMapping:
     options = {text(f"options.{k}", k): text(f"options.{k}", v) for k, v in table("options").items()}
     causes = {str(k): text(f"causes.{k}", v) for k, v in table("causes").items()}
     for status, cause in causes.items():
-        if cause not in CAUSES:
+        if cause not in set(FailureCause):
             raise ImportFormatError(f"{path}: causes.{status}: {cause!r} is not a failure cause; allowed: "
-                                    f"{', '.join(CAUSES)}")
+                                    f"{', '.join(FailureCause)}")
     values = {}
     for option, mapping in table("values").items():
         if not isinstance(mapping, dict):
