@@ -48,7 +48,7 @@ def test_every_row_is_a_run_and_failed_rows_keep_their_cause(imported: Store, fr
     assert len(runs) == len(frame) == 8847
     causes = pd.Series([r.failure_cause or "ok" for r in runs]).value_counts().to_dict()
     expected = frame.errors_l.map({"ok": "ok", "CUDA out of memory": "oom", "CUDA error": "crash",
-                                   "killed-noInfo": "worker-exit"}).value_counts().to_dict()
+                                   "killed-noInfo": "killed"}).value_counts().to_dict()
     assert causes == expected and causes["oom"] == 2215
     assert {r.source for r in runs} == {"infpop"}
     assert all(r.config["output_tokens"] == 5 for r in runs)
