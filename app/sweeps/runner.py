@@ -22,7 +22,7 @@ from app.store import Store
 from app.store.records import RunSummary
 from app.sweeps import best
 from app.sweeps.optuna_search import OptunaSearch
-from app.sweeps.planning import config_identity, normalize, plan_grid, plan_random
+from app.sweeps.planning import axis_params, config_identity, normalize, plan_grid, plan_random
 from app.sweeps.profile import Profile
 from engine.errors import ConfigError
 from engine.results import TrialResult
@@ -117,11 +117,15 @@ class _SweepRun:
         # A resumed study gets a shifted seed, so its start-up trials do not replay the first ones.
         search = OptunaSearch(dataclasses.replace(self.profile, seed=self.profile.seed + len(self.done)))
         for run in self.done.values():
-            search.add_stored(_normalized(run.config), run.status == "ok", _values(run.metrics))
+            search.add_stored(_normalized(run.config), run.status == "ok", _values(run.metrics), run.failure_cause)
         total, measured, repeats = self.profile.n_trials or 0, len(self.done), 0
         self.emit({"type": "sweep-started", "sweep_id": self.sweep_id, "total": total})
         started_at = time.monotonic()
         while measured < total and self._trials_left(started_at):
+            if search.exhausted():
+                self.emit({"type": "log", "level": "info", "message": "every point of the grid is measured or "
+                           "ruled out by an out-of-memory failure: the search space is exhausted"})
+                return
             trial, config = search.ask()
             key = _identity_or_none(config)
             stored = self.done.get(key) if key else None
@@ -138,9 +142,15 @@ class _SweepRun:
             measured += 1
             if status == "cancelled":
                 return
-            search.tell(trial, status == "ok", metrics)
+            summary = self.store.get_run(run_id).summary
+            ruled_out = len(search.ruled_out)
+            search.tell(trial, status == "ok", metrics, summary.failure_cause)
+            if len(search.ruled_out) > ruled_out:
+                self.emit({"type": "log", "level": "info", "message": (
+                    f"out of memory at {axis_params(self.profile, config)}: {len(search.ruled_out) - ruled_out} "
+                    "configurations needing at least as much memory are ruled out without running them")})
             if key:
-                self.done[key] = self.store.get_run(run_id).summary
+                self.done[key] = summary
             self._hold_while_paused()
 
     # -- one trial ------------------------------------------------------------------------------------
