@@ -39,19 +39,22 @@ class GridTPESampler(BaseSampler):
         self.tpe = TPESampler(seed=seed, multivariate=True, constant_liar=False)  # its Parzen estimators
         self.rng = random.Random(seed)
         self.view = optuna.create_study(directions=list(directions), sampler=self.tpe)
-        self.known: set[Key] = set()
-        self.measured = 0
+        self.known: set[Key] = set()  # measured or ruled out
+        self.measured_keys: set[Key] = set()
         self.unexplored: dict[Key, Params] = {space.key(p): p for p in space.points()}
         self.design = self._latin_hypercube()
 
     # -- what the search has learnt ---------------------------------------------------------------
     def observe(self, params: Mapping[str, Any], values: Sequence[float] | None,
                 constraints: Mapping[str, float], out_of_memory: bool) -> list[Params]:
-        """Record a finished point; returns the unexplored points an out-of-memory failure rules out."""
-        if self.space.key(params) in self.known:
+        """Record a measured point; returns the unexplored points an out-of-memory failure rules out.
+        (A point measured after being ruled out, e.g. by a sweep resumed from another strategy, is
+        added as measured too.)"""
+        key = self.space.key(params)
+        if key in self.measured_keys:
             return []
+        self.measured_keys.add(key)
         self._add(params, values, constraints)
-        self.measured += 1
         if values is None and out_of_memory:
             implied = self.space.implied_oom(params, list(self.unexplored.values()))
             for point in implied:
@@ -81,7 +84,7 @@ class GridTPESampler(BaseSampler):
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
         if not self.unexplored:
             return {}
-        if self.measured < self.n_startup_trials:
+        if len(self.measured_keys) < self.n_startup_trials:
             return self._next_design_point()
         return self._best_by_acquisition()
 

@@ -23,7 +23,7 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 
 from app.sweeps.grid_sampler import GridTPESampler
 from app.sweeps.profile import Axis, Profile
-from app.sweeps.search_space import GridSpace, Params
+from app.sweeps.search_space import GridSpace
 from engine.config import TrialConfig
 
 optuna.logging.set_verbosity(logging.WARNING)
@@ -83,7 +83,7 @@ class OptunaSearch:
         startup = n_startup_trials if n_startup_trials is not None else max(3, min(10, n_trials // 6))
         directions = [o.direction for o in profile.objectives]
         self.grid = _grid_of(profile)
-        self.ruled_out: list[Params] = []
+        self.ruled_out: list[dict[str, Any]] = []  # axis values of the points an OOM ruled out
         self.sampler: optuna.samplers.BaseSampler
         if self.grid is not None:
             if n_startup_trials is None:
@@ -130,7 +130,13 @@ class OptunaSearch:
     def _observe(self, params: Mapping[str, Any], values: list[float] | None, constraints: Mapping[str, float],
                  failure_cause: str | None) -> None:
         if isinstance(self.sampler, GridTPESampler) and params.keys() >= set(self.sampler.space.names):
-            self.ruled_out += self.sampler.observe(params, values, constraints, failure_cause == "oom")
+            implied = self.sampler.observe(params, values, constraints, failure_cause == "oom")
+            self.ruled_out += [self._axis_values(p) for p in implied]
+
+    def _axis_values(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A grid point's Optuna parameters as axis values (an ordinal axis's index as its value)."""
+        return {a.name: sorted(a.grid_points())[params[a.name]] if _ordinal(a) else params[a.name]
+                for a in self.profile.axes}
 
     def exhausted(self) -> bool:
         """Whether every point of a finite grid is measured or ruled out (never for other spaces)."""
