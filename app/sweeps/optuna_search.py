@@ -27,7 +27,7 @@ from app.sweeps.search_space import GridSpace
 from engine.config import TrialConfig
 
 optuna.logging.set_verbosity(logging.WARNING)
-STARTUP_SHARE = 0.12  # of a finite grid's points; chosen on bench/optuna_replay.py --infpop
+STARTUP_SHARE = 0.12  # of a finite grid's points; chosen on bench/infpop_replay.py (0.54 × random)
 
 
 def _ordinal(axis: Axis) -> bool:
@@ -58,6 +58,11 @@ def _grid_of(profile: Profile) -> GridSpace | None:
     return GridSpace.of({axis.name: distribution(axis) for axis in profile.axes})
 
 
+def _value(axis: Axis, param: Any) -> Any:
+    """An axis's value for its Optuna parameter (an ordinal axis's parameter is an index)."""
+    return sorted(axis.grid_points())[param] if _ordinal(axis) else param
+
+
 def _suggest(trial: Trial, name: str, dist: BaseDistribution) -> Any:
     if isinstance(dist, CategoricalDistribution):
         return trial.suggest_categorical(name, dist.choices)
@@ -82,13 +87,13 @@ class OptunaSearch:
         n_trials = profile.n_trials or 10
         startup = n_startup_trials if n_startup_trials is not None else max(3, min(10, n_trials // 6))
         directions = [o.direction for o in profile.objectives]
-        self.grid = _grid_of(profile)
+        grid = _grid_of(profile)
         self.ruled_out: list[dict[str, Any]] = []  # axis values of the points an OOM ruled out
         self.sampler: optuna.samplers.BaseSampler
-        if self.grid is not None:
+        if grid is not None:
             if n_startup_trials is None:
-                startup = max(2, min(startup, round(STARTUP_SHARE * self.grid.size)))
-            self.sampler = GridTPESampler(self.grid, [StudyDirection[d.upper()] for d in directions],
+                startup = max(2, min(startup, round(STARTUP_SHARE * grid.size)))
+            self.sampler = GridTPESampler(grid, [StudyDirection[d.upper()] for d in directions],
                                           profile.seed, startup)
         else:
             self.sampler = optuna.samplers.TPESampler(seed=profile.seed, n_startup_trials=startup, multivariate=True)
@@ -100,8 +105,7 @@ class OptunaSearch:
         config = dict(self.profile.base)
         for axis in self.profile.axes:
             if axis.active({**self.defaults, **config}):
-                value = _suggest(trial, axis.name, distribution(axis))
-                config[axis.name] = sorted(axis.grid_points())[value] if _ordinal(axis) else value
+                config[axis.name] = _value(axis, _suggest(trial, axis.name, distribution(axis)))
         return trial, config
 
     def objective_values(self, metrics: Mapping[str, float | None]) -> list[float] | None:
@@ -134,9 +138,7 @@ class OptunaSearch:
             self.ruled_out += [self._axis_values(p) for p in implied]
 
     def _axis_values(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """A grid point's Optuna parameters as axis values (an ordinal axis's index as its value)."""
-        return {a.name: sorted(a.grid_points())[params[a.name]] if _ordinal(a) else params[a.name]
-                for a in self.profile.axes}
+        return {a.name: _value(a, params[a.name]) for a in self.profile.axes}
 
     def exhausted(self) -> bool:
         """Whether every point of a finite grid is measured or ruled out (never for other spaces)."""
