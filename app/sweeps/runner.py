@@ -17,6 +17,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from optuna.trial import Trial
+
 from app.core.worker_client import WorkerClient
 from app.store import Store
 from app.store.records import RunSummary
@@ -130,7 +132,7 @@ class _SweepRun:
             key = _identity_or_none(config)
             stored = self.done.get(key) if key else None
             if stored is not None:  # measured before in this sweep: tell the stored figures, run nothing
-                search.tell(trial, stored.status == "ok", _values(stored.metrics))
+                search.tell(trial, stored.status == "ok", _values(stored.metrics), stored.failure_cause)
                 repeats += 1
                 if repeats >= MAX_REPEATED_ASKS:
                     self.emit({"type": "log", "level": "info", "message": "every suggestion was measured "
@@ -143,15 +145,20 @@ class _SweepRun:
             if status == "cancelled":
                 return
             summary = self.store.get_run(run_id).summary
-            ruled_out = len(search.ruled_out)
-            search.tell(trial, status == "ok", metrics, summary.failure_cause)
-            if len(search.ruled_out) > ruled_out:
-                self.emit({"type": "log", "level": "info", "message": (
-                    f"out of memory at {axis_params(self.profile, config)}: {len(search.ruled_out) - ruled_out} "
-                    "configurations needing at least as much memory are ruled out without running them")})
+            self._tell(search, trial, config, summary, metrics)
             if key:
                 self.done[key] = summary
             self._hold_while_paused()
+
+    def _tell(self, search: OptunaSearch, trial: Trial, config: Mapping[str, Any], summary: RunSummary,
+              metrics: Mapping[str, float | None]) -> None:
+        """Tell the search a trial's outcome and log the configurations an out-of-memory failure rules out."""
+        ruled_out = len(search.ruled_out)
+        search.tell(trial, summary.status == "ok", metrics, summary.failure_cause)
+        if len(search.ruled_out) > ruled_out:
+            self.emit({"type": "log", "level": "info", "message": (
+                f"out of memory at {axis_params(self.profile, config)}: {len(search.ruled_out) - ruled_out} "
+                "configurations needing at least as much memory are ruled out without running them")})
 
     # -- one trial ------------------------------------------------------------------------------------
     def _run_trial(self, index: int, total: int, config: Mapping[str, Any]) -> tuple[int, str, dict]:
