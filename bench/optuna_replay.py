@@ -7,6 +7,8 @@ Optuna (the same `OptunaSearch` the sweeps use) asks for configs and is told the
 throughput; we record how many new configs it measures before one reaches ≥ 98% of the grid's best
 (a repeated suggestion is told its known value for free, as the sweep runner does).
 Target: within ≤ 30% of the grid's trials, averaged over seeds. Replay takes seconds.
+This landscape has no infeasible point; bench/infpop_replay.py replays the study's 40 real A100
+landscapes, where about half of each HF grid runs out of memory.
 Usage: python bench/optuna_replay.py [--seeds 10] [--fraction 0.3] [--measure]
 """
 
@@ -20,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -65,18 +68,24 @@ def measure() -> None:
     print(f"saved {len(points)} points to {LANDSCAPE}")
 
 
-def trials_to_reach(landscape: dict[tuple, float], search: OptunaSearch, goal: float, budget: int) -> int | None:
-    """New configs measured until one reaches `goal` (None if not within budget). As in the sweep
-    runner, a suggestion measured before is told its stored value and costs no trial."""
-    told: dict[tuple, float | None] = {}
+def trials_to_reach(landscape: Mapping[tuple, float | str], search: OptunaSearch, goal: float,
+                    budget: int) -> int | None:
+    """New configs measured until one reaches `goal` (None if not within budget or the search runs
+    out of points). A point's outcome is its measured value, or its failure cause ("oom", "crash") if
+    it failed; a point missing from `landscape` failed unmeasured. As in the sweep runner, a suggestion
+    measured before is told its stored outcome and costs no trial."""
+    told: dict[tuple, float | str | None] = {}
     for _ in range(budget * 50):
+        if search.exhausted():
+            return None
         trial, config = search.ask()
         key = tuple(config[a.name] for a in search.profile.axes)
-        value = told[key] if key in told else landscape.get(key)
-        search.tell(trial, value is not None, {METRIC: value})
+        outcome = told[key] if key in told else landscape.get(key)
+        value = float(outcome) if isinstance(outcome, (int, float)) else None
+        search.tell(trial, value is not None, {METRIC: value}, None if value is not None else str(outcome or "crash"))
         if key in told:
             continue
-        told[key] = value
+        told[key] = outcome
         if value is not None and value >= goal:
             return len(told)
         if len(told) >= budget:

@@ -4,6 +4,10 @@ Constraints are Optuna constraints (`Trial.set_constraint`, the Optuna 5 success
 `constraints_func`; TPE samples from feasible trials first), never penalties folded into the
 objective. A failed trial (OOM, crash, timeout, invalid combination) is told as FAIL. A resumed sweep
 re-adds its stored trials with `study.add_trial`, so the sampler continues where it stopped.
+
+When every axis is discrete and unconditional the space is a finite grid and `GridTPESampler` drives
+the study: no point is asked twice, an out-of-memory failure rules out the points that need at least
+as much memory (`ruled_out`), and `exhausted()` says when nothing is left to measure.
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, Trial, TrialState
 
+from app.sweeps.grid_sampler import GridTPESampler
 from app.sweeps.profile import Axis, Profile
+from app.sweeps.search_space import GridSpace
 from engine.config import TrialConfig
 
 optuna.logging.set_verbosity(logging.WARNING)
+STARTUP_SHARE = 0.12  # of a finite grid's points; chosen on bench/infpop_replay.py (0.54 × random)
 
 
 def _ordinal(axis: Axis) -> bool:
@@ -43,6 +51,18 @@ def distribution(axis: Axis) -> BaseDistribution:
     return FloatDistribution(axis.low, axis.high, log=axis.log, step=axis.step)
 
 
+def _grid_of(profile: Profile) -> GridSpace | None:
+    """The finite grid of an unconditional profile whose axes are all discrete, else None."""
+    if any(axis.when for axis in profile.axes):
+        return None
+    return GridSpace.of({axis.name: distribution(axis) for axis in profile.axes})
+
+
+def _value(axis: Axis, param: Any) -> Any:
+    """An axis's value for its Optuna parameter (an ordinal axis's parameter is an index)."""
+    return sorted(axis.grid_points())[param] if _ordinal(axis) else param
+
+
 def _suggest(trial: Trial, name: str, dist: BaseDistribution) -> Any:
     if isinstance(dist, CategoricalDistribution):
         return trial.suggest_categorical(name, dist.choices)
@@ -53,10 +73,12 @@ def _suggest(trial: Trial, name: str, dist: BaseDistribution) -> Any:
 
 
 class OptunaSearch:
-    """Ask for configs, tell measured metrics; `n_startup_trials` random trials precede TPE.
+    """Ask for configs, tell measured metrics; `n_startup_trials` start-up trials (random, or a Latin
+    hypercube on a finite grid) precede TPE.
 
     Measured trials are expensive, so the random start-up is a sixth of the budget (3 to 10; Optuna's
-    default is always 10, which would be a third of a 30-trial sweep).
+    default is always 10, which would be a third of a 30-trial sweep); on a finite grid it is also at
+    most STARTUP_SHARE of the grid's points (at least 2).
     """
 
     def __init__(self, profile: Profile, n_startup_trials: int | None = None) -> None:
@@ -64,8 +86,18 @@ class OptunaSearch:
         self.defaults = TrialConfig.from_flat({"engine": profile.engine}).to_flat()
         n_trials = profile.n_trials or 10
         startup = n_startup_trials if n_startup_trials is not None else max(3, min(10, n_trials // 6))
-        sampler = optuna.samplers.TPESampler(seed=profile.seed, n_startup_trials=startup, multivariate=True)
-        self.study = optuna.create_study(directions=[o.direction for o in profile.objectives], sampler=sampler)
+        directions = [o.direction for o in profile.objectives]
+        grid = _grid_of(profile)
+        self.ruled_out: list[dict[str, Any]] = []  # axis values of the points an OOM ruled out
+        self.sampler: optuna.samplers.BaseSampler
+        if grid is not None:
+            if n_startup_trials is None:
+                startup = max(2, min(startup, round(STARTUP_SHARE * grid.size)))
+            self.sampler = GridTPESampler(grid, [StudyDirection[d.upper()] for d in directions],
+                                          profile.seed, startup)
+        else:
+            self.sampler = optuna.samplers.TPESampler(seed=profile.seed, n_startup_trials=startup, multivariate=True)
+        self.study = optuna.create_study(directions=directions, sampler=self.sampler)
 
     def ask(self) -> tuple[Trial, dict[str, Any]]:
         """A new trial and its (not yet normalized) flat config."""
@@ -73,8 +105,7 @@ class OptunaSearch:
         config = dict(self.profile.base)
         for axis in self.profile.axes:
             if axis.active({**self.defaults, **config}):
-                value = _suggest(trial, axis.name, distribution(axis))
-                config[axis.name] = sorted(axis.grid_points())[value] if _ordinal(axis) else value
+                config[axis.name] = _value(axis, _suggest(trial, axis.name, distribution(axis)))
         return trial, config
 
     def objective_values(self, metrics: Mapping[str, float | None]) -> list[float] | None:
@@ -85,18 +116,36 @@ class OptunaSearch:
     def constraint_values(self, metrics: Mapping[str, float | None]) -> dict[str, float]:
         return {str(c): c.violation(metrics.get(c.metric)) for c in self.profile.constraints}
 
-    def tell(self, trial: Trial, ok: bool, metrics: Mapping[str, float | None]) -> TrialState:
-        """Report a finished trial; returns the state Optuna recorded."""
-        for key, violation in self.constraint_values(metrics).items():
+    def tell(self, trial: Trial, ok: bool, metrics: Mapping[str, float | None],
+             failure_cause: str | None = None) -> TrialState:
+        """Report a finished trial (`failure_cause` "oom" bounds its neighbours); returns the state
+        Optuna recorded."""
+        constraints = self.constraint_values(metrics)
+        for key, violation in constraints.items():
             trial.set_constraint(key, violation)
         values = self.objective_values(metrics) if ok else None
+        self._observe(trial.params, values, constraints, failure_cause)
         if values is None:
             self.study.tell(trial, state=TrialState.FAIL)
             return TrialState.FAIL
         self.study.tell(trial, values)
         return TrialState.COMPLETE
 
-    def add_stored(self, config: Mapping[str, Any], ok: bool, metrics: Mapping[str, float | None]) -> bool:
+    def _observe(self, params: Mapping[str, Any], values: list[float] | None, constraints: Mapping[str, float],
+                 failure_cause: str | None) -> None:
+        if isinstance(self.sampler, GridTPESampler) and params.keys() >= set(self.sampler.space.names):
+            implied = self.sampler.observe(params, values, constraints, failure_cause == "oom")
+            self.ruled_out += [self._axis_values(p) for p in implied]
+
+    def _axis_values(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return {a.name: _value(a, params[a.name]) for a in self.profile.axes}
+
+    def exhausted(self) -> bool:
+        """Whether every point of a finite grid is measured or ruled out (never for other spaces)."""
+        return isinstance(self.sampler, GridTPESampler) and self.sampler.exhausted()
+
+    def add_stored(self, config: Mapping[str, Any], ok: bool, metrics: Mapping[str, float | None],
+                   failure_cause: str | None = None) -> bool:
         """Re-add a trial measured earlier (resume); False if it lies outside this profile's space."""
         params, dists = {}, {}
         for axis in self.profile.axes:
@@ -117,6 +166,7 @@ class OptunaSearch:
             self.study.add_trial(frozen)
         except ValueError:
             return False
+        self._observe(params, values, frozen.constraints, failure_cause)
         return True
 
     def finished_count(self) -> int:

@@ -19,13 +19,15 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from optuna.trial import Trial
+
 from app.core.worker_client import WorkerClient
 from app.store import Store
 from app.store.records import RunSummary
 from app.store.recovery import WRITE_ERRORS, add_run_or_recover
 from app.sweeps import best
 from app.sweeps.optuna_search import OptunaSearch
-from app.sweeps.planning import config_identity, normalize, plan_grid, plan_random
+from app.sweeps.planning import axis_params, config_identity, normalize, plan_grid, plan_random
 from app.sweeps.profile import Profile
 from engine.causes import FailureCause
 from engine.errors import ConfigError
@@ -131,16 +133,20 @@ class _SweepRun:
         # A resumed study gets a shifted seed, so its start-up trials do not replay the first ones.
         search = OptunaSearch(dataclasses.replace(self.profile, seed=self.profile.seed + len(self.done)))
         for run in self.done.values():
-            search.add_stored(_normalized(run.config), run.status == "ok", _values(run.metrics))
+            search.add_stored(_normalized(run.config), run.status == "ok", _values(run.metrics), run.failure_cause)
         total, measured, repeats = self.profile.n_trials or 0, len(self.done), 0
         self.emit({"type": "sweep-started", "sweep_id": self.sweep_id, "total": total})
         started_at = time.monotonic()
         while measured < total and self._trials_left(started_at):
+            if search.exhausted():
+                self.emit({"type": "log", "level": "info", "message": "every point of the grid is measured or "
+                           "ruled out by an out-of-memory failure: the search space is exhausted"})
+                return
             trial, config = search.ask()
             key = _identity_or_none(config)
             stored = self.done.get(key) if key else None
             if stored is not None:  # measured before in this sweep: tell the stored figures, run nothing
-                search.tell(trial, stored.status == "ok", _values(stored.metrics))
+                search.tell(trial, stored.status == "ok", _values(stored.metrics), stored.failure_cause)
                 repeats += 1
                 if repeats >= MAX_REPEATED_ASKS:
                     self.emit({"type": "log", "level": "info", "message": "every suggestion was measured "
@@ -152,10 +158,24 @@ class _SweepRun:
             measured += 1
             if status == "cancelled":
                 return
-            search.tell(trial, status == "ok", metrics)
-            if key and run_id is not None:
-                self.done[key] = self.store.get_run(run_id).summary
+            if run_id is None:  # not stored (its result went to a recovery file): tell what is known
+                search.tell(trial, status == "ok", metrics)
+            else:
+                summary = self.store.get_run(run_id).summary
+                self._tell(search, trial, config, summary, metrics)
+                if key:
+                    self.done[key] = summary
             self._hold_while_paused()
+
+    def _tell(self, search: OptunaSearch, trial: Trial, config: Mapping[str, Any], summary: RunSummary,
+              metrics: Mapping[str, float | None]) -> None:
+        """Tell the search a trial's outcome and log the configurations an out-of-memory failure rules out."""
+        ruled_out = len(search.ruled_out)
+        search.tell(trial, summary.status == "ok", metrics, summary.failure_cause)
+        if len(search.ruled_out) > ruled_out:
+            self.emit({"type": "log", "level": "info", "message": (
+                f"out of memory at {axis_params(self.profile, config)}: {len(search.ruled_out) - ruled_out} "
+                "configurations needing at least as much memory are ruled out without running them")})
 
     # -- one trial ------------------------------------------------------------------------------------
     def _run_trial(self, index: int, total: int, config: Mapping[str, Any]) -> tuple[int | None, str, dict]:

@@ -144,3 +144,16 @@ def test_resuming_with_changed_axes_runs_only_the_new_trials_and_keeps_the_old(d
         runs = store.list_runs(sweep_id=sweep_id, sort="id")
         assert [r.config["batch_size"] for r in runs] == [1, 2, 3]  # the dropped batch-1 run is kept
         assert all(r.status == "ok" for r in runs)
+
+
+@pytest.mark.slow
+def test_an_optuna_sweep_ends_once_its_grid_is_measured(data_dir: Path, tmp_path: Path) -> None:
+    two_points = (PROFILE.replace("output_tokens = [1, 2]\n", "").replace("n_trials = 2", "n_trials = 5")
+                  .replace("input_tokens = 8\n", "input_tokens = 8\noutput_tokens = 1\n"))
+    events: list[dict] = []
+    with Store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        sweep_id = run_profile(parse_profile(two_points, "grid-optuna.toml"), store, on_event=events.append)
+        assert sorted(r.config["batch_size"] for r in store.list_runs(sweep_id=sweep_id)) == [1, 2]
+    logs = [e["message"] for e in events if e["type"] == "log"]
+    assert any("every point of the grid is measured" in m for m in logs), logs
+    assert events[-1]["status"] == "finished"
