@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from engine import backends
+from engine import backends, rules
 from engine.errors import ConfigError
 from engine.schema import OptionInfo, build, option, options_of, to_dict
 
@@ -106,14 +106,8 @@ class TrialConfig:
         return tuple((k, v) for k, v in self.to_flat().items() if k == "engine" or infos[k].load_time)
 
     def check_consistency(self) -> None:
-        """Cross-field rules that hold for every engine."""
-        c = self.common
-        if c.workload == "jsonl" and not c.prompt_file:
-            raise ConfigError("prompt_file", "is required when workload='jsonl'")
-        if c.speculative == "draft" and not c.draft_model:
-            raise ConfigError("draft_model", "is required when speculative='draft'")
-        if c.speculative != "draft" and c.draft_model:
-            raise ConfigError("draft_model", "is only used when speculative='draft'")
+        """Cross-option rules known without loading anything (`engine.rules`)."""
+        rules.check(self)
 
 
 def all_options(engine: str) -> dict[str, OptionInfo]:

@@ -64,8 +64,6 @@ class Backend(BaseBackend):
             if getattr(c, name) != default:
                 raise UnsupportedError(name, "is decided by the server when it is launched, not per request; "
                                        f"leave it at {default!r} for engine 'openai'")
-        if urlsplit(config.engine_options.base_url).scheme not in ("http", "https"):
-            raise UnsupportedError("base_url", "must be an http:// or https:// URL ending in /v1")
         try:
             resolve(c.model)
         except Exception as exc:
