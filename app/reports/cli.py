@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.cli.exit_codes import Exit
 from app.reports.export import FORMATS
 from app.reports.importers import LOADERS
 
@@ -52,33 +53,40 @@ def parse_run_ids(items: list[str]) -> list[int]:
 
 def run_export(args: argparse.Namespace) -> int:
     from app.reports.export import export_runs
-    from app.store import Store
+    from app.store import Store, StoreOpenError
 
     fmt = args.format or _SUFFIX_FORMATS.get(args.output.suffix.lower())
     if fmt is None:
         print(f"error: --format: cannot tell it from {args.output.name!r}; give one of {', '.join(FORMATS)}",
               file=sys.stderr)
-        return 2
+        return Exit.USAGE
     try:
         ids = parse_run_ids(args.runs)
         with Store(args.store) as store:
             path = export_runs(store, ids, fmt, args.output, title=args.title, notes=args.notes)
-    except (ValueError, LookupError, OSError) as exc:
+    except (ValueError, LookupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return Exit.USAGE
+    except (OSError, StoreOpenError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return Exit.STORE_OR_IO
     print(f"wrote {path} ({fmt}, {len(ids)} run(s))")
-    return 0
+    return Exit.OK
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from app.reports.importers import import_file
-    from app.store import Store
+    from app.reports.importers import load_result
+    from app.store import Store, StoreError, StoreOpenError
 
     try:
+        result = load_result(args.file, args.kind)  # read and checked before the store opens
         with Store(args.store) as store:
-            run_id = import_file(store, args.file, args.kind, tags=tuple(args.tag))
-    except (ValueError, OSError) as exc:
+            run_id = store.add_run(result, source=args.kind, tags=tuple(args.tag))
+    except ValueError as exc:  # ImportFormatError, StoreURLError
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return Exit.USAGE
+    except (OSError, StoreError, StoreOpenError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return Exit.STORE_OR_IO
     print(f"imported {args.file} as run {run_id} (source {args.kind})")
-    return 0
+    return Exit.OK

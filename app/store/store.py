@@ -27,12 +27,12 @@ class StoreError(LookupError):
 
 
 class Store:
-    """The results store at `url` (see module docs)."""
+    """The results store at `url` (see module docs); refused at open with a one-line
+    `connect.StoreURLError` (malformed URL) or `connect.StoreOpenError` (unreachable, unreadable)."""
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_store_url()
-        self.engine = connect.create_engine(self.url)
-        connect.upgrade(self.engine)
+        self.engine = connect.open_engine(self.url)  # StoreURLError / StoreOpenError, in one line
 
     # -- sweeps ------------------------------------------------------------------------------------
     def create_sweep(self, name: str, profile: Mapping[str, Any], strategy: str) -> int:

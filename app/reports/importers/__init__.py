@@ -17,7 +17,7 @@ LOADERS: dict[str, Callable[[Path], TrialResult]] = {
     optimum_benchmark.SOURCE: optimum_benchmark.load,
 }
 
-__all__ = ["LOADERS", "ImportFormatError", "import_file"]
+__all__ = ["LOADERS", "ImportFormatError", "import_file", "load_result"]
 
 
 def import_file(store: Any, path: str | Path, kind: str, *, tags: tuple[str, ...] = ()) -> int:
@@ -26,7 +26,11 @@ def import_file(store: Any, path: str | Path, kind: str, *, tags: tuple[str, ...
     Returns the new run id. Raises ImportFormatError naming the file and key when the file is not
     what `kind` writes, ValueError for an unknown kind.
     """
+    return store.add_run(load_result(path, kind), source=kind, tags=tags)
+
+
+def load_result(path: str | Path, kind: str) -> TrialResult:
+    """Read and check `path` as a `kind` result without touching a store (see `import_file`)."""
     if kind not in LOADERS:
         raise ValueError(f"from: got {kind!r}; allowed: {', '.join(LOADERS)}")
-    result = LOADERS[kind](Path(path))
-    return store.add_run(result, source=kind, tags=tags)
+    return LOADERS[kind](Path(path))

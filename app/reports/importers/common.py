@@ -16,14 +16,19 @@ class ImportFormatError(ValueError):
 
 
 def read_json(path: Path) -> Any:
+    """The JSON value in `path`; ImportFormatError for a file that is not UTF-8 JSON text."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ImportFormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(f"{path}: not UTF-8 text (byte offset {exc.start})") from None
     try:
         return json.loads(text)
     except ValueError as exc:
         raise ImportFormatError(f"{path}: not JSON ({exc})") from exc
+    except RecursionError:
+        raise ImportFormatError(f"{path}: JSON nested too deeply") from None
 
 
 def number(data: Mapping[str, Any], key: str, path: Path, where: str = "") -> float | None:
