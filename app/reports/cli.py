@@ -77,12 +77,17 @@ def run_export(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from app.reports.importers import load_result
     from app.store import Store, StoreError, StoreOpenError
+    from app.sweeps.profile import MAX_TAG_CHARS
+    from engine.errors import ConfigError
+    from engine.schema import check_text
 
     try:
+        for tag in args.tag:  # the store's rule for tags, checked before anything is read or written
+            check_text(tag, "--tag", MAX_TAG_CHARS)
         result = load_result(args.file, args.kind)  # read and checked before the store opens
         with Store(args.store) as store:
             run_id = store.add_run(result, source=args.kind, tags=tuple(args.tag))
-    except ValueError as exc:  # ImportFormatError, StoreURLError
+    except (ValueError, ConfigError) as exc:  # ImportFormatError, StoreURLError, a bad --tag
         print(f"error: {exc}", file=sys.stderr)
         return Exit.USAGE
     except (OSError, StoreError, StoreOpenError) as exc:

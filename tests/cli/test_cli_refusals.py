@@ -125,3 +125,18 @@ def test_a_binary_profile_in_a_real_inferlab_process_gives_no_traceback(tmp_path
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
     assert "not UTF-8 text" in proc.stderr
     assert not (tmp_path / "store.db").exists()
+
+
+def test_import_refuses_a_bad_tag_or_a_binary_file_before_opening_the_store(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = REPO / "tests" / "reports" / "data" / "vllm_serve_result.json"
+    store = tmp_path / "store.db"
+    url = f"sqlite:///{store}"
+    assert main(["import", str(data), "--from", "vllm-bench", "--tag", "a\x07b", "--store", url]) == Exit.USAGE
+    assert "--tag: contains the non-printable character" in capsys.readouterr().err
+    binary = tmp_path / "result.json"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    assert main(["import", str(binary), "--from", "vllm-bench", "--store", url]) == Exit.USAGE
+    assert "not UTF-8 text" in capsys.readouterr().err
+    assert not store.exists()
+    assert main(["import", str(data), "--from", "vllm-bench", "--store", url]) == Exit.OK
