@@ -106,3 +106,21 @@ def test_a_huge_pasted_sweep_name_is_an_inline_error(view: ExperimentView, qtbot
     _refused(view, "name", "at most 200")
     with qtbot.assertNotEmitted(view.run_requested):
         view.request_run()
+
+
+@pytest.mark.parametrize(("url", "code", "fragment"), [("nosuchdialect://host/db", 2, "store URL"),
+                                                       ("sqlite:///{tmp}/not-a-db.db", 3, "file is not a database")])
+def test_a_store_the_gui_cannot_open_is_one_line_and_an_exit_code(url: str, code: int, fragment: str,
+                                                                 tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "not-a-db.db").write_bytes(b"\x00" * 4096 + b"junk")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "INFERLAB_NO_FIRST_RUN": "1"}
+    proc = subprocess.run([sys.executable, "-m", "app.main", "gui", "--smoke", "--settings", str(tmp_path / "s.ini"),
+                           "--store", url.format(tmp=tmp_path)], cwd=Path(__file__).resolve().parents[2], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == code, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert [line for line in proc.stderr.splitlines() if line.startswith("inferlab gui:")][0].count(fragment) == 1
