@@ -147,12 +147,14 @@ class _Parser:
         description = self.string(d, ["description"], MAX_DESCRIPTION_CHARS, "", multiline=True)
         profile = Profile(name, description, base, axes, strategy, n_trials, timeout_s, seed, objectives,
                           self.constraints(), self.tags(), self.source)
-        from app.sweeps.planning import plan_grid, plan_random  # planning imports this module's types only
+        from app.sweeps.planning import plan_grid, plan_random, require_a_valid_draw  # imports our types only
 
         if strategy == "grid":
             self.check_grid(profile, plan_grid)
         elif strategy == "random":
             self.check_planned(profile, plan_random)
+        else:  # Optuna picks trials as it goes: refuse only fixed options that no swept value can rescue
+            self.check_planned(profile, require_a_valid_draw)
         return profile
 
     def check_keys(self, table: Mapping[str, Any], path: list[str | int], known: tuple[str, ...]) -> None:
@@ -359,7 +361,8 @@ class _Parser:
         self.check_planned(profile, plan_grid)
 
     def check_planned(self, profile: Profile, plan: Callable[[Profile], Any]) -> None:
-        """Every trial the plan runs is a valid config (a grid's, or a random sweep's seeded draws)."""
+        """`plan(profile)` raises no ConfigError: every trial of a grid or of a random sweep's seeded
+        draws is valid, or some of an Optuna sweep's draws are."""
         try:
             plan(profile)
         except ConfigError as exc:

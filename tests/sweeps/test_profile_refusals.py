@@ -146,3 +146,12 @@ def test_a_seed_numpy_cannot_take_is_refused() -> None:
 def test_keys_with_control_characters_are_escaped_in_the_message() -> None:
     err = _refused(HEAD + '"evil\\u001b[2J" = 1\n', '\'evil\\x1b[2J\'', "unknown key")
     assert "\x1b" not in str(err)
+
+
+def test_an_optuna_sweep_whose_fixed_options_conflict_is_refused_but_a_partly_valid_space_is_not() -> None:
+    optuna = HEAD.replace('"grid"', '"optuna"') + ('[budget]\nn_trials = 5\n[[objectives]]\n'
+                                                   'metric = "output_tokens_per_s"\ndirection = "maximize"\n'
+                                                   '[options]\nspeculative = "prompt-lookup"\n')
+    _refused(optuna + "batch_size = 8\n[axes]\noutput_tokens = [4, 8]\n", "batch_size", "batch_size 1 only")
+    profile = parse_profile(optuna + "[axes]\nbatch_size = [1, 8]\n", "/x/p.toml")
+    assert profile.strategy == "optuna"  # batch 1 trials are valid: Optuna learns the rest as failures
