@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from engine.errors import ConfigError
 from engine.models.resolve import resolve
+from engine.schema import brief
 
 if TYPE_CHECKING:
     from engine.config import TrialConfig
@@ -55,7 +56,7 @@ def check_http_url(url: str, field: str) -> None:
     except ValueError as exc:
         raise ConfigError(field, f"is not a URL ({exc})") from None
     if parts.scheme not in URL_SCHEMES or not host:
-        raise ConfigError(field, f"got {url!r}; expected an http:// or https:// server URL, e.g. "
+        raise ConfigError(field, f"got {brief(url)}; expected an http:// or https:// server URL, e.g. "
                           "http://127.0.0.1:8000/v1")
 
 

@@ -134,14 +134,14 @@ class _Parser:
         name = self.string(d, ["name"], MAX_NAME_CHARS, stem)
         engine = self.get(d, ["engine"], str, "a string naming the engine")
         if engine is None or engine not in backends.NAMES:
-            raise self.fail(["engine"], f"expected one of {', '.join(backends.NAMES)}, got {engine!r}")
+            raise self.fail(["engine"], f"expected one of {', '.join(backends.NAMES)}, got {brief(engine)}")
         infos = all_options(engine)
         base = self.base_config(engine, infos)
         axes = self.axes(infos, base)
         self.check_paths(base, axes)
         strategy = self.get(d, ["strategy"], str, "a string", "grid")
         if strategy not in STRATEGIES:
-            raise self.fail(["strategy"], f"expected one of {', '.join(STRATEGIES)}, got {strategy!r}")
+            raise self.fail(["strategy"], f"expected one of {', '.join(STRATEGIES)}, got {brief(strategy)}")
         n_trials, timeout_s, seed = self.budget(strategy)
         objectives = self.objectives(strategy)
         description = self.string(d, ["description"], MAX_DESCRIPTION_CHARS, "", multiline=True)
@@ -289,7 +289,7 @@ class _Parser:
             metric = self.metric(item.get("metric"), [*path, "metric"])
             direction = item.get("direction")
             if direction not in DIRECTIONS:
-                raise self.fail([*path, "direction"], f"expected one of {', '.join(DIRECTIONS)}, got {direction!r}")
+                raise self.fail([*path, "direction"], f"expected one of {', '.join(DIRECTIONS)}, got {brief(direction)}")
             out.append(Objective(metric, direction))
         if strategy == "optuna" and not out:
             raise self.fail(["strategy"], "strategy 'optuna' needs at least one [[objectives]] entry")
