@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import signal
 import sys
 import threading
@@ -97,6 +98,8 @@ class _Interrupt:
 
 
 def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
+    if args.python and not (os.path.isfile(args.python) and os.access(args.python, os.X_OK)):
+        raise UsageError(f"--python: {brief(args.python)} is not an executable file")
     stop = threading.Event()
     headline = profile.objectives[0].metric if profile.objectives else "output_tokens_per_s"
     progress = Progress(headline_metric=headline)

@@ -140,3 +140,13 @@ def test_import_refuses_a_bad_tag_or_a_binary_file_before_opening_the_store(
     assert "not UTF-8 text" in capsys.readouterr().err
     assert not store.exists()
     assert main(["import", str(data), "--from", "vllm-bench", "--store", url]) == Exit.OK
+
+
+def test_a_python_that_is_not_an_executable_file_is_refused_before_the_store_opens(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = tmp_path / "p.toml"
+    profile.write_text(GOOD)
+    store = tmp_path / "store.db"
+    assert main(["sweep", str(profile), "--python", str(tmp_path / "no-python"), "--store",
+                 f"sqlite:///{store}"]) == Exit.USAGE
+    assert "--python:" in _one_line_error(capsys) and not store.exists()
