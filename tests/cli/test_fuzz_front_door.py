@@ -32,6 +32,7 @@ VALUES = st.recursive(SCALARS, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.sampled_from([*OPTION_NAMES, "values", "min", "max", "step",
                                                                    "num", "log", "when", "metric", "direction"]),
                                                  inner, max_size=4)), max_leaves=12)
+PRINTABLE = st.characters(min_codepoint=32, max_codepoint=126)
 KEYS = st.one_of(st.sampled_from(TOP_KEYS), st.sampled_from(OPTION_NAMES), st.text(min_size=1, max_size=8))
 
 
@@ -43,11 +44,11 @@ def toml_value(v: Any) -> str:
         return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
     if isinstance(v, (int, float)):
         return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
+    if isinstance(v, str):  # a JSON string is a TOML basic string, once DEL is escaped too
+        return json.dumps(v, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(v, list):
         return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(x)}" for k, x in v.items()) + " }"
+    return "{ " + ", ".join(f"{toml_value(k)} = {toml_value(x)}" for k, x in v.items()) + " }"
 
 
 def _only_profile_errors(call: Any) -> None:
@@ -77,12 +78,12 @@ def test_random_text_as_a_profile_gives_only_profile_errors(text: str) -> None:
 @FUZZ
 @given(st.dictionaries(KEYS, VALUES, max_size=8))
 def test_random_toml_tables_give_only_profile_errors(table: dict[str, Any]) -> None:
-    text = "\n".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in table.items())
+    text = "\n".join(f"{toml_value(k)} = {toml_value(v)}" for k, v in table.items())
     _only_profile_errors(lambda: parse_profile(text, "fuzz.toml"))
 
 
 @FUZZ
-@given(st.fixed_dictionaries({"name": st.text(max_size=30), "engine": st.sampled_from(["hf-generate", "openai"]),
+@given(st.fixed_dictionaries({"name": st.text(PRINTABLE, max_size=30) | st.text(max_size=30), "engine": st.sampled_from(["hf-generate", "openai"]),
                               "strategy": st.sampled_from(["grid", "random", "optuna"])},
                              optional={"tags": st.lists(st.text(max_size=10), max_size=3),
                                        "constraints": st.lists(st.text(max_size=20), max_size=2),
@@ -119,7 +120,11 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st
                                          "elapsed_time", "tokens_per_second", "report", "config", "prefill",
                                          "decode", "per_token", "latency", "throughput", "memory", "energy",
                                          "values", "mean_ttft_ms", "ttfts", "input_lens", "output_lens", "date",
-                                         "backend", "value", "unit", "model_id"]) | st.text(max_size=6),
+                                         "backend", "value", "unit", "model_id", "latencies", "start_times",
+                                         "errors", "requests_per_second", "environment", "scenario",
+                                         "input_shapes", "generate_kwargs", "batch_size", "max_new_tokens",
+                                         "min_new_tokens", "mean", "gpu", "efficiency", "launcher", "name",
+                                         "max_ram"]) | st.text(max_size=6),
                         inner, max_size=6), max_leaves=25)
 
 
