@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from engine.errors import ConfigError
-from engine.models.resolve import resolve
 from engine.schema import brief
 
 if TYPE_CHECKING:
@@ -71,6 +70,10 @@ def check_local_path(field: str, value: Any) -> None:
             raise ConfigError(field, f"no such file: {path}")
         _require_readable(field, path)
         return
+    # Imported here: engine.config imports this module, and model resolution (fcntl locks for the demo
+    # model) has no business in every import of the config.
+    from engine.models.resolve import resolve
+
     source = resolve(value, field=field)
     _require_readable(field, source.path / source.gguf_file if source.gguf_file else source.path)
 
