@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from engine import registry
+from engine import registry, rules
 from engine.errors import ConfigError
 from engine.schema import OptionInfo, build, option, options_of, to_dict
 
@@ -106,22 +106,8 @@ class TrialConfig:
         return tuple((k, v) for k, v in self.to_flat().items() if k == "engine" or infos[k].load_time)
 
     def check_consistency(self) -> None:
-        """Cross-field rules that hold for every engine, and the values the engine's registry entry fixes."""
-        c = self.common
-        spec = registry.spec(self.engine)
-        for name, value in spec.fixed.items():
-            if getattr(c, name) != value:
-                raise ConfigError(name, f"{spec.fixed_reason}; leave it at {value!r} for engine {self.engine!r}")
-        if getattr(self.engine_options, "torch_compile", False) and c.warmup_requests < c.batch_size:
-            raise ConfigError("warmup_requests", f"must be at least batch_size ({c.batch_size}) with torch_compile: "
-                              "compilation runs on the first call of each batch shape and would otherwise be "
-                              "timed inside the measured window")
-        if c.workload == "jsonl" and not c.prompt_file:
-            raise ConfigError("prompt_file", "is required when workload='jsonl'")
-        if c.speculative == "draft" and not c.draft_model:
-            raise ConfigError("draft_model", "is required when speculative='draft'")
-        if c.speculative != "draft" and c.draft_model:
-            raise ConfigError("draft_model", "is only used when speculative='draft'")
+        """Cross-option rules known without loading anything (`engine.rules`)."""
+        rules.check(self)
 
 
 def all_options(engine: str) -> dict[str, OptionInfo]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import signal
 import sys
 import threading
@@ -14,19 +15,21 @@ from typing import Any
 import tomllib
 
 from app.cli import output
+from app.cli.exit_codes import Exit
 from app.cli.progress import Progress
 from app.store import Store, StoreError
 from app.sweeps import Profile, ProfileError, load_profile, parse_profile, run_profile
 from app.sweeps.best import best_runs
 from app.sweeps.profile_dump import dump_profile
+from engine.errors import ConfigError
+from engine.schema import brief, check_text
 
-EXIT_OK, EXIT_TRIALS_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-EXIT_STORE_IO = 3  # the store (or a file) could not be written: results went to recovery files
+MAX_KEY_CHARS = 64  # option names are short identifiers
 SHIPPED_PROFILES = Path(__file__).resolve().parents[2] / "profiles"
 
 
 class UsageError(Exception):
-    """Bad arguments or profile: printed, exit code 2."""
+    """Bad arguments or profile: printed, exit code 2 (Exit.USAGE)."""
 
 
 def resolve_profile_path(name: str) -> Path:
@@ -40,13 +43,21 @@ def resolve_profile_path(name: str) -> Path:
 
 def _parse_set(item: str) -> tuple[str, Any]:
     key, sep, raw = item.partition("=")
-    if not sep or not key.strip():
-        raise UsageError(f"--set {item!r}: expected key=value")
+    key = key.strip()
+    if not sep or not key:
+        raise UsageError(f"--set {brief(item)}: expected key=value")
+    try:
+        check_text(key, "--set key", MAX_KEY_CHARS)
+        check_text(raw, f"--set {key}")  # one line, no longer than any option value may be
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
     try:
         value = tomllib.loads(f"v = {raw}")["v"]  # numbers, booleans, quoted strings as in a profile
     except tomllib.TOMLDecodeError:
         value = raw  # a bare word: a string
-    return key.strip(), value
+    except (RecursionError, ValueError):  # nested too deeply; an integer of over 4300 digits
+        raise UsageError(f"--set {key}: not a single value: {brief(raw)}") from None
+    return key, value
 
 
 def single_trial_profile(profile: Profile, overrides: Sequence[str]) -> Profile:
@@ -61,7 +72,7 @@ def single_trial_profile(profile: Profile, overrides: Sequence[str]) -> Profile:
     edited = dataclasses.replace(profile, base=base, axes=(), strategy="grid", n_trials=None)
     text = dump_profile(edited)
     try:
-        return parse_profile(text, f"{profile.source} with --set {' '.join(overrides)}")
+        return parse_profile(text, f"{profile.source} with --set {brief(' '.join(overrides))}")
     except ProfileError as exc:
         raise UsageError(f"{exc.source}: {exc.key}: {exc.message}") from exc
 
@@ -87,6 +98,8 @@ class _Interrupt:
 
 
 def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
+    if args.python and not (os.path.isfile(args.python) and os.access(args.python, os.X_OK)):
+        raise UsageError(f"--python: {brief(args.python)} is not an executable file")
     stop = threading.Event()
     headline = profile.objectives[0].metric if profile.objectives else "output_tokens_per_s"
     progress = Progress(headline_metric=headline)
@@ -114,10 +127,10 @@ def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
         print(f"\n{len(recovered)} result(s) could not be written to the store and were saved to:\n  "
               + "\n  ".join(recovered) + "\nbring them back with `inferlab import --recover`", file=sys.stderr)
     if stop.is_set():
-        return EXIT_INTERRUPTED
+        return Exit.INTERRUPTED
     if recovered:
-        return EXIT_STORE_IO
-    return EXIT_TRIALS_FAILED if any(r.status != "ok" for r in runs) else EXIT_OK
+        return Exit.STORE_OR_IO
+    return Exit.TRIALS_FAILED if any(r.status != "ok" for r in runs) else Exit.OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -140,7 +153,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(output.runs_table(runs, args.metric or output.DEFAULT_COLUMNS))
     else:
         print("no runs match", file=sys.stderr)
-    return EXIT_OK
+    return Exit.OK
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -150,4 +163,4 @@ def cmd_show(args: argparse.Namespace) -> int:
         except StoreError as exc:
             raise UsageError(str(exc)) from exc
     print(output.to_json(detail) if args.json else output.run_text(detail))
-    return EXIT_OK
+    return Exit.OK

@@ -1,8 +1,7 @@
 """The headless CLI: `inferlab run|sweep|runs|show`, plus `export`/`import` (reports) and `doctor` (envs).
 
-Exit codes: 0 ok; 1 some trials failed; 2 usage or profile error; 3 the store could not be written
-(results went to recovery files, see `inferlab import --recover`); 130 interrupted (Ctrl-C: the running
-trial is cancelled and recorded as cancelled). Progress goes to stderr, results to stdout (`--json`
+Exit codes: the table in `app.cli.exit_codes` (Ctrl-C: the running trial is cancelled and recorded as
+cancelled, exit 130). Progress goes to stderr, results to stdout (`--json`
 for scripts). Every subcommand takes `--store URL` (default: INFERLAB_STORE_URL or the data dir's
 SQLite file).
 """
@@ -14,15 +13,16 @@ import sys
 
 import sqlalchemy as sa
 
-from app.cli import commands
+from app.cli import commands, exit_codes
+from app.cli.exit_codes import Exit
 from app.envs import cli as envs_cli
 from app.reports import cli as reports_cli
+from app.store import StoreOpenError, StoreURLError
 from app.study import cli as study_cli
 from app.sweeps import ProfileError
 from engine.errors import ConfigError
 
-EPILOG = ("exit codes:\n  0    ok\n  1    some trials failed\n  2    usage or profile error\n"
-          "  3    the store could not be written (results saved to recovery files)\n  130  interrupted (Ctrl-C)")
+EPILOG = exit_codes.epilog()
 RAW = argparse.RawDescriptionHelpFormatter
 
 
@@ -93,18 +93,21 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return int(args.func(args))
-    except (commands.UsageError, ProfileError, ConfigError) as exc:
+    except (commands.UsageError, ProfileError, ConfigError, StoreURLError) as exc:
         print(f"inferlab {args.command}: {exc}", file=sys.stderr)
-        return commands.EXIT_USAGE
-    except sa.exc.SQLAlchemyError as exc:  # the store cannot be opened or written (before or after the trials)
+        return Exit.USAGE
+    except StoreOpenError as exc:
+        print(f"inferlab {args.command}: {exc}", file=sys.stderr)
+        return Exit.STORE_OR_IO
+    except sa.exc.SQLAlchemyError as exc:  # the store cannot be written (before or after the trials)
         print(f"inferlab {args.command}: store: {type(exc).__name__}: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return commands.EXIT_STORE_IO
+        return Exit.STORE_OR_IO
     except BrokenPipeError:  # stdout closed early (`inferlab runs | head`): not an error
         sys.stderr.close()
-        return commands.EXIT_OK
+        return Exit.OK
     except KeyboardInterrupt:
         print("inferlab: aborted", file=sys.stderr)
-        return commands.EXIT_INTERRUPTED
+        return Exit.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -61,62 +61,70 @@ def parse_run_ids(items: list[str]) -> list[int]:
 
 def run_export(args: argparse.Namespace) -> int:
     from app.reports.export import export_runs
-    from app.store import Store
+    from app.store import Store, StoreOpenError
 
     fmt = args.format or _SUFFIX_FORMATS.get(args.output.suffix.lower())
     if fmt is None:
         print(f"error: --format: cannot tell it from {args.output.name!r}; give one of {', '.join(FORMATS)}",
               file=sys.stderr)
-        return 2
+        return Exit.USAGE
     try:
         ids = parse_run_ids(args.runs)
         with Store(args.store) as store:
             path = export_runs(store, ids, fmt, args.output, title=args.title, notes=args.notes)
-    except (ValueError, LookupError, OSError) as exc:
+    except (ValueError, LookupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return Exit.USAGE
+    except (OSError, StoreOpenError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return Exit.STORE_OR_IO
     print(f"wrote {path} ({fmt}, {len(ids)} run(s))")
-    return 0
+    return Exit.OK
 
 
 def run_import(args: argparse.Namespace) -> int:
     from app.store import recovery
 
-    if args.recover or (args.file is not None and args.kind is None and args.map is None and recovery.is_recovery_file(args.file)):
+    if args.recover or (args.file is not None and args.kind is None and args.map is None
+                        and recovery.is_recovery_file(args.file)):
         if args.recover and args.file is not None:
-            print("error: --recover imports every pending recovery file; give no FILE with it",
-                  file=sys.stderr)
+            print("error: --recover imports every pending recovery file; give no FILE with it", file=sys.stderr)
             return Exit.USAGE
         return _import_recovery([args.file] if args.file is not None else recovery.pending(), args.store)
     if args.file is None or (args.kind is None and args.map is None):
         print("error: give FILE with --from (vllm-bench or optimum-benchmark) or --map (a table), an InferLab "
-              "recovery FILE, or "
-              "--recover" + (f"; {args.file} is not a recovery file" if args.file is not None else ""),
-              file=sys.stderr)
+              "recovery FILE, or --recover" + (f"; {args.file} is not a recovery file" if args.file is not None
+                                                else ""), file=sys.stderr)
         return Exit.USAGE
     return _import_other(args)
 
 
 def _import_other(args: argparse.Namespace) -> int:
-    from app.reports.importers import import_file, import_table
-    from app.store import Store
+    """A benchmark file (--from) or a table (--map): read and checked whole before the store opens."""
+    from app.reports.importers import load_result, load_table
+    from app.store import Store, StoreError, StoreOpenError
+    from app.store.store import MAX_TAG_CHARS
+    from engine.errors import ConfigError
+    from engine.schema import check_text
 
     try:
+        for tag in args.tag:  # the store's rule for tags, checked before anything is read or written
+            check_text(tag, "--tag", MAX_TAG_CHARS)
+        if args.map is not None:
+            results, source = load_table(args.file, args.map)
+        else:
+            results, source = [load_result(args.file, args.kind)], args.kind
         with Store(args.store) as store:
-            if args.map is not None:
-                ids, source = import_table(store, args.file, args.map, tags=tuple(args.tag))
-                print(f"imported {args.file} as {len(ids)} run(s) {_id_span(ids)} (source {source})")
-                return 0
-            run_id = import_file(store, args.file, args.kind, tags=tuple(args.tag))
-    except (ValueError, OSError) as exc:
+            ids = store.add_runs(results, source=source, tags=tuple(args.tag))
+    except (ValueError, ConfigError) as exc:  # ImportFormatError, StoreURLError, a bad --tag
         print(f"error: {exc}", file=sys.stderr)
         return Exit.USAGE
-    print(f"imported {args.file} as run {run_id} (source {args.kind})")
-    return 0
-
-
-def _id_span(ids: list[int]) -> str:
-    return f"{ids[0]}-{ids[-1]}" if ids else "(none)"
+    except (OSError, StoreError, StoreOpenError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return Exit.STORE_OR_IO
+    what = f"run {ids[0]}" if len(ids) == 1 else f"{len(ids)} run(s) " + (f"{ids[0]}-{ids[-1]}" if ids else "(none)")
+    print(f"imported {args.file} as {what} (source {source})")
+    return Exit.OK
 
 
 def _import_recovery(paths: list[Path], store_url: str | None) -> int:

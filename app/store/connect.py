@@ -16,14 +16,58 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30_000
+CONNECT_TIMEOUT_S = 10  # a server that does not answer is reported, not waited on for minutes
+
+
+class StoreURLError(ValueError):
+    """A store URL that is not a database URL SQLAlchemy can use (the user's input is wrong)."""
+
+
+class StoreOpenError(RuntimeError):
+    """A well-formed store URL whose database cannot be reached, opened or migrated."""
+
+
+def open_engine(url: str) -> sa.Engine:
+    """`create_engine` then `upgrade`, failing with a one-line StoreURLError or StoreOpenError that
+    names the URL (password hidden)."""
+    try:
+        engine = create_engine(url)
+    except (sa.exc.ArgumentError, ValueError) as exc:  # also NoSuchModuleError: unknown dialect/driver
+        raise StoreURLError(f"store URL {shown_url(url)}: {_first_line(exc)}; expected e.g. "
+                            "sqlite:////path/to/runs.db or postgresql+psycopg://user@host/db") from None
+    except OSError as exc:
+        raise StoreOpenError(f"cannot open the store {shown_url(url)}: {exc.strerror or exc}") from None
+    try:
+        upgrade(engine)
+    except (sa.exc.SQLAlchemyError, OSError, CommandError) as exc:
+        engine.dispose()
+        reason = _first_line(getattr(exc, "orig", None) or exc)
+        raise StoreOpenError(f"cannot open the store {shown_url(url)}: {reason}") from None
+    return engine
+
+
+def shown_url(url: str) -> str:
+    """The URL for messages: password masked; one that does not parse is not echoed (it may hold one)."""
+    try:
+        return repr(sa.make_url(url).render_as_string(hide_password=True))
+    except (sa.exc.ArgumentError, ValueError):
+        return "(as given)"
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def create_engine(url: str) -> sa.Engine:
     """An engine for any SQLAlchemy URL; SQLite files get WAL, foreign keys and a busy timeout."""
     parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):

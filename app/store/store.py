@@ -27,12 +27,12 @@ class StoreError(LookupError):
 
 
 class Store:
-    """The results store at `url` (see module docs)."""
+    """The results store at `url` (see module docs); refused at open with a one-line
+    `connect.StoreURLError` (malformed URL) or `connect.StoreOpenError` (unreachable, unreadable)."""
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_store_url()
-        self.engine = connect.create_engine(self.url)
-        connect.upgrade(self.engine)
+        self.engine = connect.open_engine(self.url)  # StoreURLError / StoreOpenError, in one line
 
     # -- sweeps ------------------------------------------------------------------------------------
     def create_sweep(self, name: str, profile: Mapping[str, Any], strategy: str) -> int:
@@ -197,6 +197,11 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# A tag's length limit, checked by profiles and the CLI before any work (the store itself refuses only
+# control characters, so runs stored before the limit stay readable).
+MAX_TAG_CHARS = 64
 
 
 def _tag_rows(run_id: int, tags: Iterable[str]) -> list[dict[str, Any]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from engine.schema import brief
+
 KeyPath = Sequence["str | int"]
 
 
@@ -12,12 +14,19 @@ class ProfileError(ValueError):
     """A profile that cannot be used: `source` (file), `line` (1-based, None if unknown), `key`."""
 
     def __init__(self, source: str, line: int | None, key: str, message: str) -> None:
+        source, key = printable(source), printable(key)
         where = f"{source}:{line}" if line else source
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
         self.source = source
         self.line = line
         self.key = key
         self.message = message
+
+
+def printable(text: str) -> str:
+    """`text` as is if it is short and printable, else a short escaped repr (a key or file name with
+    control characters must not reach a terminal raw)."""
+    return text if len(text) <= 300 and text.isprintable() else brief(text)
 
 
 def dotted(path: KeyPath) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from app.sweeps.profile import Axis, Profile
 from engine.config import TrialConfig, all_options
+from engine.errors import ConfigError
 
 
 def normalize(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -84,6 +85,21 @@ def plan_random(profile: Profile) -> list[dict[str, Any]]:
             flat = normalize(config)
             seen.setdefault(config_identity(flat), flat)
     return order_by_load_key(list(seen.values()))
+
+
+def require_a_valid_draw(profile: Profile, draws: int = 32) -> None:
+    """For a search that picks its own trials (Optuna): raise the first draw's ConfigError if none of
+    `draws` seeded random draws is a valid config, i.e. the fixed options conflict whatever is swept."""
+    rng = random.Random(profile.seed)
+    first: ConfigError | None = None
+    for _ in range(draws):
+        try:
+            normalize(_expand(profile.base, profile.axes, lambda axis: [sample_axis(axis, rng)])[0])
+            return
+        except ConfigError as exc:
+            first = first or exc
+    assert first is not None
+    raise first
 
 
 def sample_axis(axis: Axis, rng: random.Random) -> Any:

@@ -17,6 +17,16 @@ DIRECTIONS = ("maximize", "minimize")
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 
+# Sane sizes for what a profile may ask; anything larger is refused before any work.
+MAX_PROFILE_BYTES = 1 << 20
+MAX_NAME_CHARS = 200
+MAX_DESCRIPTION_CHARS = 4000
+MAX_TAGS = 32
+MAX_CONSTRAINT_CHARS = 200
+MAX_AXIS_POINTS = 1000
+MAX_TRIALS = 10_000
+MAX_SEED = 2**31 - 1
+
 
 @dataclasses.dataclass(frozen=True)
 class Axis:
@@ -40,6 +50,23 @@ class Axis:
     def active(self, config: Mapping[str, Any]) -> bool:
         """Whether the axis applies to a config with these option values."""
         return all(config.get(k) in allowed for k, allowed in self.when.items())
+
+    def point_count(self) -> float:
+        """How many values `grid_points` gives, without making them (inf for a float range without
+        step or num, which a grid refuses)."""
+        if self.values is not None:
+            return len(self.values)
+        assert self.low is not None and self.high is not None
+        if self.num is not None:
+            return self.num
+        if self.step is not None:
+            span = (self.high - self.low) / self.step
+            return math.floor(span + 1e-9) + 1 if math.isfinite(span) else math.inf
+        if self.integer and not self.log:
+            return self.high - self.low + 1
+        if self.integer:
+            return math.floor(math.log2(self.high / self.low)) + 2
+        return math.inf
 
     def grid_points(self) -> tuple[Any, ...]:
         """The discrete values a grid takes (ValueError if a float range gives neither step nor num)."""

@@ -15,20 +15,39 @@ The layout (see profiles/*.toml):
 from __future__ import annotations
 
 import difflib
+import math
 import re
-from collections.abc import Mapping
+import stat
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import tomllib
 
+from app.store.store import MAX_TAG_CHARS
 from app.sweeps.errors import KeyPath, ProfileError, dotted, locate, toml_syntax_line
-from app.sweeps.profile import DIRECTIONS, OPERATORS, STRATEGIES, Axis, Constraint, Objective, Profile
-from engine import registry
+from app.sweeps.profile import (
+    DIRECTIONS,
+    MAX_AXIS_POINTS,
+    MAX_CONSTRAINT_CHARS,
+    MAX_DESCRIPTION_CHARS,
+    MAX_NAME_CHARS,
+    MAX_PROFILE_BYTES,
+    MAX_SEED,
+    MAX_TAGS,
+    MAX_TRIALS,
+    OPERATORS,
+    STRATEGIES,
+    Axis,
+    Constraint,
+    Objective,
+    Profile,
+)
+from engine import registry, rules
 from engine.config import all_options
 from engine.errors import ConfigError
 from engine.metric_names import CATALOGUE
-from engine.schema import OptionInfo, coerce
+from engine.schema import OptionInfo, brief, check_text, coerce
 
 TOP_KEYS = ("name", "description", "engine", "model", "strategy", "repetitions", "tags", "options", "axes",
             "budget", "objectives", "constraints")
@@ -38,21 +57,47 @@ _CONSTRAINT = re.compile(r"^\s*([A-Za-z0-9_]+)\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d
 
 
 def load_profile(path: str | Path) -> Profile:
-    """Read and validate a profile file."""
+    """Read and validate a profile file: UTF-8 TOML text of at most MAX_PROFILE_BYTES."""
     path = Path(path)
+    return parse_profile(_decode(_read(path), str(path)), str(path))
+
+
+def _read(path: Path) -> bytes:
     try:
-        text = path.read_text(encoding="utf-8")
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or a device could block or never end
+            raise ProfileError(str(path), None, "", "not a regular file")
+        with path.open("rb") as file:
+            raw = file.read(MAX_PROFILE_BYTES + 1)
     except OSError as exc:
         raise ProfileError(str(path), None, "", f"cannot read the profile: {exc.strerror or exc}") from exc
-    return parse_profile(text, str(path))
+    if len(raw) > MAX_PROFILE_BYTES:
+        raise ProfileError(str(path), None, "", f"larger than {MAX_PROFILE_BYTES:,} bytes; a profile is a "
+                           "small TOML text file")
+    return raw
+
+
+def _decode(raw: bytes, source: str) -> str:
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ProfileError(source, line, "", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                           f"{exc.start}); a profile is a TOML text file") from None
 
 
 def parse_profile(text: str, source: str) -> Profile:
     """Validate profile text; `source` names it in errors (usually the file path)."""
+    if len(text) > MAX_PROFILE_BYTES:
+        raise ProfileError(source, None, "", f"longer than {MAX_PROFILE_BYTES:,} characters; a profile is a "
+                           "small TOML text file")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(source, toml_syntax_line(str(exc)), "", f"TOML syntax error: {exc}") from exc
+    except RecursionError:
+        raise ProfileError(source, None, "", "arrays or inline tables nested too deeply") from None
+    except ValueError as exc:  # tomllib lets int() refuse integers of more than 4300 digits
+        raise ProfileError(source, None, "", f"TOML value error: {brief(str(exc))}") from None
     return _Parser(text, source, data).profile()
 
 
@@ -68,31 +113,48 @@ class _Parser:
         value = table.get(str(path[-1]), default)
         if value is default:
             return value
-        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
-            raise self.fail(path, f"expected {expected}, got {value!r}")
+        if (not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind))
+                or isinstance(value, float) and not math.isfinite(value)):
+            raise self.fail(path, f"expected {expected}, got {brief(value)}")
         return value
+
+    def string(self, table: Mapping[str, Any], path: KeyPath, limit: int, default: str,
+             multiline: bool = False) -> str:
+        """A string key of at most `limit` characters with no control characters."""
+        value = self.get(table, path, str, "a string", default)
+        try:
+            return check_text(value, dotted(path), limit, multiline=multiline)
+        except ConfigError as exc:
+            raise self.fail(path, exc.message) from None
 
     def profile(self) -> Profile:
         d = self.data
         self.check_keys(d, [], TOP_KEYS)
         stem = Path(self.source).stem if self.source.endswith(".toml") else "profile"
-        name = self.get(d, ["name"], str, "a string", stem)
+        name = self.string(d, ["name"], MAX_NAME_CHARS, stem)
         engine = self.get(d, ["engine"], str, "a string naming the engine")
         if engine is None or engine not in registry.engines():
-            raise self.fail(["engine"], f"expected one of {', '.join(registry.names())}, got {engine!r}")
+            raise self.fail(["engine"], f"expected one of {', '.join(registry.names())}, got {brief(engine)}")
         infos = all_options(engine)
         base = self.base_config(engine, infos)
         axes = self.axes(infos, base)
+        self.check_paths(base, axes)
         strategy = self.get(d, ["strategy"], str, "a string", "grid")
         if strategy not in STRATEGIES:
-            raise self.fail(["strategy"], f"expected one of {', '.join(STRATEGIES)}, got {strategy!r}")
+            raise self.fail(["strategy"], f"expected one of {', '.join(STRATEGIES)}, got {brief(strategy)}")
         n_trials, timeout_s, seed = self.budget(strategy)
         objectives = self.objectives(strategy)
-        profile = Profile(name, self.get(d, ["description"], str, "a string", ""), base, axes, strategy,
-                          n_trials, timeout_s, seed, objectives, self.constraints(),
-                          tuple(self.string_list(d, ["tags"])), self.source)
+        description = self.string(d, ["description"], MAX_DESCRIPTION_CHARS, "", multiline=True)
+        profile = Profile(name, description, base, axes, strategy, n_trials, timeout_s, seed, objectives,
+                          self.constraints(), self.tags(), self.source)
+        from app.sweeps.planning import plan_grid, plan_random, require_a_valid_draw  # imports our types only
+
         if strategy == "grid":
-            self.check_grid(profile)
+            self.check_grid(profile, plan_grid)
+        elif strategy == "random":
+            self.check_planned(profile, plan_random)
+        else:  # Optuna picks trials as it goes: refuse only fixed options that no swept value can rescue
+            self.check_planned(profile, require_a_valid_draw)
         return profile
 
     def check_keys(self, table: Mapping[str, Any], path: list[str | int], known: tuple[str, ...]) -> None:
@@ -149,6 +211,8 @@ class _Parser:
             values = spec["values"]
             if not isinstance(values, list) or not values:
                 raise self.fail([*path, "values"], "expected a non-empty list of values")
+            if len(values) > MAX_AXIS_POINTS:
+                raise self.fail([*path, "values"], f"{len(values):,} values; at most {MAX_AXIS_POINTS:,}")
             extra = sorted(set(spec) - {"values", "when"})
             if extra:
                 raise self.fail([*path, extra[0]], "cannot be combined with `values`")
@@ -179,7 +243,11 @@ class _Parser:
             raise self.fail([*path, "num"], f"expected a positive integer, got {num}")
         if step is not None and num is not None:
             raise self.fail([*path, "num"], "give `step` or `num`, not both")
-        return Axis(name, low=low, high=high, integer=info.type is int, log=log, step=step, num=num, when=when)
+        axis = Axis(name, low=low, high=high, integer=info.type is int, log=log, step=step, num=num, when=when)
+        if (step is not None or num is not None) and axis.point_count() > MAX_AXIS_POINTS:
+            raise self.fail([*path, "step" if step is not None else "num"],
+                            f"gives more than {MAX_AXIS_POINTS:,} points")
+        return axis
 
     def condition(self, infos: Mapping[str, OptionInfo], spec: Any, path: list[str | int]) -> dict:
         if spec is None:
@@ -196,8 +264,9 @@ class _Parser:
         table = self.get(self.data, ["budget"], dict, "a table", {})
         self.check_keys(table, ["budget"], BUDGET_KEYS)
         n_trials = self.get(table, ["budget", "n_trials"], int, "a positive integer")
-        if n_trials is not None and n_trials < 1:
-            raise self.fail(["budget", "n_trials"], f"expected a positive integer, got {n_trials}")
+        if n_trials is not None and not 1 <= n_trials <= MAX_TRIALS:
+            raise self.fail(["budget", "n_trials"], f"expected an integer in [1, {MAX_TRIALS}], got "
+                            f"{brief(n_trials)}")
         if n_trials is None and strategy != "grid":
             raise self.fail(["budget", "n_trials"] if "budget" in self.data else ["strategy"],
                             f"strategy {strategy!r} needs budget.n_trials (a positive integer)")
@@ -205,6 +274,8 @@ class _Parser:
         if timeout_s is not None and timeout_s <= 0:
             raise self.fail(["budget", "timeout_s"], f"expected a positive number of seconds, got {timeout_s}")
         seed = self.get(table, ["budget", "seed"], int, "an integer", 0)
+        if not 0 <= seed <= MAX_SEED:
+            raise self.fail(["budget", "seed"], f"expected an integer in [0, {MAX_SEED}], got {brief(seed)}")
         return n_trials, None if timeout_s is None else float(timeout_s), seed
 
     def objectives(self, strategy: str) -> tuple[Objective, ...]:
@@ -218,7 +289,7 @@ class _Parser:
             metric = self.metric(item.get("metric"), [*path, "metric"])
             direction = item.get("direction")
             if direction not in DIRECTIONS:
-                raise self.fail([*path, "direction"], f"expected one of {', '.join(DIRECTIONS)}, got {direction!r}")
+                raise self.fail([*path, "direction"], f"expected one of {', '.join(DIRECTIONS)}, got {brief(direction)}")
             out.append(Objective(metric, direction))
         if strategy == "optuna" and not out:
             raise self.fail(["strategy"], "strategy 'optuna' needs at least one [[objectives]] entry")
@@ -228,41 +299,77 @@ class _Parser:
         if not isinstance(name, str) or name not in CATALOGUE:
             close = difflib.get_close_matches(str(name), list(CATALOGUE), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise self.fail(path, f"expected a metric name from engine.metric_names, got {name!r}{hint}")
+            raise self.fail(path, f"expected a metric name from engine.metric_names, got {brief(name)}{hint}")
         return name
 
     def constraints(self) -> tuple[Constraint, ...]:
         out = []
-        for i, text in enumerate(self.string_list(self.data, ["constraints"])):
+        for i, text in enumerate(self.string_list(self.data, ["constraints"], MAX_CONSTRAINT_CHARS)):
             found = _CONSTRAINT.match(text)
             if not found:
-                raise self.fail(["constraints", i], f"expected 'metric <=|>=|<|> number', got {text!r}")
+                raise self.fail(["constraints", i], f"expected 'metric <=|>=|<|> number', got {brief(text)}")
             metric = self.metric(found.group(1), ["constraints", i])
             assert found.group(2) in OPERATORS
-            out.append(Constraint(metric, found.group(2), float(found.group(3))))
+            bound = float(found.group(3))
+            if not math.isfinite(bound):
+                raise self.fail(["constraints", i], f"expected a finite bound, got {found.group(3)}")
+            out.append(Constraint(metric, found.group(2), bound))
         return tuple(out)
 
-    def string_list(self, table: Mapping[str, Any], path: list[str | int]) -> list[str]:
+    def tags(self) -> tuple[str, ...]:
+        tags = self.string_list(self.data, ["tags"], MAX_TAG_CHARS)
+        if len(tags) > MAX_TAGS:
+            raise self.fail(["tags"], f"{len(tags)} tags; at most {MAX_TAGS}")
+        return tuple(tags)
+
+    def string_list(self, table: Mapping[str, Any], path: list[str | int], limit: int) -> list[str]:
+        """A list of strings, each of at most `limit` characters with no control characters."""
         value = table.get(str(path[-1]), [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(path, f"expected a list of strings, got {value!r}")
+            raise self.fail(path, f"expected a list of strings, got {brief(value)}")
+        for i, item in enumerate(value):
+            try:
+                check_text(item, dotted([*path, i]), limit)
+            except ConfigError as exc:
+                raise self.fail([*path, i], exc.message) from None
         return value
 
-    def check_grid(self, profile: Profile) -> None:
-        from app.sweeps.planning import plan_grid  # planning imports this module's types only
+    def check_paths(self, base: Mapping[str, Any], axes: tuple[Axis, ...]) -> None:
+        """Every local path a trial would read (model, draft model, prompt file) exists and is readable."""
+        for name in rules.PATH_OPTIONS:
+            where: list[str | int] = [name] if name in self.data else ["options", name]
+            found = [(where, base[name])] if name in base else []
+            found += [(["axes", a.name], v) for a in axes if a.name == name for v in a.values or ()]
+            for path, value in found:
+                try:
+                    rules.check_local_path(name, value)
+                except ConfigError as exc:
+                    raise self.fail(path, exc.message) from None
 
+    def check_grid(self, profile: Profile, plan_grid: Callable[[Profile], Any]) -> None:
+        size = 1.0
         for axis in profile.axes:
-            try:
-                axis.grid_points()
-            except ValueError as exc:
-                raise self.fail(["axes", axis.name], str(exc)) from exc
+            count = axis.point_count()
+            if count == math.inf:
+                raise self.fail(["axes", axis.name], "a float range in a grid needs `step` or `num`")
+            if count > MAX_AXIS_POINTS:
+                raise self.fail(["axes", axis.name], f"gives {count:,} grid points; at most {MAX_AXIS_POINTS:,}")
+            size *= count
+        if size > MAX_TRIALS and (profile.n_trials is None or profile.n_trials > MAX_TRIALS):
+            raise self.fail(["axes"], f"the grid has {size:,.0f} trials; at most {MAX_TRIALS:,} (or set "
+                            "budget.n_trials)")
+        self.check_planned(profile, plan_grid)
+
+    def check_planned(self, profile: Profile, plan: Callable[[Profile], Any]) -> None:
+        """`plan(profile)` raises no ConfigError: every trial of a grid or of a random sweep's seeded
+        draws is valid, or some of an Optuna sweep's draws are."""
         try:
-            plan_grid(profile)
+            plan(profile)
         except ConfigError as exc:
             path = (["axes", exc.field] if any(a.name == exc.field for a in profile.axes)
                     else ["options", exc.field] if exc.field in profile.base else ["axes"])
             raise ProfileError(self.source, locate(self.text, path), exc.field,
-                               f"a trial of the grid is invalid: {exc.message}") from exc
+                               f"a trial of the {profile.strategy} sweep is invalid: {exc.message}") from exc
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:

@@ -1,8 +1,10 @@
 """Experiment view: model and engine pickers, the option form, the sweep editor, run/pause/cancel.
 
-Every edit re-validates through `TrialConfig.from_flat` (the same check the worker makes), so an invalid
-value is flagged next to its field before anything launches. Profiles load from and save to TOML
-(`profiles/`, or a .toml dropped on the view).
+Every edit re-validates through the profile parser, the one validation pass the CLI uses too (option
+types and ranges, finite numbers, text limits, local paths, rules between options, every trial of a
+grid), so an invalid value is flagged next to its field before anything launches. Profiles load from
+and save to TOML (`profiles/`, or a .toml dropped on the view); a file the parser refuses is reported
+in the validation line, never as a traceback.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.sweeps import ProfileError
+from app.sweeps.profile import MAX_NAME_CHARS
 from app.ui.option_form import OptionForm
 from app.ui.sweep_editor import SweepEditor
 from engine import registry
 from engine.config import TrialConfig, all_options
 from engine.errors import ConfigError
-from engine.models.resolve import list_hf_cache_models, resolve
+from engine.models.resolve import list_hf_cache_models
+from engine.schema import check_text
 
 
 class ExperimentView(QWidget):
@@ -208,29 +213,31 @@ class ExperimentView(QWidget):
         self._validate_timer.start()
 
     def validate(self) -> TrialConfig | None:
-        """Check the form; flag the offending field and return None if invalid."""
+        """Check the form and the sweep (the whole profile they make); flag the offending field and
+        return None if invalid."""
         self._validate_timer.stop()
         try:
             config = TrialConfig.from_flat(self.flat_config())
-            if registry.spec(config.engine).local_model and config.common.model != "demo":
-                resolve(config.common.model)  # offline and cheap: a path, a .gguf or an HF-cache id
-            self.sweep.axes()
-            self.sweep.constraints()
+            self.build_profile()  # paths, text limits, rules over every trial of the sweep
         except ConfigError as exc:
-            shown = self.form.show_error(exc.field, exc.message)
-            if exc.field == "model":
-                self.model_box.setToolTip(exc.message)
-            self.validation_label.setText(f"Invalid: {exc.field} — {exc.message}")
-            self.validation_label.setProperty("invalid", True)
-            if not shown:
-                self.form.clear_errors()
-            self.run_button.setEnabled(False)
-            return None
+            return self._invalid(exc.field, exc.message)
+        except ProfileError as exc:
+            return self._invalid(_form_field(exc.key), exc.message)
         self.form.clear_errors()
         self.validation_label.setText("Ready: the configuration is valid.")
         self.validation_label.setProperty("invalid", False)
         self.run_button.setEnabled(not self.cancel_button.isEnabled())
         return config
+
+    def _invalid(self, field: str, message: str) -> None:
+        shown = self.form.show_error(field, message)
+        if field == "model":
+            self.model_box.setToolTip(message)
+        self.validation_label.setText(f"Invalid: {field} — {message}")
+        self.validation_label.setProperty("invalid", True)
+        if not shown:
+            self.form.clear_errors()
+        self.run_button.setEnabled(False)
 
     def build_profile(self) -> Any:
         """A validated Profile from the form and the sweep editor (raises ConfigError/ProfileError)."""
@@ -247,7 +254,8 @@ class ExperimentView(QWidget):
         strategy = self.sweep.strategy.currentText()
         n_trials = self.sweep.n_trials.value() or None
         timeout_s = self.sweep.timeout_min.value() * 60.0 or None
-        draft = Profile(self.name_edit.text().strip() or "gui-sweep", "Built in the InferLab window.", base,
+        name = check_text(self.name_edit.text().strip() or "gui-sweep", "name", MAX_NAME_CHARS)
+        draft = Profile(name, "Built in the InferLab window.", base,
                         axes, strategy, n_trials, timeout_s, int(flat.get("seed", 0)),
                         self.sweep.objectives(), self.sweep.constraints())
         return parse_profile(dump_profile(draft), "<experiment form>")
@@ -257,7 +265,7 @@ class ExperimentView(QWidget):
             return
         try:
             profile = self.build_profile()
-        except Exception as exc:  # a profile error names its key; show it rather than launch
+        except (ConfigError, ProfileError) as exc:  # names its key; shown rather than launched
             self.validation_label.setText(f"Invalid sweep: {exc}")
             return
         self.run_requested.emit(profile)
@@ -275,8 +283,9 @@ class ExperimentView(QWidget):
 
         try:
             profile = load_profile(Path(path))
-        except Exception as exc:
-            self.validation_label.setText(f"Could not load {path}: {exc}")
+        except ProfileError as exc:  # binary, huge, nested, bad values: all named by the parser
+            self.validation_label.setText(f"Could not load the profile: {exc}")
+            self.validation_label.setProperty("invalid", True)
             return
         self.apply_profile(profile)
         self.profile_path = Path(path)
@@ -322,6 +331,12 @@ class ExperimentView(QWidget):
         if urls and urls[0].toLocalFile().endswith(".toml"):
             self.load_profile_file(urls[0].toLocalFile())
             event.acceptProposedAction()
+
+
+def _form_field(key: str) -> str:
+    """The form field a profile error's key points at (`options.temperature` → `temperature`); a swept
+    option's key (`axes.…`) stays whole: the sweep editor, not the form, holds its values."""
+    return key.removeprefix("options.")
 
 
 def _profiles_dir() -> Path:

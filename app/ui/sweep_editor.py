@@ -8,6 +8,7 @@ Axis values are typed as a comma list (`1, 2, 4, 8`, `"sdpa", "eager"`) or a ran
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
 from app.sweeps.profile import DIRECTIONS, STRATEGIES, Axis, Constraint, Objective
 from engine.errors import ConfigError
 from engine.metric_names import CATALOGUE
-from engine.schema import OptionInfo
+from engine.schema import OptionInfo, brief
 
 RANGE_RE = re.compile(r"^\s*(?P<low>[-+0-9.e]+)\s*\.\.\s*(?P<high>[-+0-9.e]+)(?P<rest>.*)$")
 CONSTRAINT_RE = re.compile(r"^\s*(?P<metric>[a-z0-9_]+)\s*(?P<op><=|>=|<|>)\s*(?P<bound>[-+0-9.e]+)\s*$")
@@ -149,9 +150,9 @@ class SweepEditor(QWidget):
                 continue
             m = CONSTRAINT_RE.match(line)
             if m is None or m["metric"] not in CATALOGUE:
-                raise ConfigError(f"constraints line {n}", f"got {line.strip()!r}; expected "
+                raise ConfigError(f"constraints line {n}", f"got {brief(line.strip())}; expected "
                                   "'<metric> <=|>=|<|> <number>' with a catalogue metric name")
-            out.append(Constraint(m["metric"], m["op"], float(m["bound"])))
+            out.append(Constraint(m["metric"], m["op"], _number(m["bound"], f"constraints line {n}", float)))
         return tuple(out)
 
     # -- writing (from a loaded profile) ------------------------------------------------------------
@@ -175,22 +176,35 @@ def parse_axis(name: str, text: str, infos: dict[str, OptionInfo]) -> Axis:
     if info is None:
         raise ConfigError(f"axis {name}", "not an option of this engine")
     m = RANGE_RE.match(text)
+    field = f"axis {name}"
     if m is not None:
         kw: dict[str, Any] = {"log": False, "num": None, "step": None}
         for word in m["rest"].split():
             if word == "log":
                 kw["log"] = True
             elif word.startswith("num="):
-                kw["num"] = int(word[4:])
+                kw["num"] = _number(word[4:], field, int)
             elif word.startswith("step="):
-                kw["step"] = float(word[5:])
+                kw["step"] = _number(word[5:], field, float)
             else:
-                raise ConfigError(f"axis {name}", f"unknown range word {word!r}; use log, num=N, step=S")
-        return Axis(name, low=float(m["low"]), high=float(m["high"]), integer=info.type is int, **kw)
+                raise ConfigError(field, f"unknown range word {brief(word)}; use log, num=N, step=S")
+        return Axis(name, low=_number(m["low"], field, float), high=_number(m["high"], field, float),
+                    integer=info.type is int, **kw)
     values = tuple(_value(info, part.strip(), name) for part in text.split(",") if part.strip())
     if not values:
         raise ConfigError(f"axis {name}", "needs values (1, 2, 4) or a range (1..64 log)")
     return Axis(name, values=values)
+
+
+def _number(text: str, field: str, kind: type[int] | type[float]) -> Any:
+    """`text` as an int or a finite float; ConfigError naming `field` otherwise."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ConfigError(field, f"{brief(text)} is not {'an integer' if kind is int else 'a number'}") from None
+    if not math.isfinite(value):
+        raise ConfigError(field, f"got {brief(text)}; expected a finite number")
+    return value
 
 
 def axis_text(axis: Axis) -> str:
@@ -218,5 +232,5 @@ def _value(info: OptionInfo, text: str, name: str) -> Any:
         if info.type is float:
             return float(text)
     except ValueError:
-        raise ConfigError(f"axis {name}", f"value {text!r} is not {info.allowed()}") from None
+        raise ConfigError(f"axis {name}", f"value {brief(text)} is not {info.allowed()}") from None
     return text

@@ -61,9 +61,6 @@ def check_common(config: TrialConfig) -> None:
     if c.speculative in ("ngram", "eagle"):
         raise UnsupportedError("speculative", f"{c.speculative!r} is a vLLM method; transformers offers "
                                "'prompt-lookup' and 'draft'")
-    if c.speculative in ("draft", "prompt-lookup") and c.batch_size != 1:
-        raise UnsupportedError("batch_size", f"transformers assisted generation (speculative={c.speculative!r}) "
-                               "runs at batch_size 1 only")
 
 
 def load(config: TrialConfig) -> tuple[Any, Any, LoadInfo]:

@@ -56,11 +56,14 @@ def _count(db: Path, where: str) -> int:
 
 @pytest.mark.slow
 def test_sigkill_mid_sweep_keeps_finished_runs_and_resume_completes(data_dir: Path, tmp_path: Path) -> None:
-    missing = tmp_path / "no-such-model"
+    # A prompt file that exists (the front door checks that) but holds no JSON: only the worker, reading
+    # it, can tell; that trial fails with its cause while the sweep goes on.
+    bad_prompts = tmp_path / "bad.jsonl"
+    bad_prompts.write_text("not json\n")
     profile = tmp_path / "kill.toml"
-    profile.write_text(f'name = "kill-resume"\nengine = "hf-generate"\nrepetitions = 1\n\n[options]\n{TINY}\n'
-                       f'[axes]\nmodel = ["{missing}", "demo"]\n'
-                       'batch_size = { values = [1, 2], when = { model = "demo" } }\n')
+    profile.write_text(f'name = "kill-resume"\nengine = "hf-generate"\nrepetitions = 1\n\n[options]\n{TINY}'
+                       f'prompt_file = "{bad_prompts}"\n\n[axes]\nworkload = ["jsonl", "synthetic"]\n'
+                       'batch_size = { values = [1, 2], when = { workload = "synthetic" } }\n')
     db = tmp_path / "store.db"
     url = f"sqlite:///{db}"
     proc = _inferlab("sweep", str(profile), "--store", url)
@@ -83,7 +86,7 @@ def test_sigkill_mid_sweep_keeps_finished_runs_and_resume_completes(data_dir: Pa
         failed = [r for r in before if r.status == "failed"]
         assert [r.failure_cause for r in failed] == ["invalid-config"], [(r.failure_cause, r.failure_message)
                                                                         for r in failed]
-        assert str(missing) in (failed[0].failure_message or "")
+        assert str(bad_prompts) in (failed[0].failure_message or "")
         finished = {r.id for r in before}
         ok_run = store.get_run(next(r.id for r in before if r.status == "ok"))
         assert ok_run.summary.value("output_tokens_per_s") and ok_run.requests and ok_run.telemetry
@@ -99,7 +102,7 @@ def test_sigkill_mid_sweep_keeps_finished_runs_and_resume_completes(data_dir: Pa
     assert report["status"] == "finished"
     runs = report["runs"]
     assert {r["id"] for r in runs} >= finished  # nothing finished was lost or redone
-    configs = [(r["model"], r["config"]["batch_size"]) for r in runs]
+    configs = [(r["config"]["workload"], r["config"]["batch_size"]) for r in runs]
     assert len(configs) == len(set(configs)) == 3
     assert sorted(r["status"] for r in runs) == ["failed", "ok", "ok"]
     with Store(url) as store:

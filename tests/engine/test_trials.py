@@ -133,8 +133,10 @@ def test_options_this_machine_cannot_run_are_refused_with_the_reason(client: Wor
     result = client.run_trial(tiny(quantization="bnb-8bit"))
     assert result.status == "failed" and result.failure_cause == "unsupported"
     assert "quantization" in result.failure_message and "CUDA" in result.failure_message
-    result = client.run_trial(tiny(speculative="prompt-lookup", batch_size=2))
-    assert result.failure_cause == "unsupported" and "batch_size 1" in result.failure_message
+    # a rule between options is refused by the client before the worker sees it (engine.rules)
+    with pytest.raises(ConfigError) as err:
+        client.run_trial(tiny(speculative="prompt-lookup", batch_size=2))
+    assert err.value.field == "batch_size" and "batch_size 1" in err.value.message
 
 
 def test_chat_workload_counts_templated_tokens(client: WorkerClient) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from app.reports.importers import ImportFormatError, import_file, optimum_benchmark, vllm_bench
+from app.reports.importers import LOADERS, ImportFormatError, import_file, optimum_benchmark, vllm_bench
 from app.store import Store
 
 DATA = Path(__file__).parent / "data"
@@ -127,3 +128,28 @@ def test_import_file_stores_runs_labelled_with_their_source(tmp_path: Path) -> N
             import_file(store, DATA / "vllm_serve_result.json", "lm-eval")
     assert (by_id[vid].source, by_id[oid].source) == ("vllm-bench", "optimum-benchmark")
     assert by_id[vid].tags == ("peer",) and len(detail.requests) == 4
+
+
+@pytest.mark.parametrize(("kind", "content", "fragment"), [
+    ("optimum-benchmark", {"prefill": {"latency": True}}, "prefill.'latency' should be a JSON object"),
+    ("optimum-benchmark", {"prefill": {"throughput": [1]}}, "prefill.'throughput' should be a JSON object"),
+    ("optimum-benchmark", {"config": {"scenario": "x"}, "report": {"decode": {}}}, "config.'scenario' should be a JSON object"),
+    ("vllm-bench", {"duration": 1, "completed": 1, "request_throughput": 1, "output_throughput": 1,
+                    "input_lens": [1], "output_lens": [1], "ttfts": ["soon"], "latencies": [1]}, "ttfts[0]"),
+    ("vllm-bench", {"duration": 1, "completed": 1, "request_throughput": 1, "output_throughput": 1,
+                    "input_lens": [1], "output_lens": [1], "ttfts": [0.1], "latencies": [1], "start_times": []},
+     "differ in length"),
+])
+def test_wrongly_typed_parts_are_import_errors_naming_the_key(kind: str, content: dict, fragment: str,
+                                                              tmp_path: Path) -> None:
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(content))
+    with pytest.raises(ImportFormatError, match=re.escape(fragment)):
+        LOADERS[kind](path)
+
+
+def test_a_throughput_figure_that_is_null_is_left_out_not_a_measured_zero(tmp_path: Path) -> None:
+    path = tmp_path / "throughput.json"
+    path.write_text(json.dumps({"elapsed_time": 2.0, "tokens_per_second": 50.0, "requests_per_second": None}))
+    result = vllm_bench.load(path)
+    assert "requests_per_s" not in result.metrics and result.metrics["wall_s"].value == 2.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from app.sweeps import parse_profile
 from app.sweeps.planning import plan_grid, plan_random
@@ -29,13 +30,16 @@ def test_float_log_range_with_num_points() -> None:
     assert [round(c["temperature"], 6) for c in plan_grid(p)] == [0.01, 0.1, 1.0]
 
 
-def test_conditional_axis_applies_only_where_its_condition_holds() -> None:
-    p = parse_profile(HEAD + '[axes]\nspeculative = ["none", "draft", "prompt-lookup"]\n'
-                      'draft_model = { values = ["demo", "/m/other"], when = { speculative = "draft" } }\n'
+def test_conditional_axis_applies_only_where_its_condition_holds(tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "config.json").write_text("{}")
+    p = parse_profile(HEAD + '[options]\nbatch_size = 1\n[axes]\nspeculative = ["none", "draft", "prompt-lookup"]\n'
+                      f'draft_model = {{ values = ["demo", "{other}"], when = {{ speculative = "draft" }} }}\n'
                       'prompt_lookup_max = { values = [2, 4], when = { speculative = ["prompt-lookup"] } }\n',
                       "p.toml")
     picks = sorted(_picks(plan_grid(p), "speculative", "draft_model", "prompt_lookup_max"), key=str)
-    assert picks == sorted([("none", None, 3), ("draft", "demo", 3), ("draft", "/m/other", 3),
+    assert picks == sorted([("none", None, 3), ("draft", "demo", 3), ("draft", str(other), 3),
                             ("prompt-lookup", None, 2), ("prompt-lookup", None, 4)], key=str)
 
 

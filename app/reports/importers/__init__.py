@@ -17,7 +17,7 @@ LOADERS: dict[str, Callable[[Path], TrialResult]] = {
     optimum_benchmark.SOURCE: optimum_benchmark.load,
 }
 
-__all__ = ["LOADERS", "ImportFormatError", "import_file", "import_table"]
+__all__ = ["LOADERS", "ImportFormatError", "import_file", "import_table", "load_result", "load_table"]
 
 
 def import_file(store: Any, path: str | Path, kind: str, *, tags: tuple[str, ...] = ()) -> int:
@@ -26,10 +26,14 @@ def import_file(store: Any, path: str | Path, kind: str, *, tags: tuple[str, ...
     Returns the new run id. Raises ImportFormatError naming the file and key when the file is not
     what `kind` writes, ValueError for an unknown kind.
     """
+    return store.add_run(load_result(path, kind), source=kind, tags=tags)
+
+
+def load_result(path: str | Path, kind: str) -> TrialResult:
+    """Read and check `path` as a `kind` result without touching a store (see `import_file`)."""
     if kind not in LOADERS:
         raise ValueError(f"from: got {kind!r}; allowed: {', '.join(LOADERS)}")
-    result = LOADERS[kind](Path(path))
-    return store.add_run(result, source=kind, tags=tags)
+    return LOADERS[kind](Path(path))
 
 
 def import_table(store: Any, path: str | Path, mapping_path: str | Path, *,
@@ -38,6 +42,12 @@ def import_table(store: Any, path: str | Path, mapping_path: str | Path, *,
 
     Returns the new run ids and the mapping's source label. Raises ImportFormatError naming the file, row
     and key when the table or the mapping is not what the other expects."""
+    results, source = load_table(path, mapping_path)
+    return store.add_runs(results, source=source, tags=tags), source
+
+
+def load_table(path: str | Path, mapping_path: str | Path) -> tuple[list[TrialResult], str]:
+    """Every run a CSV/Parquet table holds through a column mapping, and the mapping's source label, read
+    and checked whole without touching a store (see `import_table`)."""
     mapping = table.load_mapping(Path(mapping_path))
-    results = table.load(Path(path), mapping)
-    return store.add_runs(results, source=mapping.source, tags=tags), mapping.source
+    return table.load(Path(path), mapping), mapping.source

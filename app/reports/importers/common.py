@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.results import Measurement
+from engine.schema import brief
 
 
 class ImportFormatError(ValueError):
@@ -16,14 +17,19 @@ class ImportFormatError(ValueError):
 
 
 def read_json(path: Path) -> Any:
+    """The JSON value in `path`; ImportFormatError for a file that is not UTF-8 JSON text."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ImportFormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(f"{path}: not UTF-8 text (byte offset {exc.start})") from None
     try:
         return json.loads(text)
     except ValueError as exc:
         raise ImportFormatError(f"{path}: not JSON ({exc})") from exc
+    except RecursionError:
+        raise ImportFormatError(f"{path}: JSON nested too deeply") from None
 
 
 def number(data: Mapping[str, Any], key: str, path: Path, where: str = "") -> float | None:
@@ -32,8 +38,26 @@ def number(data: Mapping[str, Any], key: str, path: Path, where: str = "") -> fl
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ImportFormatError(f"{path}: key {where}{key!r} should be a number, got {v!r}")
+        raise ImportFormatError(f"{path}: key {where}{key!r} should be a number, got {brief(v)}")
     return float(v)
+
+
+def table(data: Mapping[str, Any], key: str, path: Path, where: str = "") -> Mapping[str, Any]:
+    """`data[key]` as a JSON object ({} if absent or null); ImportFormatError if it is anything else."""
+    v = data.get(key)
+    if v is None:
+        return {}
+    if not isinstance(v, Mapping):
+        raise ImportFormatError(f"{path}: key {where}{key!r} should be a JSON object, got {brief(v)}")
+    return v
+
+
+def item(values: list[Any], index: int, key: str, path: Path) -> float | None:
+    """`values[index]` of the list at `key` as a finite float (None if null); ImportFormatError if not."""
+    v = values[index]
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
+        raise ImportFormatError(f"{path}: {key}[{index}] should be a number, got {brief(v)}")
+    return None if v is None else float(v)
 
 
 def require(data: Any, keys: tuple[str, ...], path: Path, where: str = "") -> None:

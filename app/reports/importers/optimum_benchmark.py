@@ -12,11 +12,13 @@ unit "tokens/kWh"). The config carries `backend` (`name`, `model`, `device`, `to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from app.reports.importers.common import ImportFormatError, imported, number, read_json, require
+from app.reports.importers.common import ImportFormatError, imported, number, read_json, require, table
 from engine.results import Measurement, TrialResult
+from engine.schema import brief
 
 SOURCE = "optimum-benchmark"
 J_PER_KWH = 3.6e6
@@ -35,7 +37,7 @@ def load(path: Path) -> TrialResult:
     require(data, (), path)
     config: dict[str, Any] = {}
     if "report" in data:
-        report, config = data["report"], data.get("config") or {}
+        report, config = data["report"], table(data, "config", path)
         where = "report."
     else:
         report, where = data, ""
@@ -45,11 +47,12 @@ def load(path: Path) -> TrialResult:
         raise ImportFormatError(f"{path}: missing key {where}'prefill'/'decode'/'per_token' (no benchmark targets)")
     method = f"imported from optimum-benchmark ({path.name})"
     metrics = _metrics(report, targets, path, where, method)
-    _estimate_output_throughput(metrics, report, config, method)
+    _estimate_output_throughput(metrics, report, config, path, method)
     return TrialResult(
-        trial_id=f"{SOURCE}:{path.name}", config=_config(config), status="ok", metrics=metrics,
+        trial_id=f"{SOURCE}:{path.name}", config=_config(config, path), status="ok", metrics=metrics,
         environment={"imported_from": "optimum-benchmark", "file": path.name,
-                     **(config.get("environment") or {"hardware": "not recorded in benchmark_report.json"})},
+                     **(table(config, "environment", path, "config.")
+                        or {"hardware": "not recorded in benchmark_report.json"})},
         notes=[f"Imported from {path.name} (optimum-benchmark). TTFT is its prefill latency per batch; "
                "energy comes from codecarbon (estimated where codecarbon estimates CPU/RAM power)."])
 
@@ -60,10 +63,10 @@ def _metrics(report: dict[str, Any], targets: list[str], path: Path, where: str,
     for target in targets:
         block = report[target]
         for kind, unit in _UNITS.items():
-            got = (block.get(kind) or {}).get("unit", unit)
-            if block.get(kind) and got != unit:
-                raise ImportFormatError(f"{path}: key {where}{target}.{kind}.unit is {got!r}, expected {unit!r}")
-        lat = block.get("latency") or {}
+            got = table(block, kind, path, f"{where}{target}.").get("unit", unit)
+            if got != unit:
+                raise ImportFormatError(f"{path}: key {where}{target}.{kind}.unit is {brief(got)}, expected {unit!r}")
+        lat = table(block, "latency", path, f"{where}{target}.")
         if target in _LATENCY:
             for stat in _LATENCY_STATS:
                 v = number(lat, stat, path, f"{where}{target}.latency.")
@@ -72,7 +75,8 @@ def _metrics(report: dict[str, Any], targets: list[str], path: Path, where: str,
                                                                      f"{method}: {target}.latency.{stat}")
         if target == "load" and number(lat, "mean", path, f"{where}load.latency.") is not None:
             metrics["load_time_s"] = imported(lat["mean"], "s", f"{method}: load.latency.mean")
-        thr = number(block.get("throughput") or {}, "value", path, f"{where}{target}.throughput.")
+        thr = number(table(block, "throughput", path, f"{where}{target}."), "value", path,
+                     f"{where}{target}.throughput.")
         if thr is not None and target in _THROUGHPUT:
             metrics[_THROUGHPUT[target]] = imported(thr, "tok/s", f"{method}: {target}.throughput.value")
     _memory(metrics, report, targets, path, where, method)
@@ -87,7 +91,7 @@ def _memory(metrics: dict[str, Measurement], report: dict[str, Any], targets: li
     if not with_memory:
         return
     target = "decode" if "decode" in with_memory else with_memory[-1]
-    mem = report[target]["memory"]
+    mem = table(report[target], "memory", path, f"{where}{target}.")
     for key, name in _MEMORY.items():
         v = number(mem, key, path, f"{where}{target}.memory.")
         if v is not None:
@@ -95,12 +99,12 @@ def _memory(metrics: dict[str, Measurement], report: dict[str, Any], targets: li
 
 
 def _energy(metrics: dict[str, Measurement], report: dict[str, Any], path: Path, where: str, method: str) -> None:
-    decode = report.get("decode") or {}
-    energy = decode.get("energy") or {}
+    decode = table(report, "decode", path, where)
+    energy = table(decode, "energy", path, f"{where}decode.")
     gpu = number(energy, "gpu", path, f"{where}decode.energy.")
     if gpu is not None and gpu > 0:
         metrics["gpu_energy_j"] = imported(gpu * J_PER_KWH, "J", f"{method}: decode.energy.gpu (kWh × 3.6e6)")
-    eff = number(decode.get("efficiency") or {}, "value", path, f"{where}decode.efficiency.")
+    eff = number(table(decode, "efficiency", path, f"{where}decode."), "value", path, f"{where}decode.efficiency.")
     if eff:
         metrics["energy_j_per_output_token"] = imported(
             J_PER_KWH / eff, "J/tok", f"{method}: 3.6e6 / decode.efficiency.value (tokens/kWh; codecarbon "
@@ -111,16 +115,15 @@ def _energy(metrics: dict[str, Measurement], report: dict[str, Any], path: Path,
 
 
 def _estimate_output_throughput(metrics: dict[str, Measurement], report: dict[str, Any],
-                                config: dict[str, Any], method: str) -> None:
+                                config: Mapping[str, Any], path: Path, method: str) -> None:
     """Generated tokens / (prefill + decode mean latency), when the config fixes the token count."""
-    scenario = config.get("scenario") or {}
-    batch = (scenario.get("input_shapes") or {}).get("batch_size")
-    gen = scenario.get("generate_kwargs") or {}
-    new = gen.get("max_new_tokens")
-    fixed = new is not None and gen.get("min_new_tokens", new) == new
-    pre = ((report.get("prefill") or {}).get("latency") or {}).get("mean")
-    dec = ((report.get("decode") or {}).get("latency") or {}).get("mean")
-    if fixed and batch and pre and dec:
+    scenario = table(config, "scenario", path, "config.")
+    batch = number(table(scenario, "input_shapes", path, "config.scenario."), "batch_size", path)
+    gen = table(scenario, "generate_kwargs", path, "config.scenario.")
+    new = number(gen, "max_new_tokens", path)
+    fixed = new is not None and number(gen, "min_new_tokens", path) in (None, new)
+    pre, dec = (number(table(table(report, t, path), "latency", path), "mean", path) for t in ("prefill", "decode"))
+    if fixed and batch and pre and dec and pre + dec > 0:
         metrics["output_tokens_per_s"] = imported(
             batch * new / (pre + dec), "tok/s", f"{method}: batch_size × max_new_tokens / (prefill + decode "
             "mean latency)", estimated=True)
@@ -130,14 +133,14 @@ def _estimate_output_throughput(metrics: dict[str, Measurement], report: dict[st
             "fix the generated token count")
 
 
-def _config(config: dict[str, Any]) -> dict[str, Any]:
-    backend = config.get("backend") or {}
-    scenario = config.get("scenario") or {}
-    shapes = scenario.get("input_shapes") or {}
-    gen = scenario.get("generate_kwargs") or {}
+def _config(config: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    backend = table(config, "backend", path, "config.")
+    scenario = table(config, "scenario", path, "config.")
+    shapes = table(scenario, "input_shapes", path, "config.scenario.")
+    gen = table(scenario, "generate_kwargs", path, "config.scenario.")
     flat = {"engine": f"optimum-{backend.get('name', 'unknown')}", "model": str(backend.get("model") or "unknown"),
             "device": backend.get("device"), "dtype": backend.get("torch_dtype"),
             "batch_size": shapes.get("batch_size"), "input_tokens": shapes.get("sequence_length"),
             "output_tokens": gen.get("max_new_tokens"), "scenario": scenario.get("name"),
-            "launcher": (config.get("launcher") or {}).get("name")}
+            "launcher": table(config, "launcher", path, "config.").get("name")}
     return {k: v for k, v in flat.items() if v is not None or k in ("engine", "model")}

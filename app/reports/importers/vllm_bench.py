@@ -25,8 +25,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from app.reports.importers.common import ImportFormatError, imported, number, read_json, require
+from app.reports.importers.common import ImportFormatError, imported, item, number, read_json, require
 from engine.results import Measurement, RequestRecord, TrialResult, percentile_caveat
+from engine.schema import brief
 
 SOURCE = "vllm-bench"
 _FAMILIES = {"ttft": "ttft_ms", "tpot": "tpot_ms", "itl": "itl_ms", "e2el": "e2e_ms"}
@@ -136,15 +137,14 @@ def _support(family: str, stat: str, samples: dict[str, list[float]], completed:
 
 def _throughput(data: dict[str, Any], path: Path) -> TrialResult:
     method = f"imported from vllm bench throughput ({path.name})"
-    metrics = {
-        "wall_s": imported(number(data, "elapsed_time", path) or 0.0, "s", f"{method}: elapsed_time"),
-        "requests_per_s": imported(number(data, "requests_per_second", path) or 0.0, "req/s",
-                                   f"{method}: requests_per_second"),
-        "total_tokens_per_s": imported(number(data, "tokens_per_second", path) or 0.0, "tok/s",
-                                       f"{method}: tokens_per_second"),
-        "output_tokens_per_s": Measurement.unavailable(
-            "tok/s", "vllm bench throughput --output-json records prompt+output tokens only (total_num_tokens)"),
-    }
+    metrics: dict[str, Measurement] = {}
+    for key, name, unit in (("elapsed_time", "wall_s", "s"), ("requests_per_second", "requests_per_s", "req/s"),
+                            ("tokens_per_second", "total_tokens_per_s", "tok/s")):
+        v = number(data, key, path)  # absent or null: left out, never a measured 0
+        if v is not None:
+            metrics[name] = imported(v, unit, f"{method}: {key}")
+    metrics["output_tokens_per_s"] = Measurement.unavailable(
+        "tok/s", "vllm bench throughput --output-json records prompt+output tokens only (total_num_tokens)")
     config = {"engine": "vllm", "model": str(data.get("model_id") or "unknown"),
               "num_requests": data.get("num_requests"), "total_num_tokens": data.get("total_num_tokens")}
     return TrialResult(trial_id=f"{SOURCE}:{path.name}", config=config, status="ok", metrics=metrics,
@@ -158,18 +158,21 @@ def _requests(data: dict[str, Any], path: Path) -> list[RequestRecord]:
     if not all(isinstance(v, list) for v in lists.values()):
         return []
     n = len(lists["latencies"])
-    if any(len(v) != n for v in lists.values()):
-        raise ImportFormatError(f"{path}: per-request lists input_lens/output_lens/ttfts/latencies differ in length")
-    starts = data.get("start_times") if isinstance(data.get("start_times"), list) else [0.0] * n
-    errors = data.get("errors") if isinstance(data.get("errors"), list) else [""] * n
-    t0 = min(starts, default=0.0)
+    lists["start_times"] = data["start_times"] if isinstance(data.get("start_times"), list) else [0.0] * n
+    errors = data["errors"] if isinstance(data.get("errors"), list) else [""] * n
+    if any(len(v) != n for v in [*lists.values(), errors]):
+        raise ImportFormatError(f"{path}: per-request lists input_lens/output_lens/ttfts/latencies/start_times/"
+                                "errors differ in length")
+    values = {k: [item(v, i, k, path) or 0.0 for i in range(n)] for k, v in lists.items()}
+    bad = next((i for i, e in enumerate(errors) if e is not None and not isinstance(e, str)), None)
+    if bad is not None:
+        raise ImportFormatError(f"{path}: errors[{bad}] should be a string, got {brief(errors[bad])}")
+    t0 = min(values["start_times"], default=0.0)
     out = []
     for i in range(n):
-        start = float(starts[i]) - t0
-        ttft = lists["ttfts"][i]
-        ok = not errors[i]
-        out.append(RequestRecord(0, i, int(lists["input_lens"][i] or 0), int(lists["output_lens"][i] or 0), start,
-                                 start + ttft if ok and ttft else None, start + float(lists["latencies"][i] or 0),
+        start, ttft, ok = values["start_times"][i] - t0, values["ttfts"][i], not errors[i]
+        out.append(RequestRecord(0, i, int(values["input_lens"][i]), int(values["output_lens"][i]), start,
+                                 start + ttft if ok and ttft else None, start + values["latencies"][i],
                                  ok, errors[i] or None))
     return out
 

@@ -62,8 +62,6 @@ class Backend(BaseBackend):
     @classmethod
     def check(cls, config: TrialConfig) -> None:
         c = config.common
-        if urlsplit(config.engine_options.base_url).scheme not in ("http", "https"):
-            raise UnsupportedError("base_url", "must be an http:// or https:// URL ending in /v1")
         try:
             resolve(c.model)
         except Exception as exc:
