@@ -11,13 +11,14 @@ status ok or failed) are skipped and an Optuna study is rebuilt from them.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from app.core.worker_client import WorkerClient
+from app.core.worker_client import WorkerClient, WorkerStartError
 from app.store import Store
 from app.store.records import RunSummary
 from app.sweeps import best
@@ -28,6 +29,7 @@ from engine.errors import ConfigError
 from engine.results import TrialResult
 
 Event = dict[str, Any]
+log = logging.getLogger("inferlab.sweeps.runner")
 # Causes after which the worker process is not trusted again.
 FRESH_WORKER_CAUSES = ("crash", "oom", "timeout", "worker-exit", "heartbeat-lost", "protocol")
 DONE_STATUSES = ("ok", "failed")
@@ -169,8 +171,10 @@ class _SweepRun:
             flat = normalize(config)
             return self._ensure_client().run_trial(flat, on_event=forward, trial_id=trial_id)
         except ConfigError as exc:
+            log.warning("trial %s: invalid config: %s", trial_id, exc)
             return _failed(trial_id, config, "invalid-config", str(exc))
-        except Exception as exc:  # the worker could not start: record it, keep the sweep going
+        except WorkerStartError as exc:  # record it, keep the sweep going; any other error is a bug and ends it
+            log.exception("trial %s: worker failed to start", trial_id)
             self._close_client()
             return _failed(trial_id, config, "worker-exit", f"worker failed to start: {exc}")
 

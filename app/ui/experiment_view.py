@@ -7,6 +7,7 @@ value is flagged next to its field before anything launches. Profiles load from 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from engine import registry
 from engine.config import TrialConfig, all_options
 from engine.errors import ConfigError
 from engine.models.resolve import list_hf_cache_models, resolve
+
+log = logging.getLogger("inferlab.ui.experiment_view")
 
 
 class ExperimentView(QWidget):
@@ -257,7 +260,8 @@ class ExperimentView(QWidget):
             return
         try:
             profile = self.build_profile()
-        except Exception as exc:  # a profile error names its key; show it rather than launch
+        except (ConfigError, ValueError) as exc:  # a profile error names its key; show it rather than launch
+            log.exception("sweep not launched: invalid profile")
             self.validation_label.setText(f"Invalid sweep: {exc}")
             return
         self.run_requested.emit(profile)
@@ -275,7 +279,8 @@ class ExperimentView(QWidget):
 
         try:
             profile = load_profile(Path(path))
-        except Exception as exc:
+        except ValueError as exc:  # ProfileError: file, line, key (an unreadable file included)
+            log.exception("profile %s not loaded", path)
             self.validation_label.setText(f"Could not load {path}: {exc}")
             return
         self.apply_profile(profile)
@@ -308,7 +313,8 @@ class ExperimentView(QWidget):
         if path:
             try:
                 self.save_profile_file(path)
-            except Exception as exc:
+            except (ConfigError, ValueError, OSError) as exc:
+                log.exception("profile %s not saved", path)
                 self.validation_label.setText(f"Not saved: {exc}")
 
     # -- drag and drop of .toml ----------------------------------------------------------------------

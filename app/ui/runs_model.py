@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,8 @@ from PySide6.QtGui import QColor
 
 from app.store import RunSummary, Store, StoreError
 from engine.metric_names import info
+
+log = logging.getLogger("inferlab.ui.runs_model")
 
 PAGE_ROWS = 200
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -171,6 +174,7 @@ class RunsTableModel(QAbstractTableModel):
                 self.store.set_notes(run.id, str(value))
                 run = dataclasses.replace(run, notes=str(value))
         except StoreError:  # deleted meanwhile, or a tag the store refuses: the cell keeps its old text
+            log.exception("run %s: edit not stored", run.id)
             return False
         self._rows[index.row()] = run
         self.dataChanged.emit(index, index, [role])
