@@ -14,11 +14,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.store.records import RunDetail, RunSummary
-from engine.metric_names import info
+from engine.metric_names import HEADLINE_METRICS, info
 
-# Figures the grouped bars show, in order. Peak memory is resolved per selection (see peak_memory_metric).
-BAR_METRICS = ("output_tokens_per_s", "energy_j_per_output_token", "peak_memory",
-               "ttft_ms_p50", "ttft_ms_p99", "itl_ms_p50", "itl_ms_p99")
+BAR_COUNT = 7  # grouped bar charts shown: the first headline metrics (each chart costs paint time)
 PEAK_MEMORY_CANDIDATES = ("peak_gpu_memory_used_bytes", "peak_cuda_allocated_bytes", "peak_rss_bytes")
 TELEMETRY_FIELDS: dict[str, tuple[str, str]] = {
     # key -> (label, unit); "gpu0.util_percent" style keys address one GPU of a sample.
@@ -48,9 +46,10 @@ def peak_memory_metric(runs: Sequence[RunSummary]) -> str:
 
 
 def bar_metric_names(runs: Sequence[RunSummary]) -> list[str]:
-    """BAR_METRICS with `peak_memory` replaced by the concrete metric for this selection."""
+    """The first BAR_COUNT headline metrics, peak memory as the one figure measured for this selection."""
     peak = peak_memory_metric(runs)
-    return [peak if m == "peak_memory" else m for m in BAR_METRICS]
+    names = dict.fromkeys(peak if m in PEAK_MEMORY_CANDIDATES else m for m in HEADLINE_METRICS)
+    return list(names)[:BAR_COUNT]
 
 
 @dataclasses.dataclass(frozen=True)
