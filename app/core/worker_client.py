@@ -213,7 +213,7 @@ class WorkerClient:
         try:
             self.start()
         except WorkerStartError as exc:
-            return _failed(trial_id, flat, "worker-exit", str(exc), started)
+            return TrialResult.failed(trial_id, flat, "worker-exit", str(exc), started)
         self._cancel_at = None
         self._last_seen = time.monotonic()
         self._deadline = time.monotonic() + trial_config.common.timeout_s + TIMEOUT_GRACE_S
@@ -243,7 +243,7 @@ class WorkerClient:
                 result.telemetry = telemetry
                 return result
             if kind == "error" and msg.get("id") == trial_id:
-                return _failed(trial_id, flat, msg.get("cause", "crash"), msg.get("message", ""), started)
+                return TrialResult.failed(trial_id, flat, msg.get("cause", "crash"), msg.get("message", ""), started)
             if kind == "telemetry":
                 telemetry.append(msg["sample"])
             if on_event is not None:
@@ -272,10 +272,5 @@ class WorkerClient:
         if tail:
             message += "\nworker stderr (last lines):\n" + tail[-2000:]
         status = "cancelled" if cause == "cancelled" else "failed"
-        return _failed(trial_id, flat, cause, message, started, status=status)
+        return TrialResult.failed(trial_id, flat, cause, message, started, status=status)  # type: ignore[arg-type]
 
-
-def _failed(trial_id: str, flat: dict[str, Any], cause: str, message: str, started: float,
-            status: str = "failed") -> TrialResult:
-    return TrialResult(trial_id, flat, status, failure_cause=cause, failure_message=message,  # type: ignore[arg-type]
-                       started_at=started, finished_at=time.time())

@@ -172,11 +172,11 @@ class _SweepRun:
             return self._ensure_client().run_trial(flat, on_event=forward, trial_id=trial_id)
         except ConfigError as exc:
             log.warning("trial %s: invalid config: %s", trial_id, exc)
-            return _failed(trial_id, config, "invalid-config", str(exc))
+            return TrialResult.failed(trial_id, config, "invalid-config", str(exc))
         except WorkerStartError as exc:  # record it, keep the sweep going; any other error is a bug and ends it
             log.exception("trial %s: worker failed to start", trial_id)
             self._close_client()
-            return _failed(trial_id, config, "worker-exit", f"worker failed to start: {exc}")
+            return TrialResult.failed(trial_id, config, "worker-exit", f"worker failed to start: {exc}")
 
     def _ensure_client(self) -> WorkerClient:
         with self.client_lock:
@@ -209,12 +209,6 @@ class _SweepRun:
         while self.pause.is_set() and not self.stop.wait(0.25):
             pass
         self.emit({"type": "sweep-resumed", "sweep_id": self.sweep_id})
-
-
-def _failed(trial_id: str, config: Mapping[str, Any], cause: str, message: str) -> TrialResult:
-    now = time.time()
-    return TrialResult(trial_id, dict(config), "failed", failure_cause=cause, failure_message=message,
-                       started_at=now, finished_at=now)
 
 
 def _normalized(config: Mapping[str, Any]) -> dict[str, Any]:
