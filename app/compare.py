@@ -13,12 +13,11 @@ import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from app.pareto import pareto_front
 from app.store.records import RunDetail, RunSummary
-from engine.metric_names import info
+from engine.metric_names import HEADLINE_METRICS, info
 
-# Figures the grouped bars show, in order. Peak memory is resolved per selection (see peak_memory_metric).
-BAR_METRICS = ("output_tokens_per_s", "energy_j_per_output_token", "peak_memory",
-               "ttft_ms_p50", "ttft_ms_p99", "itl_ms_p50", "itl_ms_p99")
+BAR_COUNT = 7  # grouped bar charts shown: the first headline metrics (each chart costs paint time)
 PEAK_MEMORY_CANDIDATES = ("peak_gpu_memory_used_bytes", "peak_cuda_allocated_bytes", "peak_rss_bytes")
 TELEMETRY_FIELDS: dict[str, tuple[str, str]] = {
     # key -> (label, unit); "gpu0.util_percent" style keys address one GPU of a sample.
@@ -48,9 +47,10 @@ def peak_memory_metric(runs: Sequence[RunSummary]) -> str:
 
 
 def bar_metric_names(runs: Sequence[RunSummary]) -> list[str]:
-    """BAR_METRICS with `peak_memory` replaced by the concrete metric for this selection."""
+    """The first BAR_COUNT headline metrics, peak memory as the one figure measured for this selection."""
     peak = peak_memory_metric(runs)
-    return [peak if m == "peak_memory" else m for m in BAR_METRICS]
+    names = dict.fromkeys(peak if m in PEAK_MEMORY_CANDIDATES else m for m in HEADLINE_METRICS)
+    return list(names)[:BAR_COUNT]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,20 +89,6 @@ def numeric_metrics(runs: Sequence[RunSummary]) -> list[str]:
     return sorted({k for r in runs for k, m in r.metrics.items() if m.value is not None})
 
 
-def pareto_front(points: Sequence[tuple[float, float]], maximize_x: bool, maximize_y: bool) -> list[int]:
-    """Indices of the non-dominated points, sorted by x. A point is dominated if another is at least as
-    good on both axes and strictly better on one."""
-    sx = 1.0 if maximize_x else -1.0
-    sy = 1.0 if maximize_y else -1.0
-    scored = [(sx * x, sy * y) for x, y in points]
-    front = []
-    for i, (xi, yi) in enumerate(scored):
-        dominated = any((xj >= xi and yj >= yi) and (xj > xi or yj > yi) for xj, yj in scored)
-        if not dominated:
-            front.append(i)
-    return sorted(front, key=lambda i: points[i][0])
-
-
 @dataclasses.dataclass(frozen=True)
 class ParetoData:
     """Scatter of two metrics over the runs that have both; `front` indexes into `run_ids`."""
@@ -117,7 +103,7 @@ class ParetoData:
 
 
 def pareto_data(runs: Sequence[RunSummary], x_metric: str, y_metric: str) -> ParetoData:
-    """Points (x, y) per run and the Pareto front, each axis in its catalogue direction."""
+    """Points (x, y) per run and the Pareto front (sorted by x), each axis in its catalogue direction."""
     ids, xs, ys, missing = [], [], [], []
     for r in runs:
         x, y = r.value(x_metric), r.value(y_metric)
@@ -127,7 +113,9 @@ def pareto_data(runs: Sequence[RunSummary], x_metric: str, y_metric: str) -> Par
         ids.append(r.id)
         xs.append(x)
         ys.append(y)
-    front = pareto_front(list(zip(xs, ys, strict=True)), info(x_metric).higher_is_better, info(y_metric).higher_is_better)
+    front = sorted(pareto_front(list(zip(xs, ys, strict=True)),
+                                (info(x_metric).higher_is_better, info(y_metric).higher_is_better)),
+                   key=lambda i: xs[i])
     return ParetoData(x_metric, y_metric, tuple(ids), tuple(xs), tuple(ys), tuple(front), tuple(missing))
 
 

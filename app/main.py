@@ -21,5 +21,15 @@ def main(argv: list[str] | None = None) -> int:
     return cli_main(args)
 
 
+def console() -> int:
+    """The console script's entry: the headless commands log to a file in the data dir (the tracebacks of
+    what they catch go there, not to stderr); the GUI sets up its own log."""
+    if sys.argv[1:2] not in ([], ["gui"]):
+        from app.logs import log_path, setup_logging
+
+        setup_logging(log_path("cli"))
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -258,6 +259,17 @@ class TrialResult:
     # Telemetry samples (engine.telemetry format) of the trial. The worker streams them live and
     # leaves this empty in its result message; WorkerClient.run_trial fills it from the stream.
     telemetry: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def failed(cls, trial_id: str, config: Mapping[str, Any], cause: str, message: str,
+               started_at: float | None = None, *, status: TrialStatus = "failed",
+               environment: Mapping[str, Any] | None = None) -> TrialResult:
+        """A trial that produced no figures: its `cause` and `message`, finished now (started now too
+        unless `started_at` says when). The one builder of failed and cancelled results."""
+        now = time.time()
+        return cls(trial_id, dict(config), status, failure_cause=cause, failure_message=message,
+                   environment=dict(environment or {}), started_at=now if started_at is None else started_at,
+                   finished_at=now)
 
     def value(self, name: str) -> float | None:
         """The metric's value, or None if absent or unavailable."""

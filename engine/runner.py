@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from engine import environment, registry, workloads
-from engine.backends.base import Backend, LoadInfo, Request
+from engine.backends.base import Backend, LoadInfo, Request, prompt_text
 from engine.causes import FailureCause
 from engine.config import TrialConfig
 from engine.errors import CancelledError, EngineError, OutOfMemoryError, UnsupportedError
@@ -187,7 +187,7 @@ class _Trial:
         self.result.sample_outputs = backend.sample_outputs()
         if c.quality_guard:
             runner.emit("progress", id=self.id, phase="quality", done=0, total=1, tokens_per_s=None)
-            texts = [_text(tokenizer, r) for r in measured]
+            texts = [prompt_text(tokenizer, r.prompt) for r in measured]
             self.result.metrics.update(runner.quality.evaluate(backend, self.config, texts))
         self.describe_workload()
         self.result.notes.append("TTFT/ITL: " + backend.ttft_method)
@@ -259,12 +259,6 @@ def _device(config: TrialConfig, info: LoadInfo) -> str:
 def check_cancel(cancel: threading.Event) -> None:
     if cancel.is_set():
         raise CancelledError("trial cancelled")
-
-
-def _text(tokenizer: Any, request: Request) -> str:
-    if isinstance(request.prompt, str):
-        return request.prompt
-    return tokenizer.apply_chat_template(request.prompt, tokenize=False, add_generation_prompt=True)
 
 
 def classify(exc: BaseException) -> tuple[FailureCause, str]:

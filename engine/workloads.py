@@ -16,7 +16,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from engine.backends.base import Request
+from engine.backends.base import Request, prompt_text
 from engine.config import TrialConfig
 from engine.errors import ConfigError
 
@@ -94,10 +94,7 @@ def _pool(tokenizer: Any) -> WordPool:
 
 def count_tokens(tokenizer: Any, prompt: str | list[dict[str, str]]) -> int:
     """Tokens a prompt feeds the model: plain text as is, chat messages after the chat template."""
-    if isinstance(prompt, str):
-        return len(tokenizer.encode(prompt, add_special_tokens=False))
-    text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
-    return len(tokenizer.encode(text, add_special_tokens=False))
+    return len(tokenizer.encode(prompt_text(tokenizer, prompt), add_special_tokens=False))
 
 
 def read_jsonl(path: Path) -> list[str | list[dict[str, str]]]:

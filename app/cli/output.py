@@ -9,10 +9,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from app.store.records import RunDetail, RunSummary
-from engine.metric_names import info
+from engine.metric_names import HEADLINE_METRICS, info
 from engine.results import MEDIAN_CI
 
-DEFAULT_COLUMNS = ("output_tokens_per_s", "ttft_ms_p50", "tpot_ms_p50", "peak_rss_bytes")
+DEFAULT_COLUMNS = HEADLINE_METRICS[:4]
 
 
 def to_json(obj: Any) -> str:

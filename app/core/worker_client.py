@@ -227,7 +227,7 @@ class WorkerClient:
         try:
             self.start()
         except WorkerStartError as exc:
-            return _failed(trial_id, flat, FailureCause.WORKER_EXIT, str(exc), started)
+            return TrialResult.failed(trial_id, flat, FailureCause.WORKER_EXIT, str(exc), started)
         self._cancel_at = None
         self._last_seen = time.monotonic()
         self._deadline = time.monotonic() + trial_config.common.timeout_s + TIMEOUT_GRACE_S
@@ -257,7 +257,8 @@ class WorkerClient:
                 result.telemetry = telemetry
                 return result
             if kind == "error" and msg.get("id") == trial_id:
-                return _failed(trial_id, flat, FailureCause(msg["cause"]), msg.get("message", ""), started)
+                return TrialResult.failed(trial_id, flat, FailureCause(msg["cause"]), msg.get("message", ""),
+                                          started)
             if kind == "telemetry":
                 telemetry.append(msg["sample"])
             if on_event is not None:
@@ -293,7 +294,7 @@ class WorkerClient:
         if tail:
             message += "\nworker stderr (last lines):\n" + tail[-2000:]
         status = "cancelled" if cause is FailureCause.CANCELLED else "failed"
-        result = _failed(trial_id, flat, cause, message, started, status=status)
+        result = TrialResult.failed(trial_id, flat, cause, message, started, status=status)
         result.notes.extend(notes)
         result.telemetry = telemetry
         return result
@@ -317,8 +318,3 @@ class WorkerClient:
                                          "not send it (the kernel's OOM killer or another process)")
         return FailureCause.WORKER_EXIT, f"the worker process ended during the trial ({how})"
 
-
-def _failed(trial_id: str, flat: dict[str, Any], cause: FailureCause, message: str, started: float,
-            status: str = "failed") -> TrialResult:
-    return TrialResult(trial_id, flat, status, failure_cause=cause, failure_message=message,  # type: ignore[arg-type]
-                       started_at=started, finished_at=time.time())

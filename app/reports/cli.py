@@ -7,17 +7,15 @@ import sys
 from pathlib import Path
 
 from app.cli.exit_codes import Exit
-from app.reports.export import FORMATS
+from app.reports.formats import FORMATS, REPORT_FORMATS, format_for_suffix
 from app.reports.importers import LOADERS
-
-_SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf", ".csv": "csv", ".json": "json", ".md": "md"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `export` and `import` subcommands."""
     exp = subparsers.add_parser("export", help="Write a comparison report of stored runs.",
-                                description="Write a comparison report of stored runs (HTML, PDF, CSV, JSON "
-                                            "or Markdown).")
+                                description="Write a comparison report of stored runs ("
+                                            + ", ".join(f.label for f in REPORT_FORMATS) + ").")
     exp.add_argument("runs", nargs="+", metavar="RUNS", help="Run ids, or ranges such as 3-40.")
     exp.add_argument("--format", "-f", choices=FORMATS, help="Report format (default: from the -o suffix).")
     exp.add_argument("-o", "--output", required=True, type=Path, metavar="FILE", help="Report file to write.")
@@ -63,7 +61,8 @@ def run_export(args: argparse.Namespace) -> int:
     from app.reports.export import export_runs
     from app.store import Store, StoreOpenError
 
-    fmt = args.format or _SUFFIX_FORMATS.get(args.output.suffix.lower())
+    by_suffix = format_for_suffix(args.output)
+    fmt = args.format or (by_suffix.name if by_suffix else None)
     if fmt is None:
         print(f"error: --format: cannot tell it from {args.output.name!r}; give one of {', '.join(FORMATS)}",
               file=sys.stderr)

@@ -6,25 +6,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.reports.model import Report, build_report
+from app.reports.formats import FORMATS, report_format
+from app.reports.model import build_report
 from app.store.records import RunDetail
 
-FORMATS = ("html", "pdf", "csv", "json", "md")
+__all__ = ["FORMATS", "export_runs"]
+
 LOAD_CHUNK = 100
-
-
-def _writer(fmt: str) -> Callable[[Report, Path], None]:
-    if fmt == "html":
-        from app.reports.html_export import write_html as w
-    elif fmt == "pdf":
-        from app.reports.pdf_export import write_pdf as w
-    elif fmt == "csv":
-        from app.reports.csv_export import write_csv as w
-    elif fmt == "json":
-        from app.reports.json_export import write_json as w
-    else:
-        from app.reports.markdown_export import write_markdown as w
-    return w
 
 
 def export_runs(store: Any, run_ids: Sequence[int], fmt: str, path: str | Path, *, title: str = "",
@@ -39,8 +27,7 @@ def export_runs(store: Any, run_ids: Sequence[int], fmt: str, path: str | Path, 
         ValueError: unknown format or no runs.
         KeyError/LookupError: from the store when a run id does not exist.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"format: got {fmt!r}; allowed: {', '.join(FORMATS)}")
+    writer = report_format(fmt).load_writer()
     ids = list(dict.fromkeys(int(i) for i in run_ids))
     if not ids:
         raise ValueError("runs: no run ids given")
@@ -58,7 +45,7 @@ def export_runs(store: Any, run_ids: Sequence[int], fmt: str, path: str | Path, 
     target = Path(path)
     tmp = target.with_name(f".{target.name}.partial")
     try:
-        _writer(fmt)(report, tmp)
+        writer(report, tmp)
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)

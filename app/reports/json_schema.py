@@ -11,7 +11,7 @@ from typing import Any
 
 # 2.0: ci95_low/ci95_high became the interval `ci_method` describes (for new runs a 95% CI of the
 # median, was a t-interval of the mean); added ci_method, n_distinct, caveat.
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"
 
 _NUM = ["number", "null"]
 _STR = ["string", "null"]
@@ -67,7 +67,9 @@ SCHEMA: dict[str, Any] = {
             "type": "object", "required": ["name", "unit", "label", "higher_is_better", "meaning"],
             "additionalProperties": False,
             "properties": {"name": {"type": "string"}, "unit": {"type": "string"}, "label": {"type": "string"},
-                           "higher_is_better": {"type": "boolean"}, "meaning": {"type": "string"}},
+                           "higher_is_better": {"type": "boolean"}, "meaning": {"type": "string"},
+                           "headline": {"type": "integer", "minimum": 0,
+                                        "description": "rank among the headline figures (1 first); 0: not one"}},
         }},
         "runs": {"type": "array", "items": RUN},
     },

@@ -17,12 +17,9 @@ from typing import Any
 from app.reports import tables
 from app.reports.tables import Cell, Table
 from app.store.records import RunDetail
-from engine.metric_names import CATALOGUE, info
+from engine.metric_names import CATALOGUE, HEADLINE_METRICS, info
 from engine.results import MEDIAN_CI, PERCENTILES, Measurement, min_samples_for_percentile
 
-# Metrics shown in compact places (charts, the PDF's many-run tables), in this order when present.
-KEY_METRICS = ("output_tokens_per_s", "ttft_ms_p50", "tpot_ms_p50", "e2e_ms_p50", "energy_j_per_output_token",
-               "requests_per_s", "peak_rss_bytes", "peak_gpu_memory_used_bytes")
 _BYTES_PER_MIB = 2**20
 _PATH_LIKE = re.compile(r"[\w.~/\-]+")  # folders and org/name ids are shortened to their last part
 
@@ -103,7 +100,8 @@ def ordered_metric_names(runs: Sequence[RunDetail]) -> list[str]:
 
 
 def key_metrics(metric_names: Sequence[str]) -> list[str]:
-    return [m for m in KEY_METRICS if m in metric_names]
+    """The headline metrics among `metric_names`, in headline order (the PDF's compact columns)."""
+    return [m for m in HEADLINE_METRICS if m in metric_names]
 
 
 def display_unit(unit: str) -> str:

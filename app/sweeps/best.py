@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app.pareto import pareto_front
 from app.store.records import RunSummary
 from app.sweeps.profile import Constraint, Objective
 
@@ -17,17 +18,14 @@ def feasible(run: RunSummary, objectives: Sequence[Objective], constraints: Sequ
     return all(c.violation(run.value(c.metric)) <= 0 for c in constraints)
 
 
-def _dominates(a: Sequence[float], b: Sequence[float]) -> bool:
-    return all(x >= y for x, y in zip(a, b, strict=True)) and any(x > y for x, y in zip(a, b, strict=True))
-
-
 def best_runs(runs: Sequence[RunSummary], objectives: Sequence[Objective],
               constraints: Sequence[Constraint] = ()) -> list[RunSummary]:
     """The feasible Pareto set (one run, or ties, for a single objective), best first by the first objective."""
     if not objectives:
         return []
-    signs = [1.0 if o.direction == "maximize" else -1.0 for o in objectives]
-    points = [(r, [s * float(r.value(o.metric)) for s, o in zip(signs, objectives, strict=True)])  # type: ignore[arg-type]
-              for r in runs if feasible(r, objectives, constraints)]
-    front = [(r, p) for r, p in points if not any(_dominates(q, p) for _, q in points)]
-    return [r for r, _ in sorted(front, key=lambda rp: -rp[1][0])]
+    candidates = [r for r in runs if feasible(r, objectives, constraints)]
+    maximize = [o.direction == "maximize" for o in objectives]
+    front = [candidates[i] for i in pareto_front([[r.value(o.metric) for o in objectives] for r in candidates],
+                                                   maximize)]
+    first, sign = objectives[0].metric, 1.0 if maximize[0] else -1.0
+    return sorted(front, key=lambda r: -sign * float(r.value(first)))  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ Optuna study is rebuilt from them.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 import uuid
@@ -21,7 +22,7 @@ from typing import Any
 
 from optuna.trial import Trial
 
-from app.core.worker_client import WorkerClient
+from app.core.worker_client import WorkerClient, WorkerStartError
 from app.store import Store
 from app.store.records import RunSummary
 from app.store.recovery import WRITE_ERRORS, add_run_or_recover
@@ -34,6 +35,7 @@ from engine.errors import ConfigError
 from engine.results import TrialResult
 
 Event = dict[str, Any]
+log = logging.getLogger("inferlab.sweeps.runner")
 # Causes after which the worker process is not trusted again.
 FRESH_WORKER_CAUSES = (FailureCause.CRASH, FailureCause.OOM, FailureCause.TIMEOUT, FailureCause.WORKER_EXIT,
                        FailureCause.KILLED, FailureCause.HEARTBEAT_LOST, FailureCause.PROTOCOL)
@@ -207,10 +209,12 @@ class _SweepRun:
             flat = normalize(config)
             return self._ensure_client().run_trial(flat, on_event=forward, trial_id=trial_id)
         except ConfigError as exc:
-            return _failed(trial_id, config, FailureCause.INVALID_CONFIG, str(exc))
-        except Exception as exc:  # the worker could not start: record it, keep the sweep going
+            log.warning("trial %s: invalid config: %s", trial_id, exc)
+            return TrialResult.failed(trial_id, config, FailureCause.INVALID_CONFIG, str(exc))
+        except WorkerStartError as exc:  # record it, keep the sweep going; any other error is a bug and ends it
+            log.exception("trial %s: worker failed to start", trial_id)
             self._close_client()
-            return _failed(trial_id, config, FailureCause.WORKER_EXIT, f"worker failed to start: {exc}")
+            return TrialResult.failed(trial_id, config, FailureCause.WORKER_EXIT, f"worker failed to start: {exc}")
 
     def _ensure_client(self) -> WorkerClient:
         with self.client_lock:
@@ -243,12 +247,6 @@ class _SweepRun:
         while self.pause.is_set() and not self.stop.wait(0.25):
             pass
         self.emit({"type": "sweep-resumed", "sweep_id": self.sweep_id})
-
-
-def _failed(trial_id: str, config: Mapping[str, Any], cause: FailureCause, message: str) -> TrialResult:
-    now = time.time()
-    return TrialResult(trial_id, dict(config), "failed", failure_cause=cause, failure_message=message,
-                       started_at=now, finished_at=now)
 
 
 def _normalized(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,16 +1,20 @@
 """Run a blocking call (an environment probe, NVML, opening the store) off the GUI thread.
 
 The result comes back as a Qt signal, delivered on the GUI thread (queued across threads), so a
-slow or hung interpreter never freezes a window. Exceptions come back as text on `failed`.
+slow or hung interpreter never freezes a window. Exceptions come back as text on `failed`, and
+their tracebacks go to the log.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+
+log = logging.getLogger("inferlab.ui.background")
 
 
 class BackgroundCall(QObject):
@@ -32,6 +36,7 @@ class BackgroundCall(QObject):
         try:
             result = self._fn()
         except Exception as exc:  # reported to the GUI as text; a probe failure must not kill the app
+            log.exception("%s failed", self._thread.name)
             self._deliver(self.failed, f"{type(exc).__name__}: {exc}")
             return
         self._deliver(self.done, result)

@@ -9,6 +9,7 @@ in the validation line, never as a traceback.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ from engine.config import TrialConfig, all_options
 from engine.errors import ConfigError
 from engine.models.resolve import list_hf_cache_models
 from engine.schema import check_text
+
+log = logging.getLogger("inferlab.ui.experiment_view")
 
 
 class ExperimentView(QWidget):
@@ -266,6 +269,7 @@ class ExperimentView(QWidget):
         try:
             profile = self.build_profile()
         except (ConfigError, ProfileError) as exc:  # names its key; shown rather than launched
+            log.info("sweep not launched: %s", exc)  # the user's input, not a bug: no traceback
             self.validation_label.setText(f"Invalid sweep: {exc}")
             return
         self.run_requested.emit(profile)
@@ -284,6 +288,7 @@ class ExperimentView(QWidget):
         try:
             profile = load_profile(Path(path))
         except ProfileError as exc:  # binary, huge, nested, bad values: all named by the parser
+            log.info("profile %s not loaded: %s", path, exc)
             self.validation_label.setText(f"Could not load the profile: {exc}")
             self.validation_label.setProperty("invalid", True)
             return
@@ -317,7 +322,8 @@ class ExperimentView(QWidget):
         if path:
             try:
                 self.save_profile_file(path)
-            except Exception as exc:
+            except (ConfigError, ValueError, OSError) as exc:
+                log.exception("profile %s not saved", path)
                 self.validation_label.setText(f"Not saved: {exc}")
 
     # -- drag and drop of .toml ----------------------------------------------------------------------

@@ -50,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: PySide6 {PySide6.__version__} drops a reference to True on every signal emitted "
               "from Python and aborts after a few thousand; install PySide6-Essentials 6.11.3", file=sys.stderr)
 
+    from app.logs import log_uncaught_exceptions, setup_logging
     from app.ui.main_window import MainWindow
+
+    setup_logging()
+    log_uncaught_exceptions()
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("InferLab")

@@ -7,21 +7,20 @@ built before `show()`; the store and the plotting views are built right after th
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from app.paths import default_store_url
+from app.reports.formats import REPORT_FORMATS, format_for_filter, format_for_suffix
+from app.ui.background import BackgroundCall
 from app.ui.experiment_view import ExperimentView
 from app.ui.sweep_runner import SweepController
 from app.ui.themes import apply_theme
 
 RECENT_LIMIT = 10
-EXPORT_FILTERS = "HTML report (*.html);;PDF report (*.pdf);;Markdown (*.md);;CSV (*.csv);;JSON (*.json)"
 TAB_EXPERIMENT, TAB_LIVE, TAB_RUNS, TAB_COMPARE = range(4)
 
 
@@ -43,6 +42,8 @@ class MainWindow(QMainWindow):
         self.runs: Any = None
         self.compare: Any = None
         self.recovery_notice = ""  # what the start-up import of recovery files reported
+        self.export_dialog: QFileDialog | None = None
+        self._export_calls: list[BackgroundCall] = []
         self.theme = str(settings.value("theme", "dark"))
         self.setWindowTitle("InferLab")
         self.resize(1400, 900)
@@ -260,34 +261,50 @@ class MainWindow(QMainWindow):
         if not ids:
             QMessageBox.information(self, "Export", "Choose runs to compare first (Runs view → Compare).")
             return
-        path, chosen = QFileDialog.getSaveFileName(self, "Export comparison", "inferlab-report.html",
-                                                   EXPORT_FILTERS)
-        if path:
-            self.export_to(ids, path)
+        dialog = QFileDialog(self, "Export comparison", "inferlab-report.html")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilters([f.file_filter for f in REPORT_FORMATS])
+        self.export_dialog = dialog
+        try:
+            if dialog.exec() and dialog.selectedFiles():
+                self.export_to(ids, *export_target(dialog.selectedFiles()[0], dialog.selectedNameFilter()))
+        finally:
+            self.export_dialog = None
+            dialog.deleteLater()
 
-    def export_to(self, run_ids: list[int], path: str, title: str = "InferLab comparison") -> None:
+    def export_to(self, run_ids: list[int], path: str, fmt: str | None = None,
+                  title: str = "InferLab comparison") -> None:
         """Write the report on a background thread (PDF rendering takes seconds); `export_finished` says
-        where it went or why it failed."""
-        fmt = Path(path).suffix.lstrip(".").lower() or "html"
+        where it went or why it failed. `fmt` defaults to the one `path`'s suffix names (else HTML)."""
+        by_suffix = format_for_suffix(path)
+        fmt = fmt or (by_suffix.name if by_suffix else "html")
         self.statusBar().showMessage(f"Exporting {len(run_ids)} run(s) to {path}…")
 
-        def work() -> None:
-            try:
-                from app.reports.export import export_runs
-                from app.store import Store
+        def work() -> str:
+            from app.reports.export import export_runs
+            from app.store import Store
 
-                with Store(self.store_url) as store:
-                    written = export_runs(store, run_ids, fmt, path, title=title)
-                self.export_finished.emit(str(written))
-            except Exception as exc:
-                self.export_finished.emit(f"error: {type(exc).__name__}: {exc}")
+            with Store(self.store_url) as store:
+                return str(export_runs(store, run_ids, fmt, path, title=title))
 
-        self.export_finished.connect(self._on_exported, Qt.ConnectionType.UniqueConnection)
-        threading.Thread(target=work, name="inferlab-export", daemon=True).start()
+        call = BackgroundCall(work, "inferlab-export")
+        call.done.connect(self._on_exported)
+        call.failed.connect(self._on_export_failed)
+        self._export_calls.append(call.start())  # kept until it answers
 
-    def _on_exported(self, result: str) -> None:
-        self.statusBar().showMessage(("Export failed: " + result[7:]) if result.startswith("error: ")
-                                     else f"Report written to {result}", 15000)
+    def _on_exported(self, path: str) -> None:
+        self._forget_export_call()
+        self.statusBar().showMessage(f"Report written to {path}", 15000)
+        self.export_finished.emit(path)
+
+    def _on_export_failed(self, message: str) -> None:
+        self._forget_export_call()
+        self.statusBar().showMessage("Export failed: " + message, 15000)
+        self.export_finished.emit("error: " + message)
+
+    def _forget_export_call(self) -> None:
+        sender = self.sender()
+        self._export_calls = [c for c in self._export_calls if c is not sender]
 
     # -- persistence ---------------------------------------------------------------------------------
     def _recent(self, key: str) -> list[str]:
@@ -322,3 +339,13 @@ class MainWindow(QMainWindow):
             self.store.close()
         super().closeEvent(event)
 
+
+
+def export_target(path: str, file_filter: str) -> tuple[str, str]:
+    """(path, format) from an export dialog's answer: a suffix the formats know decides the format;
+    otherwise the chosen filter does, and its first suffix is added to the name."""
+    by_suffix = format_for_suffix(path)
+    if by_suffix is not None:
+        return path, by_suffix.name
+    chosen = format_for_filter(file_filter) or REPORT_FORMATS[0]
+    return path + chosen.suffixes[0], chosen.name

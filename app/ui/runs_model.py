@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,9 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 
 from app.store import RunSummary, Store, StoreError
-from engine.metric_names import info
+from engine.metric_names import HEADLINE_METRICS, info
+
+log = logging.getLogger("inferlab.ui.runs_model")
 
 PAGE_ROWS = 200
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -56,11 +59,7 @@ COLUMNS = (
     Column("Batch", lambda r: r.config.get("batch_size", ""), "config.batch_size"),
     Column("In/out tokens", lambda r: f"{r.config.get('input_tokens', '?')}/{r.config.get('output_tokens', '?')}",
            "config.input_tokens", "Prompt / generated tokens per request; sorts by prompt tokens"),
-    _metric_column("output_tokens_per_s"),
-    _metric_column("energy_j_per_output_token"),
-    _metric_column("ttft_ms_p50"),
-    _metric_column("itl_ms_p50"),
-    _metric_column("peak_rss_bytes"),
+    *(_metric_column(name) for name in HEADLINE_METRICS[:5]),
     Column("Sweep", lambda r: r.sweep_id or "", "sweep_id"),
     Column("Source", lambda r: r.source, "source"),
     Column("Tags", lambda r: ", ".join(r.tags), None),
@@ -171,6 +170,7 @@ class RunsTableModel(QAbstractTableModel):
                 self.store.set_notes(run.id, str(value))
                 run = dataclasses.replace(run, notes=str(value))
         except StoreError:  # deleted meanwhile, or a tag the store refuses: the cell keeps its old text
+            log.exception("run %s: edit not stored", run.id)
             return False
         self._rows[index.row()] = run
         self.dataChanged.emit(index, index, [role])

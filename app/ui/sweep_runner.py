@@ -7,11 +7,14 @@ trials. A worker crash, OOM or hang comes back as a failed trial event, never as
 
 from __future__ import annotations
 
+import logging
 import threading
 import traceback
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
+
+log = logging.getLogger("inferlab.ui.sweep_runner")
 
 
 class SweepRunner(QObject):
@@ -39,6 +42,7 @@ class SweepRunner(QObject):
                 sweep_id = run_profile(self.profile, store, on_event=self.event.emit, stop=self.stop,
                                        pause=self.pause, python=self.python)
         except Exception as exc:  # the sweep's own errors (bad profile, store) are shown, not raised
+            log.exception("sweep %r stopped by an error", getattr(self.profile, "name", "?"))
             self.failed.emit(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")
         self.finished.emit(sweep_id)
 

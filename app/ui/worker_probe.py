@@ -1,4 +1,4 @@
-"""Asks a real worker what it can run: starts `WorkerClient` on a background thread, reports the hello.
+"""Asks a real worker what it can run: starts `WorkerClient` in a `BackgroundCall`, reports the hello.
 
 The GUI process never imports an inference library; the worker's hello lists each backend's
 availability with the reason. NVML is read here too (app.envs.gpus, cheap, no torch) to disable GPU-only options.
@@ -6,12 +6,12 @@ availability with the reason. NVML is read here too (app.envs.gpus, cheap, no to
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from app.envs.gpus import discover_gpus
+from app.ui.background import BackgroundCall
 
 
 class WorkerProbe(QObject):
@@ -23,23 +23,25 @@ class WorkerProbe(QObject):
     def __init__(self, python: str | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.python = python
-        self._thread: threading.Thread | None = None
+        self._call: BackgroundCall | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._probe, name="inferlab-worker-probe", daemon=True)
-        self._thread.start()
+        """Probe in the background; a failure (logged with its traceback) is shown, the form stays usable."""
+        self._call = BackgroundCall(self._probe, "inferlab-worker-probe")
+        self._call.done.connect(self._on_done)
+        self._call.failed.connect(self.failed)
+        self._call.start()
 
-    def _probe(self) -> None:
-        try:
-            from app.core.worker_client import WorkerClient
-
-            with WorkerClient(self.python) as client:
-                hello = dict(client.start(timeout_s=120))
-        except Exception as exc:  # shown in the status bar; the form stays usable
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
-            return
-        hello["gpus"] = nvml_gpus()
+    def _on_done(self, hello: dict[str, Any]) -> None:
         self.hello.emit(hello)
+
+    def _probe(self) -> dict[str, Any]:
+        from app.core.worker_client import WorkerClient
+
+        with WorkerClient(self.python) as client:
+            hello = dict(client.start(timeout_s=120))
+        hello["gpus"] = nvml_gpus()
+        return hello
 
 
 def nvml_gpus() -> dict[str, Any]:

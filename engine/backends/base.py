@@ -29,6 +29,14 @@ class Request:
     max_new_tokens: int
 
 
+def prompt_text(tokenizer: Any, prompt: str | list[dict[str, str]]) -> str:
+    """The text a prompt feeds the model: plain text as is, chat messages through the tokenizer's chat
+    template with the generation prompt added (the one way every engine and the workload flatten chat)."""
+    if isinstance(prompt, str):
+        return prompt
+    return str(tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True))
+
+
 @dataclasses.dataclass(frozen=True)
 class LoadInfo:
     """What loading produced. `resolved` describes the actual model source (path, format)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -90,3 +91,13 @@ def test_trial_result_round_trips_through_json() -> None:
     assert back == result
     assert back.value("gpu_energy_j") is None
     assert back.metrics["output_tokens_per_s"].n == 3
+
+
+def test_failed_results_come_from_one_builder_with_cause_message_and_times() -> None:
+    before = time.time()
+    failed = TrialResult.failed("t1", {"engine": "hf-generate"}, "worker-exit", "no hello", before - 5.0)
+    assert (failed.status, failed.failure_cause, failed.failure_message) == ("failed", "worker-exit", "no hello")
+    assert failed.started_at == before - 5.0 and before <= failed.finished_at <= time.time()
+    assert failed.metrics == {} and TrialResult.from_dict(failed.to_dict()) == failed
+    cancelled = TrialResult.failed("t2", {}, "cancelled", "stopped by the user", status="cancelled")
+    assert cancelled.status == "cancelled" and cancelled.started_at == cancelled.finished_at

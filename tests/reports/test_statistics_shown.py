@@ -50,7 +50,7 @@ def test_csv_says_what_each_interval_is_and_flags_percentiles(store: Store, repo
 def test_json_carries_interval_method_distinct_values_and_caveats(store: Store, report_store, legacy_id: int,
                                                                   tmp_path: Path) -> None:
     doc = json.loads(export_runs(store, [*report_store.ok_ids, legacy_id], "json", tmp_path / "r.json").read_text())
-    assert validate(doc) == [] and doc["schema_version"] == "2.0"
+    assert validate(doc) == [] and doc["schema_version"] == "2.1"
     runs = {r["id"]: r["metrics"] for r in doc["runs"]}
     ok = runs[report_store.ok_ids[0]]
     assert ok["output_tokens_per_s"]["ci_method"].startswith(MEDIAN_CI)

@@ -157,3 +157,51 @@ def test_an_optuna_sweep_ends_once_its_grid_is_measured(data_dir: Path, tmp_path
     logs = [e["message"] for e in events if e["type"] == "log"]
     assert any("every point of the grid is measured" in m for m in logs), logs
     assert events[-1]["status"] == "finished"
+
+
+GRID_PROFILE = """\
+name = "grid-two"
+engine = "hf-generate"
+model = "demo"
+[options]
+input_tokens = 8
+output_tokens = 2
+num_requests = 1
+warmup_requests = 0
+repetitions = 1
+idle_baseline_s = 0.0
+[axes]
+batch_size = [1, 2]
+"""
+
+
+def test_a_worker_that_cannot_start_is_recorded_per_trial_and_logged_with_its_traceback(
+        data_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    profile = parse_profile(GRID_PROFILE, "grid.toml")
+    missing_python = str(tmp_path / "no-such-python")
+    with caplog.at_level("ERROR", logger="inferlab.sweeps.runner"), \
+            Store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        sweep_id = run_profile(profile, store, python=missing_python)
+        runs = store.list_runs(sweep_id=sweep_id, sort="id")
+        assert [(r.status, r.failure_cause) for r in runs] == [("failed", "worker-exit")] * 2
+        assert all("worker failed to start" in (r.failure_message or "") for r in runs), runs[0].failure_message
+        assert store.get_sweep(sweep_id).status == "finished"
+    starts = [r for r in caplog.records if "worker failed to start" in r.getMessage()]
+    assert len(starts) == 2 and all(r.exc_info and r.exc_info[0].__name__ == "WorkerStartError" for r in starts)
+
+
+def test_a_bug_in_the_client_ends_the_sweep_as_failed_instead_of_posing_as_a_start_failure(
+        data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.core.worker_client import WorkerClient
+
+    def buggy_run_trial(self: WorkerClient, *args: object, **kwargs: object) -> None:  # stand-in for a bug
+        raise TypeError("a bug in the client")
+
+    monkeypatch.setattr(WorkerClient, "run_trial", buggy_run_trial)
+    profile = parse_profile(GRID_PROFILE, "grid.toml")
+    with Store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        with pytest.raises(TypeError, match="a bug in the client"):
+            run_profile(profile, store)
+        sweep = store.latest_sweep("grid-two")
+        assert sweep is not None and sweep.status == "failed"
+        assert store.list_runs(sweep_id=sweep.id) == []  # nothing recorded under a false cause

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 from app import compare
+from app.pareto import pareto_front
 from app.store.records import RunSummary
+from engine.metric_names import HEADLINE_METRICS
 from engine.results import Measurement
 
 
@@ -20,9 +22,27 @@ def _run(run_id: int, tps: float | None, jpt: float | None, **config: object) ->
 
 def test_pareto_front_respects_each_axis_direction() -> None:
     points = [(1.0, 10.0), (2.0, 5.0), (3.0, 3.0), (2.5, 8.0), (0.5, 1.0)]
-    assert compare.pareto_front(points, maximize_x=True, maximize_y=True) == [0, 3, 2]
-    assert compare.pareto_front(points, maximize_x=False, maximize_y=True) == [4, 0]
-    assert compare.pareto_front(points, maximize_x=True, maximize_y=False) == [4, 2]
+    assert pareto_front(points, (True, True)) == [0, 2, 3]
+    assert pareto_front(points, (False, True)) == [0, 4]
+    assert pareto_front(points, (True, False)) == [2, 4]
+
+
+def test_pareto_front_takes_any_number_of_axes_and_keeps_equal_points() -> None:
+    points = [(1.0, 1.0, 5.0), (1.0, 1.0, 4.0), (2.0, 0.5, 4.0), (2.0, 0.5, 4.0)]
+    assert pareto_front(points, (True, True, True)) == [0, 2, 3]
+    assert pareto_front(points, (True, True, False)) == [1, 2, 3]
+
+
+def test_the_compare_chart_and_a_sweeps_best_runs_share_one_front() -> None:
+    from app.sweeps.best import best_runs
+    from app.sweeps.profile import Objective
+
+    runs = [_run(1, 100.0, 0.5), _run(2, 80.0, 0.2), _run(3, 120.0, 0.9), _run(4, 70.0, 0.6)]
+    data = compare.pareto_data(runs, "energy_j_per_output_token", "output_tokens_per_s")
+    best = best_runs(runs, [Objective("output_tokens_per_s", "maximize"),
+                            Objective("energy_j_per_output_token", "minimize")])
+    assert {data.run_ids[i] for i in data.front} == {r.id for r in best} == {1, 2, 3}
+    assert [r.id for r in best] == [3, 1, 2]  # best first by the first objective
 
 
 def test_pareto_data_leaves_out_runs_without_both_figures() -> None:
@@ -47,4 +67,7 @@ def test_bar_series_keeps_unavailable_figures_as_none_with_the_reason() -> None:
     tps = compare.bar_series(runs, "output_tokens_per_s")
     assert tps.values == (100.0, None) and tps.reasons[1] == "not measured"
     assert compare.bar_series(runs, "energy_j_per_output_token").reasons[0] == "no NVML, no RAPL"
-    assert compare.bar_metric_names(runs)[2] == "peak_rss_bytes"
+    names = compare.bar_metric_names(runs)
+    assert "peak_rss_bytes" in names  # the one peak-memory figure these runs measured, once
+    assert not {"peak_gpu_memory_used_bytes", "peak_cuda_allocated_bytes"} & set(names)
+    assert names == [n for n in HEADLINE_METRICS if n in names]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt, QTimer
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
+from app.reports.formats import REPORT_FORMATS, report_format
 from app.store import Store
 from app.sweeps import parse_profile, run_profile
 from app.ui.runs_model import COLUMNS, NOTES_COLUMN, TAGS_COLUMN
@@ -135,6 +137,54 @@ def test_export_writes_the_comparison_report(qtbot, make_window, real_store: str
         window.export_to(ids, str(target))
     assert blocker.args == [str(target)]
     assert target.exists() and f"{ids[0]}" in target.read_text(encoding="utf-8")
+
+
+def _answer_export_dialog(file_filter: str, path: Path, seen: list[list[str]]) -> None:
+    """Plays the user in the modal export dialog: notes its filters, picks a file type, types a name."""
+    dialog = QApplication.activeModalWidget()
+    assert isinstance(dialog, QFileDialog)
+    seen.append(dialog.nameFilters())
+    dialog.selectNameFilter(file_filter)
+    dialog.selectFile(str(path))
+    dialog.accept()
+
+
+@pytest.mark.parametrize(("file_filter", "typed", "written", "head"), [
+    (report_format("html").file_filter, "report.htm", "report.htm", "<!doctype html"),
+    (report_format("pdf").file_filter, "report", "report.pdf", "%pdf"),
+])
+def test_export_dialog_offers_the_format_table_and_honours_the_choice(
+        qtbot, make_window, real_store: str, tmp_path: Path, file_filter: str, typed: str, written: str,
+        head: str) -> None:
+    window = make_window(url=real_store)
+    window.show_compare([window.runs.model.run_at(i).id for i in range(2)])
+    seen: list[list[str]] = []
+    QTimer.singleShot(0, lambda: _answer_export_dialog(file_filter, tmp_path / typed, seen))
+    with qtbot.waitSignal(window.export_finished, timeout=120_000) as blocker:
+        window.export_report()
+    assert seen == [[f.file_filter for f in REPORT_FORMATS]]
+    assert blocker.args == [str(tmp_path / written)]
+    assert (tmp_path / written).read_bytes()[:40].decode("latin-1").lower().startswith(head)
+
+
+def test_a_failed_export_lands_in_the_log_file_with_its_traceback(
+        qtbot, make_window, real_store: str, tmp_path: Path, data_dir: Path) -> None:
+    from app.logs import log_path, setup_logging
+
+    assert log_path().parent == data_dir / "logs"
+    handler = setup_logging(tmp_path / "gui.log")
+    try:
+        window = make_window(url=real_store)
+        with qtbot.waitSignal(window.export_finished, timeout=60_000) as blocker:
+            window.export_to([999_999], str(tmp_path / "r.md"))
+    finally:
+        logging.getLogger("inferlab").removeHandler(handler)
+        handler.close()
+    assert blocker.args == ["error: LookupError: runs: no run with id 999999 in the store"]
+    text = (tmp_path / "gui.log").read_text(encoding="utf-8")
+    assert "inferlab-export failed" in text and "Traceback (most recent call last)" in text
+    assert "LookupError: runs: no run with id 999999 in the store" in text
+    assert "export_runs" in text  # the frame that raised, not just the message
 
 
 def test_delete_asks_then_removes_runs_from_store(qtbot, make_window, real_store: str, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from engine.backends import hf_common
-from engine.backends.base import ProgressFn, Request
+from engine.backends.base import ProgressFn, Request, prompt_text
 from engine.backends.hf_base import HFBackend
 from engine.config import TrialConfig
 from engine.errors import UnsupportedError
@@ -33,9 +33,7 @@ class Backend(HFBackend):
         self._sample_ids: list[Any] = []
 
     def _texts(self, requests: Sequence[Request]) -> list[str]:
-        return [r.prompt if isinstance(r.prompt, str) else
-                self._tokenizer.apply_chat_template(r.prompt, tokenize=False, add_generation_prompt=True)
-                for r in requests]
+        return [prompt_text(self._tokenizer, r.prompt) for r in requests]
 
     def _generate_kwargs(self, config: TrialConfig, max_new_tokens: int) -> dict[str, Any]:
         kw = hf_common.generation_kwargs(config, self._tokenizer, max_new_tokens)

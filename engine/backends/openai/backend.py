@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from engine.backends.base import Backend as BaseBackend
-from engine.backends.base import LoadInfo, ProgressFn, Request
+from engine.backends.base import LoadInfo, ProgressFn, Request, prompt_text
 from engine.backends.openai import credentials
 from engine.backends.openai.load import poisson_offsets_s, run_shaped
 from engine.backends.openai.stream import StreamOutcome, stream_request
@@ -188,8 +188,7 @@ class Backend(BaseBackend):
             prompt = request.prompt
             payload["messages"] = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
         else:
-            payload["prompt"] = request.prompt if isinstance(request.prompt, str) else \
-                self._tokenizer.apply_chat_template(request.prompt, tokenize=False, add_generation_prompt=True)
+            payload["prompt"] = prompt_text(self._tokenizer, request.prompt)
         return payload
 
     def extra_metrics(self) -> dict[str, Measurement]:

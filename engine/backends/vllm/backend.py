@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from engine.backends.base import Backend as BaseBackend
-from engine.backends.base import LoadInfo, ProgressFn, Request
+from engine.backends.base import LoadInfo, ProgressFn, Request, prompt_text
 from engine.backends.vllm import engine_args, readback
 from engine.backends.vllm.phases import PhaseTimes
 from engine.config import TrialConfig
@@ -153,9 +153,7 @@ class Backend(BaseBackend):
 
     def _token_ids(self, prompt: str | list[dict[str, str]]) -> list[int]:
         """Prompt tokens exactly as the workload counted them (chat: template text, no extra specials)."""
-        if not isinstance(prompt, str):
-            prompt = self._tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
-        return list(self._tokenizer.encode(prompt, add_special_tokens=False))
+        return list(self._tokenizer.encode(prompt_text(self._tokenizer, prompt), add_special_tokens=False))
 
     @staticmethod
     def _sampling_params(config: TrialConfig, max_tokens: int) -> Any:
