@@ -98,7 +98,7 @@ def test_the_sweep_goes_on_after_a_save_the_locked_database_refuses_and_import_r
         sweep_id = run_profile(parse_profile(PROFILE, "recover.toml"), store, on_event=on_event)
         first, second = _finished(events)
         assert first["run_id"] is None and "database is locked" in first["store_error"]
-        assert first["status"] == "ok" and Path(first["recovery_file"]).exists()
+        assert first["status"] == "ok" and Path(first["recovery_file"]).exists(), first
         assert second["run_id"] is not None and "recovery_file" not in second  # the sweep went on
         assert store.get_sweep(sweep_id).status == "finished" and store.count_runs() == 1
 
