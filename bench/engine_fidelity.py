@@ -2,16 +2,18 @@
 
 The same config (demo model, batch 8, 16 input tokens, 64 output tokens, fp32, CPU) runs through
 InferLab — a real worker subprocess via WorkerClient, every meter and telemetry at 10 Hz on — and
-through a bare, hand-timed `model.generate` loop in this process, interleaved round by round to
-cancel drift. Both use the same prompts and the same number of compute threads; while one side runs
-the other sleeps.
+through a bare, hand-timed `model.generate` loop in this process, interleaved repetition by repetition
+to cancel drift. The bare loop is the fastest honest one: `torch.inference_mode()` (about 2% faster
+than `no_grad` on CPU), no streamer, the same prompts and the same number of compute threads; while
+one side runs the other sleeps.
 
 Bare decode throughput = batch × (64 − 1) / (time of a 64-token generate − time of a 1-token
 generate), i.e. the time after the first token, like InferLab's decode_tokens_per_s.
 
     .venv/bin/python bench/engine_fidelity.py [--rounds 3] [--reps 3]
 
-Prints both decode (and whole-call output) throughputs and the ratios InferLab / bare (target ≥ 0.97).
+Prints both decode (and whole-call output) throughputs, the ratios InferLab / bare of the medians
+(target ≥ 0.98) and the spread of the per-pair ratios (min–max), which shows how busy the machine was.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ CONFIG = {"engine": "hf-generate", "model": "demo", "device": "cpu", "dtype": "f
 
 
 class BareLoop:
-    """The hand-timed baseline: the same model, prompts and thread count, nothing else."""
+    """The hand-timed baseline: the same model, prompts and thread count, inference_mode, nothing else."""
 
     def __init__(self) -> None:
         import torch
@@ -55,7 +57,7 @@ class BareLoop:
 
     def generate_s(self, new_tokens: int) -> float:
         t = time.perf_counter()
-        with self.torch.no_grad():
+        with self.torch.inference_mode():
             self.model.generate(**self.inputs, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
                                 do_sample=False, pad_token_id=self.tokenizer.pad_token_id)
         return time.perf_counter() - t
@@ -94,12 +96,13 @@ def main() -> int:
 
     threads = environment.compute_threads()
     print(f"\nconfig: demo model, batch {BATCH}, {INPUT_TOKENS} in / {OUTPUT_TOKENS} out, fp32, CPU, "
-          f"{threads} compute threads, telemetry 10 Hz; {len(lab_decode)} repetitions per side")
+          f"{threads} compute threads, telemetry 10 Hz; {len(lab_decode)} interleaved repetitions per side")
     for label, lab, ref in (("decode", lab_decode, bare_decode), ("output", lab_output, bare_output)):
         lab_m, ref_m = statistics.median(lab), statistics.median(ref)
+        pairs = [a / b for a, b in zip(lab, ref, strict=True)]
         print(f"{label:>6} throughput: InferLab {lab_m:8.1f} tok/s   bare {ref_m:8.1f} tok/s   "
-              f"ratio {lab_m / ref_m:.3f}")
-    print("target: decode ratio >= 0.97")
+              f"ratio {lab_m / ref_m:.3f}   per-pair ratios {min(pairs):.3f}–{max(pairs):.3f}")
+    print("target: decode ratio >= 0.98 (on a quiet machine; a wide per-pair spread means a busy one)")
     return 0
 
 

@@ -38,6 +38,8 @@ class Backend(HFBackend):
 
     def run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
             cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
+        import torch
+
         self._gaps_ms = []
         if self._spec is not None:
             self._spec.reset()
@@ -50,7 +52,8 @@ class Backend(HFBackend):
         prompts = [r.prompt for r in requests]
         mark = self._spec.begin_request() if self._spec else None
         start = time.perf_counter()
-        outputs = self.pipe(prompts, batch_size=size, streamer=recorder, return_full_text=False, **kw)
+        with torch.inference_mode():  # the pipeline's own context is no_grad, ~2% slower on CPU
+            outputs = self.pipe(prompts, batch_size=size, streamer=recorder, return_full_text=False, **kw)
         hf_common.synchronize(self.device)
         batches = [requests[i:i + size] for i in range(0, len(requests), size)]
         if len(recorder.calls) != len(batches) or len(outputs) != len(requests):
