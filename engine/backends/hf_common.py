@@ -339,7 +339,7 @@ def perplexity(model: Any, tokenizer: Any, text: str, device: str) -> float:
     import torch
 
     ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"].to(device)
-    with torch.no_grad():
+    with torch.inference_mode():
         loss = model(input_ids=ids, labels=ids).loss
     return math.exp(float(loss))
 
@@ -367,7 +367,7 @@ def greedy_token_ids(model: Any, tokenizer: Any, draft: Any, config: TrialConfig
         kw.update(do_sample=False, temperature=None, top_p=None, top_k=None, min_new_tokens=max_new_tokens)
         if draft is not None:
             kw["assistant_model"] = draft
-        with torch.no_grad():
+        with torch.inference_mode():
             ids = model.generate(**enc, **kw)
         out.append(ids[0, enc["input_ids"].shape[1]:].tolist())
     return out

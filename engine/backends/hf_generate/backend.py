@@ -63,7 +63,7 @@ class Backend(HFBackend):
             recorder = hf_common.StepRecorder(cancel)
             kw = self._generate_kwargs(config, max(r.max_new_tokens for r in batch))
             mark = self._spec.begin_request() if self._spec else None
-            with torch.no_grad():
+            with torch.inference_mode():
                 out = self.model.generate(**enc, streamer=recorder, **kw)
             if not self._sample_ids:  # keep references only; decoded after the window
                 self._sample_ids = [out[row, enc["input_ids"].shape[1]:] for row in range(min(2, len(batch)))]

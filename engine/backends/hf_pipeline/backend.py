@@ -54,6 +54,8 @@ class Backend(HFBackend):
 
     def run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
             cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
+        import torch
+
         self._gaps_ms = []
         if self._spec is not None:
             self._spec.reset()
@@ -67,7 +69,8 @@ class Backend(HFBackend):
         mark = self._spec.begin_request() if self._spec else None
         self._fed_tokens = []
         start = time.perf_counter()
-        outputs = self.pipe(prompts, batch_size=size, streamer=recorder, return_full_text=False, **kw)
+        with torch.inference_mode():  # the pipeline's own context is no_grad, ~2% slower on CPU
+            outputs = self.pipe(prompts, batch_size=size, streamer=recorder, return_full_text=False, **kw)
         hf_common.synchronize(self.device)
         if len(self._fed_tokens) != len(requests):
             raise EngineError(f"hf-pipeline preprocessed {len(self._fed_tokens)} prompts for {len(requests)}")
