@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from app import compare
@@ -48,3 +49,53 @@ def test_bar_series_keeps_unavailable_figures_as_none_with_the_reason() -> None:
     assert tps.values == (100.0, None) and tps.reasons[1] == "not measured"
     assert compare.bar_series(runs, "energy_j_per_output_token").reasons[0] == "no NVML, no RAPL"
     assert compare.bar_metric_names(runs)[2] == "peak_rss_bytes"
+
+
+def _failed(run_id: int, cause: str, **config: object) -> RunSummary:
+    return RunSummary(run_id, 0.0, str(config.pop("engine", "hf-generate")), "demo", "failed", cause, "x", None,
+                      "inferlab", dict(config), {})
+
+
+def test_x_scale_is_decided_by_the_values() -> None:
+    assert compare.x_scale([1, 2, 4, 8, 16, 1028]) == "log"
+    assert compare.x_scale([8, 16, 24, 32]) == "linear"
+    assert compare.x_scale([1, 2]) == "linear"
+    assert compare.x_scale(["bf16", "fp32"]) == "categorical"
+
+
+def test_series_has_one_line_per_group_medians_of_repetitions_and_oom_points() -> None:
+    runs = [_run(1, 10.0, None, batch_size=1, repetition=0), _run(2, 30.0, None, batch_size=1, repetition=1),
+            _run(3, 20.0, None, batch_size=1, repetition=2), _run(4, 40.0, None, batch_size=4),
+            _failed(5, "oom", batch_size=16), _failed(6, "crash", batch_size=64),
+            _run(7, 5.0, None, batch_size=1, dtype="bf16"), _run(8, 9.0, None, batch_size=4, dtype="bf16"),
+            _run(9, 7.0, None, batch_size=1, dtype="fp32")]
+    runs[6:] = [dataclasses.replace(r, engine="vllm", config={**r.config, "engine": "vllm"}) for r in runs[6:]]
+    s = compare.series(runs, "output_tokens_per_s", "batch_size", ["engine"])
+    assert s.scale == "log" and s.x_values == (1, 4, 16)
+    (panel,) = s.panels
+    by_label = {line.label: line for line in panel.lines}
+    # dtype differs within vllm's runs only: it splits vllm's line, not hf-generate's
+    assert set(by_label) == {"hf-generate", "vllm · bf16", "vllm · fp32"}
+    assert [len(by_label[k].points) for k in ("vllm · bf16", "vllm · fp32")] == [2, 1]
+    hf = by_label["hf-generate"]
+    assert [p.value for p in hf.points] == [20.0, 40.0, None] and [p.oom for p in hf.points] == [False, False, True]
+    assert hf.positions == (0.0, math.log10(4), math.log10(16))
+    assert any("dtype" in n for n in s.notes) and any("1 configuration(s) left out" in n for n in s.notes)
+
+
+def test_landscape_says_what_a_cell_pools() -> None:
+    runs = [_run(1, 10.0, None, batch_size=1, input_tokens=8, gpu_count=1),
+            _run(2, 30.0, None, batch_size=1, input_tokens=8, gpu_count=2),
+            _run(3, 50.0, None, batch_size=2, input_tokens=8, gpu_count=1)]
+    land = compare.landscape(runs, "batch_size", "input_tokens", "output_tokens_per_s")
+    assert land.pooled[0] == ("2 configurations differing in gpu_count (1, 2)", "")
+    assert land.note.startswith("1 of 2 cell(s) pool runs that differ in gpu_count")
+    per_group = compare.groups(runs, "gpu_count")
+    assert list(per_group) == [1, 2]
+    assert compare.landscape(per_group[1], "batch_size", "input_tokens", "output_tokens_per_s").note == ""
+
+
+def test_runs_are_labelled_by_what_differs() -> None:
+    runs = [_run(1, 1.0, None, batch_size=8, weight_quant="int8"), _run(2, 1.0, None, batch_size=1,
+            weight_quant="none"), _run(3, 1.0, None, batch_size=1, weight_quant="none")]
+    assert compare.differing_labels(runs) == {1: "bs=8 · int8", 2: "bs=1 · none (#2)", 3: "bs=1 · none (#3)"}
