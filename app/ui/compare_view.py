@@ -1,5 +1,6 @@
-"""Compare view: grouped bars, throughput landscape, Pareto scatter and telemetry overlays for the chosen
-runs, with a details panel that opens the run a bar or point was clicked on."""
+"""Compare view: grouped bars, throughput landscape (per group), Pareto scatter, telemetry overlays and
+the series view (a metric against one option, a line per group, small multiples) for the chosen runs,
+with a details panel that opens the run a bar or point was clicked on."""
 
 from __future__ import annotations
 
@@ -22,10 +23,19 @@ from PySide6.QtWidgets import (
 
 from app import compare
 from app.store import RunDetail, RunSummary, Store
-from app.ui.compare_charts import BarCharts, LandscapeChart, ParetoChart, TelemetryOverlay, display_value
+from app.ui.compare_charts import (
+    BarCharts,
+    LandscapeChart,
+    ParetoChart,
+    SeriesChart,
+    TelemetryOverlay,
+    display_value,
+)
 from engine.metric_names import info
 
 DEFAULT_PARETO = ("energy_j_per_output_token", "output_tokens_per_s")
+ALL_RUNS = "(all runs)"
+NO_PANELS = "(one panel)"
 
 
 class CompareView(QWidget):
@@ -46,6 +56,15 @@ class CompareView(QWidget):
         self.pareto = ParetoChart()
         self.landscape = LandscapeChart()
         self.telemetry = TelemetryOverlay()
+        self.series = SeriesChart()
+        self.land_group, self.land_group_value = QComboBox(), QComboBox()
+        self.series_metric, self.series_x, self.series_group = QComboBox(), QComboBox(), QComboBox()
+        self.series_panel, self.series_y = QComboBox(), QComboBox()
+        self.series_y.addItems(["shared", "free"])
+        self.landscape_note, self.series_note = QLabel(), QLabel()
+        for note in (self.landscape_note, self.series_note):
+            note.setWordWrap(True)
+            note.setObjectName("chartNote")
         self.x_param, self.y_param, self.land_metric = QComboBox(), QComboBox(), QComboBox()
         self.pareto_x, self.pareto_y = QComboBox(), QComboBox()
         self.telemetry_key = QComboBox()
@@ -56,9 +75,13 @@ class CompareView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.bars, "Bars")
         self.tabs.addTab(self._with_controls(self.landscape, ("x", self.x_param), ("y", self.y_param),
-                                             ("metric", self.land_metric)), "Landscape")
+                                             ("metric", self.land_metric), ("group", self.land_group),
+                                             ("=", self.land_group_value), note=self.landscape_note), "Landscape")
         self.tabs.addTab(self._with_controls(self.pareto, ("x", self.pareto_x), ("y", self.pareto_y)), "Pareto")
         self.tabs.addTab(self._with_controls(self.telemetry, ("field", self.telemetry_key)), "Telemetry")
+        self.tabs.addTab(self._with_controls(self.series, ("metric", self.series_metric), ("x", self.series_x),
+                                             ("line per", self.series_group), ("panel per", self.series_panel),
+                                             ("y scale", self.series_y), note=self.series_note), "Series")
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.tabs)
         splitter.addWidget(self.detail_panel)
@@ -74,12 +97,15 @@ class CompareView(QWidget):
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.hover_label)
-        for chart in (self.bars, self.pareto):
+        for chart in (self.bars, self.pareto, self.series):
             chart.run_clicked.connect(self.open_run)
-        for chart in (self.bars, self.pareto, self.landscape):
+        for chart in (self.bars, self.pareto, self.landscape, self.series):
             chart.hovered.connect(self.hover_label.setText)
-        for box in (self.x_param, self.y_param, self.land_metric):
+        self.land_group.currentIndexChanged.connect(self._fill_group_values)
+        for box in (self.x_param, self.y_param, self.land_metric, self.land_group_value):
             box.currentIndexChanged.connect(self._update_landscape)
+        for box in (self.series_metric, self.series_x, self.series_group, self.series_panel, self.series_y):
+            box.currentIndexChanged.connect(self._update_series)
         for box in (self.pareto_x, self.pareto_y):
             box.currentIndexChanged.connect(self._update_pareto)
         self.telemetry_key.currentIndexChanged.connect(self._update_telemetry)
@@ -90,7 +116,7 @@ class CompareView(QWidget):
         index = self.tabs.currentIndex()
         if index in self._stale:
             self._stale.discard(index)
-            (self._update_landscape, self._update_pareto, self._update_telemetry)[index - 1]()
+            (self._update_landscape, self._update_pareto, self._update_telemetry, self._update_series)[index - 1]()
 
     def show_runs(self, run_ids: Sequence[int]) -> None:
         """Load the runs from the store and rebuild every chart."""
@@ -99,7 +125,7 @@ class CompareView(QWidget):
         self.header.setText(f"Comparing {len(self.runs)} run(s): " + ", ".join(f"#{r.id}" for r in self.runs))
         self.bars.set_runs(self.runs)
         self._fill_pickers()
-        self._stale = {1, 2, 3}  # landscape, Pareto and telemetry are built when their tab is shown
+        self._stale = {1, 2, 3, 4}  # landscape, Pareto, telemetry and series are built when their tab is shown
         self._refresh_current_tab()
         if self.runs:
             self.open_run(self.runs[0].id)
@@ -109,7 +135,7 @@ class CompareView(QWidget):
         detail = next((d for d in self.details if d.summary.id == run_id), None) or self.store.get_run(run_id)
         self.detail_panel.setHtml(run_details_html(detail))
 
-    def _with_controls(self, chart: QWidget, *pickers: tuple[str, QComboBox]) -> QWidget:
+    def _with_controls(self, chart: QWidget, *pickers: tuple[str, QComboBox], note: QLabel | None = None) -> QWidget:
         box = QWidget()
         row = QHBoxLayout()
         for label, combo in pickers:
@@ -121,6 +147,8 @@ class CompareView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
         layout.addWidget(chart, 1)
+        if note is not None:
+            layout.addWidget(note)
         return box
 
     def _fill_pickers(self) -> None:
@@ -131,16 +159,53 @@ class CompareView(QWidget):
         _refill(self.land_metric, metrics, "output_tokens_per_s")
         _refill(self.pareto_x, metrics, DEFAULT_PARETO[0] if DEFAULT_PARETO[0] in metrics else "ttft_ms_p50")
         _refill(self.pareto_y, metrics, DEFAULT_PARETO[1])
+        keys = compare.differing_options(self.runs)
+        _refill(self.land_group, [ALL_RUNS, *keys], "model" if "model" in keys and "model" not in params[:2] else None)
+        self._fill_group_values()
+        options = [k for k in keys if k not in compare.RUN_KEYS]
+        x = "batch_size" if "batch_size" in options else (options[0] if options else None)
+        group = next((k for k in ("engine", "model", *keys) if k in keys and k != x), None)
+        _refill(self.series_metric, metrics, "output_tokens_per_s")
+        _refill(self.series_x, options, x)
+        _refill(self.series_group, keys, group)
+        _refill(self.series_panel, [NO_PANELS, *keys], "model" if "model" in keys and group != "model" else None)
+
+    def _fill_group_values(self) -> None:
+        key = self.land_group.currentText()
+        values = [] if key in ("", ALL_RUNS) else [str(v) for v in compare.groups(self.runs, key)]
+        _refill(self.land_group_value, values, values[0] if values else None)
+        self.land_group_value.setEnabled(bool(values))
+        self._update_landscape()
 
     def _update_landscape(self) -> None:
         x, y, m = self.x_param.currentText(), self.y_param.currentText(), self.land_metric.currentText()
-        if x and y and m:
-            self.landscape.set_runs(self.runs, x, y, m)
+        if not (x and y and m):
+            return
+        key, runs, group = self.land_group.currentText(), self.runs, ""
+        if key not in ("", ALL_RUNS):
+            index = max(self.land_group_value.currentIndex(), 0)
+            value, runs = list(compare.groups(self.runs, key).items())[index]
+            group = compare.option_label(key, value)
+        self.landscape.set_runs(runs, x, y, m, group)
+        land = self.landscape.landscape
+        self.landscape_note.setText(f"* {land.note}" if land is not None and land.note else "")
 
     def _update_pareto(self) -> None:
         x, y = self.pareto_x.currentText(), self.pareto_y.currentText()
         if x and y:
             self.pareto.set_runs(self.runs, x, y)
+
+    def _update_series(self) -> None:
+        m, x, group = self.series_metric.currentText(), self.series_x.currentText(), self.series_group.currentText()
+        if not (m and x and group):
+            self.series_note.setText("A series needs an option that differs between the runs.")
+            return
+        panel = self.series_panel.currentText()
+        self.series.set_runs(self.runs, m, x, group, None if panel in ("", NO_PANELS) else panel,
+                             shared_y=self.series_y.currentText() == "shared")
+        data = self.series.data
+        assert data is not None
+        self.series_note.setText(" ".join([f"x: {x}, {data.scale} scale.", *data.notes]))
 
     def _update_telemetry(self) -> None:
         key = self.telemetry_key.currentData()
