@@ -212,7 +212,7 @@ def landscape(runs: Sequence[RunSummary], x_param: str, y_param: str, metric: st
         differing = sorted({k for members in cells.values()
                             for k in differing_options(members) if k not in (x_param, y_param)})
         note = (f"{len(mixed)} of {len(cells)} cell(s) pool runs that differ in {', '.join(differing)}: "
-                f"the median mixes them (hover a cell; pick a group to split them)")
+                f"the median mixes them")
     return Landscape(x_param, y_param, metric, tuple(xs), tuple(ys), grid, counts, pooled, note)
 
 

@@ -18,6 +18,7 @@ from engine.metric_names import info
 RUN_COLORS = ("#4c9be8", "#e8a33c", "#5cc47a", "#d9534f", "#9b6fd6", "#39b3b3", "#c7c74a", "#e07bb5",
               "#8c8c8c", "#2f6db5")
 MIB = 1024.0 ** 2
+RUN_BRUSHES = tuple(pg.mkBrush(c) for c in RUN_COLORS)  # made once: a brush per bar costs ~10 µs each
 LEGEND_MAX_RUNS = 12
 NA_COLOR = "#999999"
 
@@ -65,7 +66,7 @@ class BarCharts(pg.GraphicsLayoutWidget):
             plot.clear()
             scale = MIB if s.unit == "B" else 1.0
             heights = [0.0 if v is None else v / scale for v in s.values]
-            brushes = [pg.mkBrush(run_color(i)) for i in range(len(heights))]
+            brushes = [RUN_BRUSHES[i % len(RUN_BRUSHES)] for i in range(len(heights))]
             plot.addItem(pg.BarGraphItem(x=np.arange(len(heights)), height=heights, width=0.7, brushes=brushes))
             missing = [i for i, v in enumerate(s.values) if v is None]
             if missing:  # one marker item for every n/a bar (hover gives each reason)
@@ -232,8 +233,8 @@ class LandscapeChart(pg.PlotWidget):
 
 class SeriesChart(pg.GraphicsLayoutWidget):
     """Small multiples of a metric against one option: a panel per `panel_by` value, a line per group,
-    configuration points (median of repetitions) as symbols; OOM points as ✕ at the axis floor labelled
-    OOM. The y scale is shared by every panel or free per panel."""
+    configuration points (median of repetitions) as symbols; OOM points as ✕ in the line's colour at the
+    axis floor, labelled OOM once per panel. The y scale is shared by every panel or free per panel."""
 
     run_clicked = Signal(int)
     hovered = Signal(str)
@@ -271,6 +272,8 @@ class SeriesChart(pg.GraphicsLayoutWidget):
                 for panel in data.panels]
         for k, (plot, panel) in enumerate(zip(self._plots, data.panels, strict=False)):
             plot.show()
+            plot.setLabel("left", f"{mi.label} ({'MiB' if mi.unit == 'B' else mi.unit})" if k % self.COLUMNS == 0
+                          else None)
             self._draw_panel(plot, panel, scale, (max(tops) if shared_y else tops[k]) or 1.0, k == 0)
         self.setToolTip("")
 
@@ -296,12 +299,13 @@ class SeriesChart(pg.GraphicsLayoutWidget):
                 plot.addItem(pg.ScatterPlotItem(x=oom, y=[0.0] * len(oom), symbol="x", size=12,
                                                 pen=pg.mkPen(color, width=2), brush=None))
                 oom_at.update(oom)
-        for x in sorted(oom_at):
-            text = pg.TextItem("OOM", color=NA_COLOR, anchor=(0.5, 1.0))
-            text.setPos(x, top * 0.04)
+        if oom_at:  # one label over the first ✕: one per marker would overlap on a narrow panel
+            text = pg.TextItem("✕ OOM", color=NA_COLOR, anchor=(0.5, 1.0))
+            text.setPos(min(oom_at), top * 0.03)
             plot.addItem(text)
         plot.setTitle(panel.title)
-        plot.getAxis("bottom").setTicks([self.data.ticks()])
+        ticks = self.data.ticks()  # every other value a minor tick: its label is dropped where it would overlap
+        plot.getAxis("bottom").setTicks([ticks[::2], ticks[1::2]])
         xs = [x for x, _ in self.data.ticks()]
         pad = 0.05 * (max(xs) - min(xs) or 1.0)
         plot.setXRange(min(xs) - pad, max(xs) + pad, padding=0)

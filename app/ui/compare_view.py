@@ -36,6 +36,8 @@ from engine.metric_names import info
 DEFAULT_PARETO = ("energy_j_per_output_token", "output_tokens_per_s")
 ALL_RUNS = "(all runs)"
 NO_PANELS = "(one panel)"
+HEADER_IDS = 12
+PICKERS_PER_ROW = 3
 
 
 class CompareView(QWidget):
@@ -102,6 +104,7 @@ class CompareView(QWidget):
         for chart in (self.bars, self.pareto, self.landscape, self.series):
             chart.hovered.connect(self.hover_label.setText)
         self.land_group.currentIndexChanged.connect(self._fill_group_values)
+        self.land_group.currentIndexChanged.connect(self._update_landscape)
         for box in (self.x_param, self.y_param, self.land_metric, self.land_group_value):
             box.currentIndexChanged.connect(self._update_landscape)
         for box in (self.series_metric, self.series_x, self.series_group, self.series_panel, self.series_y):
@@ -116,16 +119,18 @@ class CompareView(QWidget):
         index = self.tabs.currentIndex()
         if index in self._stale:
             self._stale.discard(index)
-            (self._update_landscape, self._update_pareto, self._update_telemetry, self._update_series)[index - 1]()
+            (self._update_bars, self._update_landscape, self._update_pareto, self._update_telemetry,
+             self._update_series)[index]()
 
     def show_runs(self, run_ids: Sequence[int]) -> None:
         """Load the runs from the store and rebuild every chart."""
         self.details = self.store.get_runs(list(run_ids))
         self.runs = [d.summary for d in self.details]
-        self.header.setText(f"Comparing {len(self.runs)} run(s): " + ", ".join(f"#{r.id}" for r in self.runs))
-        self.bars.set_runs(self.runs)
+        shown = ", ".join(f"#{r.id}" for r in self.runs[:HEADER_IDS])  # the whole list would widen the window
+        more = f" and {len(self.runs) - HEADER_IDS} more" if len(self.runs) > HEADER_IDS else ""
+        self.header.setText(f"Comparing {len(self.runs)} run(s): {shown}{more}")
         self._fill_pickers()
-        self._stale = {1, 2, 3, 4}  # landscape, Pareto, telemetry and series are built when their tab is shown
+        self._stale = set(range(self.tabs.count()))  # each chart is built when its tab is shown
         self._refresh_current_tab()
         if self.runs:
             self.open_run(self.runs[0].id)
@@ -136,16 +141,19 @@ class CompareView(QWidget):
         self.detail_panel.setHtml(run_details_html(detail))
 
     def _with_controls(self, chart: QWidget, *pickers: tuple[str, QComboBox], note: QLabel | None = None) -> QWidget:
+        """The chart under its pickers (three to a row, so the window's minimum width stays put), a note
+        line under it."""
         box = QWidget()
-        row = QHBoxLayout()
-        for label, combo in pickers:
-            row.addWidget(QLabel(label))
-            combo.setMinimumContentsLength(14)
-            row.addWidget(combo)
-        row.addStretch(1)
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(row)
+        for start in range(0, len(pickers), PICKERS_PER_ROW):
+            row = QHBoxLayout()
+            for label, combo in pickers[start:start + PICKERS_PER_ROW]:
+                row.addWidget(QLabel(label))
+                combo.setMinimumContentsLength(14)
+                row.addWidget(combo)
+            row.addStretch(1)
+            layout.addLayout(row)
         layout.addWidget(chart, 1)
         if note is not None:
             layout.addWidget(note)
@@ -175,7 +183,9 @@ class CompareView(QWidget):
         values = [] if key in ("", ALL_RUNS) else [str(v) for v in compare.groups(self.runs, key)]
         _refill(self.land_group_value, values, values[0] if values else None)
         self.land_group_value.setEnabled(bool(values))
-        self._update_landscape()
+
+    def _update_bars(self) -> None:
+        self.bars.set_runs(self.runs)
 
     def _update_landscape(self) -> None:
         x, y, m = self.x_param.currentText(), self.y_param.currentText(), self.land_metric.currentText()
@@ -185,10 +195,11 @@ class CompareView(QWidget):
         if key not in ("", ALL_RUNS):
             index = max(self.land_group_value.currentIndex(), 0)
             value, runs = list(compare.groups(self.runs, key).items())[index]
-            group = compare.option_label(key, value)
+            group = f"{key} = {value}"
         self.landscape.set_runs(runs, x, y, m, group)
         land = self.landscape.landscape
-        self.landscape_note.setText(f"* {land.note}" if land is not None and land.note else "")
+        self.landscape_note.setText(f"* {land.note} (hover a cell; pick a group to split them)."
+                                    if land is not None and land.note else "")
 
     def _update_pareto(self) -> None:
         x, y = self.pareto_x.currentText(), self.pareto_y.currentText()

@@ -90,8 +90,9 @@ def test_series_draws_a_line_per_group_and_oom_at_the_floor(view: CompareView, f
         assert drawn_oom == pytest.approx(sorted(math.log10(b) for b in mine[mine.oom].batchSize))
         assert all(y == 0.0 for item in ooms for y in item.getData()[1])  # at the axis floor, not a value
         labels = [i for i in plot.items if isinstance(i, pg.TextItem)]
-        assert {t.toPlainText() for t in labels} <= {"OOM"}
-        assert len(labels) == mine[mine.oom].batchSize.nunique()
+        assert [t.toPlainText() for t in labels] == (["✕ OOM"] if mine.oom.any() else [])
+        if labels:  # over the first OOM batch size, at the floor
+            assert labels[0].pos().x() == pytest.approx(math.log10(mine[mine.oom].batchSize.min()))
 
 
 def test_series_y_scale_is_shared_or_free_and_hover_names_the_point(view: CompareView) -> None:
@@ -115,8 +116,7 @@ def test_landscape_per_group_says_what_a_cell_pools(view: CompareView) -> None:
     assert view.land_group.currentText() == "model"
     view.land_group_value.setCurrentText("Codellama-13b-hf")
     land = view.landscape.landscape
-    assert "model=Codellama-13b-hf" not in view.landscape.getPlotItem().titleLabel.text  # a text value shows alone
-    assert "Codellama-13b-hf" in view.landscape.getPlotItem().titleLabel.text
+    assert "model = Codellama-13b-hf" in view.landscape.getPlotItem().titleLabel.text
     # both engines ran every (batch size, GPU count) cell they did not OOM in: those cells pool the two
     pooled = [p for row in land.pooled for p in row if p]
     assert pooled and set(pooled) == {"2 configurations differing in engine (hf-pipeline, vllm)"}
@@ -138,3 +138,25 @@ def test_bars_are_labelled_by_what_differs(qtbot, store: Store) -> None:
     ticks = view.bars._plots[0].getAxis("bottom")._tickLevels[0]
     assert [label for _, label in ticks] == ["bs=1", "bs=8", "bs=64"]
     assert view.bars.labels[picked[1].id] == "bs=8"
+
+
+def test_report_charts_label_bars_by_what_differs_and_say_what_cells_pool(store: Store) -> None:
+    from app.reports.chart_data import bar_groups
+    from app.reports.charts import build_charts
+    from app.reports.model import build_report
+
+    runs = store.list_runs(limit=None)
+    picked = [next(r for r in runs if r.model == "Bloom-1b7" and r.engine == e and r.status == "ok"
+                   and r.config["gpu_count"] == n and r.config["batch_size"] == b)
+              for e in ("hf-pipeline", "vllm") for n in (1, 2) for b in (1, 8)]
+    report = build_report(store.get_runs([r.id for r in picked]))
+    (throughput, *_), _note = bar_groups(report)
+    assert [b.label for b in throughput.bars] == [f"{e} · bs={b} · gpus={n}" for e in ("hf-pipeline", "vllm")
+                                                  for n in (1, 2) for b in (1, 8)]
+    assert all(b.run.startswith("#") for b in throughput.bars)  # the run id stays in the tooltip
+    charts = {c.key: c for c in build_charts(report)}
+    land = charts["landscape"]
+    assert len(land.tips) == 4 and all(tip.endswith("; pools 2 configurations differing in engine "
+                                                    "(hf-pipeline, vllm))") for tip in land.tips.values())
+    assert "* 4 of 4 cell(s) pool runs that differ in engine" in land.note
+    assert any(tip.startswith("hf-pipeline · bs=1 · gpus=1 — #") for tip in charts["bars"].tips.values())
