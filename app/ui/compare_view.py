@@ -162,13 +162,15 @@ class CompareView(QWidget):
     def _fill_pickers(self) -> None:
         params = compare.swept_parameters(self.runs)
         metrics = compare.numeric_metrics(self.runs)
-        _refill(self.x_param, params, params[0] if params else None)
-        _refill(self.y_param, params, params[1] if len(params) > 1 else (params[0] if params else None))
+        axes = [p for p in params if p not in compare.RUN_KEYS] or params  # options first: models are groups
+        _refill(self.x_param, params, axes[0] if axes else None)
+        _refill(self.y_param, params, axes[1] if len(axes) > 1 else (axes[0] if axes else None))
         _refill(self.land_metric, metrics, "output_tokens_per_s")
         _refill(self.pareto_x, metrics, DEFAULT_PARETO[0] if DEFAULT_PARETO[0] in metrics else "ttft_ms_p50")
         _refill(self.pareto_y, metrics, DEFAULT_PARETO[1])
         keys = compare.differing_options(self.runs)
-        _refill(self.land_group, [ALL_RUNS, *keys], "model" if "model" in keys and "model" not in params[:2] else None)
+        # a landscape is drawn per model (else per engine) where they differ, never over a silent mix
+        _refill(self.land_group, [ALL_RUNS, *keys], next((k for k in ("model", "engine") if k in keys), None))
         self._fill_group_values()
         options = [k for k in keys if k not in compare.RUN_KEYS]
         x = "batch_size" if "batch_size" in options else (options[0] if options else None)

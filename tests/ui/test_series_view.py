@@ -111,9 +111,9 @@ def test_series_y_scale_is_shared_or_free_and_hover_names_the_point(view: Compar
 
 def test_landscape_per_group_says_what_a_cell_pools(view: CompareView) -> None:
     view.tabs.setCurrentIndex(1)
-    view.x_param.setCurrentText("batch_size")
-    view.y_param.setCurrentText("gpu_count")
-    assert view.land_group.currentText() == "model"
+    # drawn per model from the start, over the two options (not over the model and engine names)
+    assert (view.x_param.currentText(), view.y_param.currentText()) == ("batch_size", "gpu_count")
+    assert view.land_group.currentText() == "model" and view.land_group_value.currentText() == MODELS[0]
     view.land_group_value.setCurrentText("Codellama-13b-hf")
     land = view.landscape.landscape
     assert "model = Codellama-13b-hf" in view.landscape.getPlotItem().titleLabel.text
