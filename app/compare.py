@@ -40,15 +40,17 @@ SHORT_NAMES = {"batch_size": "bs", "input_tokens": "in", "output_tokens": "out",
                "tensor_parallel_size": "tp", "max_num_seqs": "seqs", "num_requests": "reqs"}
 # Keys that name a run rather than configure it: every run-level key a group or line can be split by.
 RUN_KEYS = ("model", "engine", "source")
+LABEL_CHARS = 28
+LABEL_PARTS = 4
 
 
 def option_label(key: str, value: Any) -> str:
-    """One option as a label fragment: `bs=8`, `int8` (a text value alone), `compile` / `no compile`."""
+    """One option as a label fragment: `bs=8`, `int8` (a text value alone), `compile` / `no compile`;
+    text past LABEL_CHARS keeps its end (`…models/SmolLM2-135M`: a path's informative part)."""
     if isinstance(value, bool):
         return key if value else f"no {key}"
-    if isinstance(value, str) and key not in ("source",):
-        return value
-    return f"{SHORT_NAMES.get(key, key)}={value}"
+    text = value if isinstance(value, str) and key != "source" else f"{SHORT_NAMES.get(key, key)}={value}"
+    return text if len(text) <= LABEL_CHARS else "…" + text[-(LABEL_CHARS - 1):]
 
 
 def differing_options(runs: Sequence[RunSummary]) -> list[str]:
@@ -60,10 +62,14 @@ def differing_options(runs: Sequence[RunSummary]) -> list[str]:
 
 
 def differing_labels(runs: Sequence[RunSummary]) -> dict[int, str]:
-    """Each run labelled by what differs between the runs (`bs=8 · int8`); runs alike in every option
-    (repetitions) get their id appended so no two bars share a label."""
+    """Each run labelled by what differs between the runs (`bs=8 · int8`): at most LABEL_PARTS options
+    it has (an option a run lacks says nothing); runs alike in those (repetitions) get their id appended
+    so no two bars share a label."""
     keys = differing_options(runs)
-    labels = {r.id: " · ".join(option_label(k, option_of(r, k)) for k in keys) or f"#{r.id}" for r in runs}
+    labels = {}
+    for r in runs:
+        parts = [option_label(k, v) for k in keys if (v := option_of(r, k)) is not None][:LABEL_PARTS]
+        labels[r.id] = " · ".join(parts) or f"#{r.id}"
     counts: dict[str, int] = {}
     for label in labels.values():
         counts[label] = counts.get(label, 0) + 1

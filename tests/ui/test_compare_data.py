@@ -99,3 +99,12 @@ def test_runs_are_labelled_by_what_differs() -> None:
     runs = [_run(1, 1.0, None, batch_size=8, weight_quant="int8"), _run(2, 1.0, None, batch_size=1,
             weight_quant="none"), _run(3, 1.0, None, batch_size=1, weight_quant="none")]
     assert compare.differing_labels(runs) == {1: "bs=8 · int8", 2: "bs=1 · none (#2)", 3: "bs=1 · none (#3)"}
+    # an imported run lacks most options: it says what it has, and no label lists more than LABEL_PARTS
+    many = [_run(1, 1.0, None, a=1, b=1, c=1, d=1, e=1), _run(2, 1.0, None, a=2, b=2, c=2, d=2, e=2), _run(3, 1.0, None)]
+    assert compare.differing_labels(many) == {1: "a=1 · b=1 · c=1 · d=1", 2: "a=2 · b=2 · c=2 · d=2", 3: "#3"}
+
+
+def test_long_option_values_keep_their_end_in_labels() -> None:
+    label = compare.option_label("model", "/home/me/models/org/SmolLM2-135M-Instruct")
+    assert label == "…s/org/SmolLM2-135M-Instruct" and len(label) == compare.LABEL_CHARS
+    assert compare.option_label("model", "SmolLM2-135M") == "SmolLM2-135M"
