@@ -81,7 +81,11 @@ class BarCharts(pg.GraphicsLayoutWidget):
                 title += f" — × n/a for {len(missing)}"
             plot.setTitle(title)
             step = max(1, len(s.run_ids) // 12)  # at most ~12 tick labels; hover gives every run
-            plot.getAxis("bottom").setTicks([[(i, self.labels[rid]) for i, rid in enumerate(s.run_ids)][::step]])
+            # one option per line: a bar is narrower than `bs=8 · int8`
+            ticks = [(i, self.labels[rid].replace(" · ", "\n")) for i, rid in enumerate(s.run_ids)][::step]
+            lines = max((t.count("\n") + 1 for _, t in ticks), default=1)
+            plot.getAxis("bottom").setTicks([ticks])
+            plot.getAxis("bottom").setHeight(14 * lines + 12)
             top = max([h for h in heights if h] + [1.0])
             plot.setYRange(0, top * 1.15, padding=0)
             plot.setXRange(-0.6, len(heights) - 0.4, padding=0)
