@@ -45,10 +45,12 @@ LABEL_PARTS = 4
 
 
 def option_label(key: str, value: Any) -> str:
-    """One option as a label fragment: `bs=8`, `int8` (a text value alone), `compile` / `no compile`;
-    text past LABEL_CHARS keeps its end (`…models/SmolLM2-135M`: a path's informative part)."""
+    """One option as a label fragment: `bs=8`, `int8` (a text value alone), `compile` / `no compile`,
+    `gpu_name not recorded` (None); text past LABEL_CHARS keeps its end (`…models/SmolLM2-135M`)."""
     if isinstance(value, bool):
         return key if value else f"no {key}"
+    if value is None:
+        return f"{key} not recorded"
     text = value if isinstance(value, str) and key != "source" else f"{SHORT_NAMES.get(key, key)}={value}"
     return text if len(text) <= LABEL_CHARS else "…" + text[-(LABEL_CHARS - 1):]
 
@@ -75,6 +77,30 @@ def differing_labels(runs: Sequence[RunSummary]) -> dict[int, str]:
         counts[label] = counts.get(label, 0) + 1
     return {rid: f"{label} (#{rid})" if counts[label] > 1 and label != f"#{rid}" else label
             for rid, label in labels.items()}
+
+
+def gpu_name(environment: dict[str, Any]) -> str | None:
+    """The model of a run's GPUs from its environment record: an importer's `gpu_name`, else the names of
+    the trial's devices (`NVIDIA H200`; mixed models joined by ` + `), "no GPU" for a trial on the CPU;
+    None where the record does not say."""
+    if isinstance(environment.get("gpu_name"), str):
+        return environment["gpu_name"]
+    devices = environment.get("devices")
+    if not isinstance(devices, dict):
+        return None
+    names = sorted({g["name"] for g in devices.get("gpus") or [] if g.get("name")})
+    return " + ".join(names) if names else "no GPU"
+
+
+def with_environment_options(details: Sequence[RunDetail]) -> list[RunSummary]:
+    """The runs' summaries, each config also holding `gpu_name` (see gpu_name) where it has none, so the
+    series, landscapes and labels can group and tell runs apart by the GPU they ran on."""
+    out = []
+    for d in details:
+        name, s = gpu_name(d.environment), d.summary
+        out.append(s if name is None or "gpu_name" in s.config
+                   else dataclasses.replace(s, config={**s.config, "gpu_name": name}))
+    return out
 
 
 def run_label(run: RunSummary) -> str:

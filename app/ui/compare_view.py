@@ -125,7 +125,7 @@ class CompareView(QWidget):
     def show_runs(self, run_ids: Sequence[int]) -> None:
         """Load the runs from the store and rebuild every chart."""
         self.details = self.store.get_runs(list(run_ids))
-        self.runs = [d.summary for d in self.details]
+        self.runs = compare.with_environment_options(self.details)  # gpu_name, to group by
         shown = ", ".join(f"#{r.id}" for r in self.runs[:HEADER_IDS])  # the whole list would widen the window
         more = f" and {len(self.runs) - HEADER_IDS} more" if len(self.runs) > HEADER_IDS else ""
         self.header.setText(f"Comparing {len(self.runs)} run(s): {shown}{more}")

@@ -6,7 +6,7 @@ import dataclasses
 import math
 
 from app import compare
-from app.store.records import RunSummary
+from app.store.records import RunDetail, RunSummary
 from engine.results import Measurement
 
 
@@ -108,3 +108,18 @@ def test_long_option_values_keep_their_end_in_labels() -> None:
     label = compare.option_label("model", "/home/me/models/org/SmolLM2-135M-Instruct")
     assert label == "…s/org/SmolLM2-135M-Instruct" and len(label) == compare.LABEL_CHARS
     assert compare.option_label("model", "SmolLM2-135M") == "SmolLM2-135M"
+
+
+def test_runs_can_be_grouped_by_the_gpu_their_environment_names() -> None:
+    h200 = {"devices": {"gpus": [{"index": 0, "uuid": "GPU-1", "pci_bus_id": "0", "name": "NVIDIA H200"}],
+                        "how": "CUDA_VISIBLE_DEVICES", "reason": ""}}
+    cpu = {"devices": {"gpus": [], "how": "", "reason": "the trial runs on the CPU"}}
+    imported = {"imported_from": "infpop", "gpu_name": "NVIDIA A100"}
+    details = [RunDetail(_run(i, 10.0 * i, None, batch_size=2 ** i), env, [], [], [], [], None, None)
+               for i, env in enumerate((h200, cpu, imported, {"hardware": "not recorded"}), start=1)]
+    runs = compare.with_environment_options(details)
+    assert [r.config.get("gpu_name") for r in runs] == ["NVIDIA H200", "no GPU", "NVIDIA A100", None]
+    assert "gpu_name" in compare.differing_options(runs)
+    s = compare.series(runs, "output_tokens_per_s", "batch_size", ["gpu_name"])
+    assert [line.label for line in s.panels[0].lines] == ["gpu_name not recorded", "NVIDIA A100", "NVIDIA H200",
+                                                          "no GPU"]
