@@ -8,6 +8,7 @@ as "n/a"), never zero.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import statistics
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from typing import Any
 
 from app.pareto import pareto_front
 from app.store.records import RunDetail, RunSummary
+from app.study.tables import NOT_OPTIONS, Point, option_of, points
 from engine.metric_names import HEADLINE_METRICS, info
 
 BAR_COUNT = 7  # grouped bar charts shown: the first headline metrics (each chart costs paint time)
@@ -30,6 +32,74 @@ TELEMETRY_FIELDS: dict[str, tuple[str, str]] = {
     "gpu.temp_c": ("GPU temperature", "°C"),
     "gpu.sm_clock_mhz": ("SM clock", "MHz"),
 }
+
+
+# Short names of options in labels ("bs=8"); other options show as `key=value`, text values alone.
+SHORT_NAMES = {"batch_size": "bs", "input_tokens": "in", "output_tokens": "out", "gpu_count": "gpus",
+               "tensor_parallel_size": "tp", "max_num_seqs": "seqs", "num_requests": "reqs"}
+# Keys that name a run rather than configure it: every run-level key a group or line can be split by.
+RUN_KEYS = ("model", "engine", "source")
+LABEL_CHARS = 28
+LABEL_PARTS = 4
+
+
+def option_label(key: str, value: Any) -> str:
+    """One option as a label fragment: `bs=8`, `int8` (a text value alone), `compile` / `no compile`,
+    `gpu_name not recorded` (None); text past LABEL_CHARS keeps its end (`…models/SmolLM2-135M`)."""
+    if isinstance(value, bool):
+        return key if value else f"no {key}"
+    if value is None:
+        return f"{key} not recorded"
+    text = value if isinstance(value, str) and key != "source" else f"{SHORT_NAMES.get(key, key)}={value}"
+    return text if len(text) <= LABEL_CHARS else "…" + text[-(LABEL_CHARS - 1):]
+
+
+def differing_options(runs: Sequence[RunSummary]) -> list[str]:
+    """Run keys (model, engine, source) and config options whose value differs between the runs, minus
+    bookkeeping (repetition, trial index): what tells the runs apart."""
+    keys = list(RUN_KEYS) + sorted({k for r in runs for k in r.config if k not in RUN_KEYS})
+    return [k for k in keys if k not in NOT_OPTIONS
+            and len({_hashable(option_of(r, k)) for r in runs}) > 1]
+
+
+def differing_labels(runs: Sequence[RunSummary]) -> dict[int, str]:
+    """Each run labelled by what differs between the runs (`bs=8 · int8`): at most LABEL_PARTS options
+    it has (an option a run lacks says nothing); runs alike in those (repetitions) get their id appended
+    so no two bars share a label."""
+    keys = differing_options(runs)
+    labels = {}
+    for r in runs:
+        parts = [option_label(k, v) for k in keys if (v := option_of(r, k)) is not None][:LABEL_PARTS]
+        labels[r.id] = " · ".join(parts) or f"#{r.id}"
+    counts: dict[str, int] = {}
+    for label in labels.values():
+        counts[label] = counts.get(label, 0) + 1
+    return {rid: f"{label} (#{rid})" if counts[label] > 1 and label != f"#{rid}" else label
+            for rid, label in labels.items()}
+
+
+def gpu_name(environment: dict[str, Any]) -> str | None:
+    """The model of a run's GPUs from its environment record: an importer's `gpu_name`, else the names of
+    the trial's devices (`NVIDIA H200`; mixed models joined by ` + `), "no GPU" for a trial on the CPU;
+    None where the record does not say."""
+    if isinstance(environment.get("gpu_name"), str):
+        return environment["gpu_name"]
+    devices = environment.get("devices")
+    if not isinstance(devices, dict):
+        return None
+    names = sorted({g["name"] for g in devices.get("gpus") or [] if g.get("name")})
+    return " + ".join(names) if names else "no GPU"
+
+
+def with_environment_options(details: Sequence[RunDetail]) -> list[RunSummary]:
+    """The runs' summaries, each config also holding `gpu_name` (see gpu_name) where it has none, so the
+    series, landscapes and labels can group and tell runs apart by the GPU they ran on."""
+    out = []
+    for d in details:
+        name, s = gpu_name(d.environment), d.summary
+        out.append(s if name is None or "gpu_name" in s.config
+                   else dataclasses.replace(s, config={**s.config, "gpu_name": name}))
+    return out
 
 
 def run_label(run: RunSummary) -> str:
@@ -121,7 +191,11 @@ def pareto_data(runs: Sequence[RunSummary], x_metric: str, y_metric: str) -> Par
 
 @dataclasses.dataclass(frozen=True)
 class Landscape:
-    """A metric over two parameters: grid[j][i] is at (x_values[i], y_values[j]); NaN where no run."""
+    """A metric over two parameters: grid[j][i] is at (x_values[i], y_values[j]); NaN where no run.
+
+    `pooled[j][i]` says what a cell's runs differ in besides x and y ("" when they are one configuration,
+    else e.g. "3 configurations differing in gpu_count (1, 2, 4)"); `note` sums that up for the chart.
+    """
 
     x_param: str
     y_param: str
@@ -130,22 +204,179 @@ class Landscape:
     y_values: tuple[Any, ...]
     grid: tuple[tuple[float, ...], ...]
     counts: tuple[tuple[int, ...], ...]
+    pooled: tuple[tuple[str, ...], ...] = ()
+    note: str = ""
 
 
 def landscape(runs: Sequence[RunSummary], x_param: str, y_param: str, metric: str) -> Landscape:
-    """Median of `metric` per (x, y) cell over the runs that have it (median: repeated configs agree)."""
-    cells: dict[tuple[Any, Any], list[float]] = {}
+    """Median of `metric` per (x, y) cell over the runs that have it (median: repeated configs agree).
+
+    A cell whose runs differ in another option (a model, an engine, a GPU count) pools them: each such
+    cell says what and how many configurations, and the note counts those cells, so nothing is pooled
+    silently. Draw one landscape per group (`groups`) to avoid it.
+    """
+    cells: dict[tuple[Any, Any], list[RunSummary]] = {}
     for r in runs:
-        v = r.value(metric)
-        if v is None or x_param not in r.config or y_param not in r.config:
+        if r.value(metric) is None or x_param not in r.config or y_param not in r.config:
             continue
-        cells.setdefault((_hashable(r.config[x_param]), _hashable(r.config[y_param])), []).append(v)
+        cells.setdefault((_hashable(r.config[x_param]), _hashable(r.config[y_param])), []).append(r)
     xs = sorted({k[0] for k in cells}, key=_sort_key)
     ys = sorted({k[1] for k in cells}, key=_sort_key)
-    grid = tuple(tuple(statistics.median(cells[(x, y)]) if (x, y) in cells else math.nan for x in xs)
-                 for y in ys)
+    grid = tuple(tuple(statistics.median(_values(cells[(x, y)], metric)) if (x, y) in cells else math.nan
+                       for x in xs) for y in ys)
     counts = tuple(tuple(len(cells.get((x, y), ())) for x in xs) for y in ys)
-    return Landscape(x_param, y_param, metric, tuple(xs), tuple(ys), grid, counts)
+    pooled = tuple(tuple(_pooled(cells.get((x, y), ()), (x_param, y_param)) for x in xs) for y in ys)
+    mixed = [text for row in pooled for text in row if text]
+    note = ""
+    if mixed:
+        differing = sorted({k for members in cells.values()
+                            for k in differing_options(members) if k not in (x_param, y_param)})
+        note = (f"{len(mixed)} of {len(cells)} cell(s) pool runs that differ in {', '.join(differing)}: "
+                f"the median mixes them")
+    return Landscape(x_param, y_param, metric, tuple(xs), tuple(ys), grid, counts, pooled, note)
+
+
+def _values(members: Sequence[RunSummary], metric: str) -> list[float]:
+    return [v for r in members if (v := r.value(metric)) is not None]
+
+
+def _pooled(members: Sequence[RunSummary], axes: tuple[str, str]) -> str:
+    """What a cell's runs differ in besides the axes ("" for one configuration)."""
+    keys = [k for k in differing_options(members) if k not in axes]
+    if not keys:
+        return ""
+    configs = {tuple(_hashable(option_of(r, k)) for k in keys) for r in members}
+    values = "; ".join(f"{k} ({', '.join(str(v) for v in _distinct(members, k))})" for k in keys)
+    return f"{len(configs)} configurations differing in {values}"
+
+
+def _distinct(runs: Sequence[RunSummary], key: str) -> list[Any]:
+    return sorted({_hashable(option_of(r, key)) for r in runs}, key=_sort_key)
+
+
+def groups(runs: Sequence[RunSummary], key: str) -> dict[Any, list[RunSummary]]:
+    """Runs split by the value of `key` (a run key or config option), in value order."""
+    out: dict[Any, list[RunSummary]] = {}
+    for r in runs:
+        out.setdefault(_hashable(option_of(r, key)), []).append(r)
+    return {k: out[k] for k in sorted(out, key=_sort_key)}
+
+
+def x_scale(values: Sequence[Any]) -> str:
+    """How to lay out an option's values on an axis, decided by the values themselves: "categorical"
+    unless all are numbers; "log" when there are at least three, all positive, spaced more evenly on a
+    log axis than on a linear one (batch sizes 1, 2, 4 … 512); else "linear"."""
+    if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return "categorical"
+    nums = sorted({float(v) for v in values})
+    if len(nums) < 3 or nums[0] <= 0:
+        return "linear"
+    logs = [math.log10(v) for v in nums]
+    return "log" if _unevenness(logs) < _unevenness(nums) else "linear"
+
+
+def _unevenness(sorted_values: Sequence[float]) -> float:
+    """Coefficient of variation of the gaps between consecutive values (0: evenly spaced)."""
+    gaps = [b - a for a, b in itertools.pairwise(sorted_values)]
+    return statistics.pstdev(gaps) / statistics.fmean(gaps)
+
+
+@dataclasses.dataclass(frozen=True)
+class SeriesLine:
+    """One group's configuration points in x order: a measured point has a value (median of its ok runs),
+    an OOM point (every run out of memory) has None and is drawn as a marker, not as a value."""
+
+    label: str
+    points: tuple[Point, ...]
+    positions: tuple[float, ...]  # where each point sits on the x axis (log10 on a log axis)
+
+
+@dataclasses.dataclass(frozen=True)
+class SeriesPanel:
+    """One small multiple: the lines of one panel value (say one model)."""
+
+    title: str
+    lines: tuple[SeriesLine, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Series:
+    """A metric against one option, one line per group, one panel per value of `panel_by`."""
+
+    metric: str
+    x_option: str
+    group_by: tuple[str, ...]
+    panel_by: str | None
+    x_values: tuple[Any, ...]
+    scale: str                    # "log", "linear" or "categorical" (see x_scale)
+    panels: tuple[SeriesPanel, ...]
+    notes: tuple[str, ...]
+
+    def position(self, x: Any) -> float:
+        """Where option value `x` sits on the x axis."""
+        if self.scale == "categorical":
+            return float(self.x_values.index(x))
+        return math.log10(x) if self.scale == "log" else float(x)
+
+    def ticks(self) -> list[tuple[float, str]]:
+        """(position, label) of every option value, for the x axis."""
+        return [(self.position(x), str(x)) for x in self.x_values]
+
+
+def series(runs: Sequence[RunSummary], metric: str, x_option: str, group_by: Sequence[str],
+           panel_by: str | None = None) -> Series:
+    """Configuration points (app.study.tables.points) of `metric` along `x_option`, one line per group.
+
+    A line never pools configurations: options that differ within a group (besides x and the panel)
+    split it further, and a note says which. Points without `x_option`, and failed points that are not
+    out of memory, are left out and counted in a note.
+    """
+    drawn, left_out = [], 0
+    for p in points(runs, metric):
+        if p.option(x_option) is None or (p.value is None and not p.oom):
+            left_out += 1
+        else:
+            drawn.append(p)
+    x_values = tuple(sorted({_hashable(p.option(x_option)) for p in drawn}, key=_sort_key))
+    out = Series(metric, x_option, tuple(group_by), panel_by, x_values, x_scale(x_values), (), ())
+    by_panel: dict[Any, list[Point]] = {}
+    for p in drawn:
+        by_panel.setdefault(_hashable(p.option(panel_by)) if panel_by else None, []).append(p)
+    panels, split_by = [], set()
+    for value in sorted(by_panel, key=_sort_key):
+        lines = []
+        for group in _split(by_panel[value], group_by).values():
+            fixed = {x_option, *group_by, *([panel_by] if panel_by else [])}
+            extra = sorted(k for k in {k for p in group for k, _ in p.options} - fixed
+                           if len({_hashable(p.option(k)) for p in group}) > 1)
+            split_by.update(extra)
+            lines += _lines(out, group, [*group_by, *extra])
+        title = option_label(panel_by, value) if panel_by else info(metric).label
+        panels.append(SeriesPanel(title, tuple(lines)))
+    notes = []
+    if split_by:
+        notes.append(f"Lines are also split by {', '.join(sorted(split_by))} (it differs within a group).")
+    if left_out:
+        notes.append(f"{left_out} configuration(s) left out: no {x_option}, or failed other than out of memory.")
+    return dataclasses.replace(out, panels=tuple(panels), notes=tuple(notes))
+
+
+def _split(members: Sequence[Point], keys: Sequence[str]) -> dict[tuple[Any, ...], list[Point]]:
+    """Points by their values of `keys`, in value order."""
+    out: dict[tuple[Any, ...], list[Point]] = {}
+    for p in members:
+        out.setdefault(tuple(_hashable(p.option(k)) for k in keys), []).append(p)
+    return {k: out[k] for k in sorted(out, key=lambda k: tuple(_sort_key(v) for v in k))}
+
+
+def _lines(layout: Series, members: Sequence[Point], keys: Sequence[str]) -> list[SeriesLine]:
+    lines = []
+    for key, line in _split(members, keys).items():
+        pts = sorted(line, key=lambda p: _sort_key(_hashable(p.option(layout.x_option))))
+        label = " · ".join(option_label(k, v) for k, v in zip(keys, key, strict=True)) or "all runs"
+        lines.append(SeriesLine(label, tuple(pts), tuple(layout.position(_hashable(p.option(layout.x_option)))
+                                                          for p in pts)))
+    return lines
 
 
 def telemetry_series(detail: RunDetail, key: str, gpu_index: int = 0) -> tuple[list[float], list[float]]:

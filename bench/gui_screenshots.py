@@ -5,6 +5,11 @@ Usage (needs an X server for real fonts):
   xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb .venv/bin/python bench/gui_screenshots.py
 Writes assets/screenshots/*.png (or the folder given as the first argument). With a store URL as the
 second argument it skips the sweep (and the Live shot) and shoots the runs already in that store.
+
+The series view and a per-group landscape need a study's worth of runs; shoot them from a store holding
+the seed study's import (`inferlab import allData.csv --map profiles/imports/infpop-a100.toml --store URL`):
+  xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb .venv/bin/python bench/gui_screenshots.py \
+      --study URL [FOLDER]
 """
 
 from __future__ import annotations
@@ -18,7 +23,55 @@ ROOT = Path(__file__).resolve().parents[1]
 SIZE = (1500, 940)
 
 
+STUDY_MODELS = ("Bloom-1b7", "Codellama-7b-hf", "Codellama-13b-hf", "Mistral-7b")
+
+
+def study_shots(url: str, out: Path) -> int:
+    """series.png (throughput vs batch size, a line per engine and GPU count, a panel per model) and
+    landscape-grouped.png (batch size × GPU count of one model and engine) from a study import."""
+    os.environ.setdefault("INFERLAB_NO_FIRST_RUN", "1")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from app.store import Store
+    from app.ui.main_window import TAB_COMPARE, MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    tmp = Path(tempfile.mkdtemp(prefix="inferlab-shots-"))
+    window = MainWindow(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), url)
+    window.resize(*SIZE)
+    window.show()
+    window.finish_startup()
+    with Store(url) as store:
+        runs = [r for r in store.list_runs(limit=None) if r.model in STUDY_MODELS]
+    compare = window.compare
+    window.tabs.setCurrentIndex(TAB_COMPARE)
+    compare.show_runs([r.id for r in runs])
+    compare.tabs.setCurrentIndex(compare.tabs.indexOf(compare.series.parentWidget()))
+    _grab(app, window, out / "series.png")
+    compare.show_runs([r.id for r in runs if r.model == "Codellama-13b-hf"])
+    compare.tabs.setCurrentIndex(compare.tabs.indexOf(compare.landscape.parentWidget()))
+    compare.x_param.setCurrentText("batch_size")
+    compare.y_param.setCurrentText("gpu_count")
+    compare.land_group.setCurrentText("engine")
+    compare.land_group_value.setCurrentText("vllm")
+    _grab(app, window, out / "landscape-grouped.png")
+    window.close()
+    return 0
+
+
+def _grab(app: object, window: object, path: Path) -> None:
+    for _ in range(5):
+        app.processEvents()  # type: ignore[attr-defined]
+    window.grab().save(str(path), "PNG")  # type: ignore[attr-defined]
+    print("wrote", path)
+
+
 def main() -> int:
+    if len(sys.argv) > 2 and sys.argv[1] == "--study":
+        folder = Path(sys.argv[3]) if len(sys.argv) > 3 else ROOT / "assets" / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        return study_shots(sys.argv[2], folder)
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "assets" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("INFERLAB_NO_FIRST_RUN", "1")
@@ -48,10 +101,7 @@ def main() -> int:
 
     def grab(name: str, tab: int) -> None:
         window.tabs.setCurrentIndex(tab)
-        for _ in range(5):
-            app.processEvents()
-        window.grab().save(str(out / f"{name}.png"), "PNG")
-        print("wrote", out / f"{name}.png")
+        _grab(app, window, out / f"{name}.png")
 
     grab("experiment", TAB_EXPERIMENT)
     finished: list[object] = []

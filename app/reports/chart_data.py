@@ -19,12 +19,13 @@ THROUGHPUT = "output_tokens_per_s"
 
 @dataclasses.dataclass(frozen=True)
 class Bar:
-    label: str
+    label: str                 # what differs between the compared runs (`bs=8 · int8`)
     value: float
     ci95_low: float | None
     ci95_high: float | None
     estimated: bool
     ci_label: str | None = None  # what the interval is ("95% CI of the median (…)")
+    run: str = ""                # the run's own label (`#12 vllm SmolLM2-135M`), for the tooltip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,22 +47,22 @@ def ok_runs(report: Report) -> list[RunDetail]:
 
 
 def bar_groups(report: Report) -> tuple[list[BarGroup], str]:
-    """The Compare view's bar metrics that have values (first four), one bar per finished run; past
-    MAX_BAR_RUNS runs, the ones with the highest output throughput."""
+    """The Compare view's bar metrics that have values (first four), one bar per finished run labelled by
+    what differs between the runs; past MAX_BAR_RUNS runs, the ones with the highest output throughput."""
     runs = [d.summary for d in ok_runs(report)]
     note = ""
     if len(runs) > MAX_BAR_RUNS:
         note = f"Bars show the {MAX_BAR_RUNS} runs with the highest output throughput of {len(runs)}."
         runs = sorted(runs, key=lambda r: -(r.value(THROUGHPUT) or -math.inf))[:MAX_BAR_RUNS]
-    groups = []
+    groups, labels = [], compare.differing_labels(runs)
     for name in compare.bar_metric_names(runs):
         series = compare.bar_series(runs, name)
         bars = []
         for run, value in zip(runs, series.values, strict=True):
             if value is not None:
                 m = run.metrics[name]
-                bars.append(Bar(report.labels[run.id], value, m.ci95_low, m.ci95_high, m.status == "estimated",
-                                m.ci_label))
+                bars.append(Bar(labels[run.id], value, m.ci95_low, m.ci95_high, m.status == "estimated",
+                                m.ci_label, report.labels[run.id]))
         if bars:
             groups.append(BarGroup(name, bars))
         if len(groups) == MAX_BAR_METRICS:

@@ -85,7 +85,7 @@ def _bars(report: Report) -> Chart | None:
                            hatch="//" if b.estimated else None)[0]
             gid = f"tip-bar-{gi}-{y}"
             rect.set_gid(gid)
-            tips[gid] = f"{b.label}: {title} = {format_number(b.value)}" + _ci_text(b) + (
+            tips[gid] = f"{b.label} — {b.run}: {title} = {format_number(b.value)}" + _ci_text(b) + (
                 " (estimated)" if b.estimated else "")
             if b.ci95_low is not None and b.ci95_high is not None:
                 ax.errorbar([b.value], [y], xerr=[[max(b.value - b.ci95_low, 0)], [max(b.ci95_high - b.value, 0)]],
@@ -136,10 +136,12 @@ def _landscape(report: Report) -> Chart | None:
             if nx * ny <= _MAX_TIPPED_CELLS:
                 gid = f"tip-cell-{xi}-{yi}"
                 rect.set_gid(gid)
+                pooled = f"; pools {land.pooled[yi][xi]}" if land.pooled[yi][xi] else ""
                 tips[gid] = (f"{land.x_param}={land.x_values[xi]}, {land.y_param}={land.y_values[yi]}: "
-                             f"{format_number(v)} tok/s (median of {land.counts[yi][xi]} run(s))")
+                             f"{format_number(v)} tok/s (median of {land.counts[yi][xi]} run(s){pooled})")
             if annotate:
-                ax.text(xi, yi, format_number(v), ha="center", va="center", fontsize=7,
+                mark = " *" if land.pooled[yi][xi] else ""
+                ax.text(xi, yi, format_number(v) + mark, ha="center", va="center", fontsize=7,
                         color="white" if norm(v) < 0.6 else "black")
     ax.set_xlim(-0.5, nx - 0.5)
     ax.set_ylim(-0.5, ny - 0.5)
@@ -149,7 +151,8 @@ def _landscape(report: Report) -> Chart | None:
     ax.set_ylabel(land.y_param)
     fig.colorbar(matplotlib.cm.ScalarMappable(norm, cmap), ax=ax, label=metric_header("output_tokens_per_s"))
     return Chart("landscape", f"Throughput landscape over {land.x_param} × {land.y_param}", fig, tips,
-                 "Cell: median output throughput of the finished runs with those two values; grey: no run.")
+                 "Cell: median output throughput of the finished runs with those two values; grey: no run."
+                 + (f" * {land.note}." if land.note else ""))
 
 
 def _pareto(report: Report) -> Chart | None:

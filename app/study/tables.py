@@ -19,7 +19,7 @@ from app.store.records import RunSummary
 from app.study.stats import TestResult, cliffs_delta, wilcoxon_paired
 
 # Keys a run's configuration may differ in without being another configuration: bookkeeping, not options.
-_NOT_OPTIONS = frozenset({"repetition", "trial_index"})
+NOT_OPTIONS = frozenset({"repetition", "trial_index"})
 
 
 def option_of(run: RunSummary, key: str) -> Any:
@@ -49,7 +49,7 @@ def points(runs: Sequence[RunSummary], metric: str) -> list[Point]:
     pooled: dict[tuple[tuple[str, Any], ...], list[RunSummary]] = defaultdict(list)
     for run in runs:
         options = {"engine": run.engine, "model": run.model, **run.config}
-        key = tuple(sorted((k, v) for k, v in options.items() if k not in _NOT_OPTIONS))
+        key = tuple(sorted((k, v) for k, v in options.items() if k not in NOT_OPTIONS))
         pooled[key].append(run)
     out = []
     for key, members in pooled.items():

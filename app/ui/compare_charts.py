@@ -18,6 +18,7 @@ from engine.metric_names import info
 RUN_COLORS = ("#4c9be8", "#e8a33c", "#5cc47a", "#d9534f", "#9b6fd6", "#39b3b3", "#c7c74a", "#e07bb5",
               "#8c8c8c", "#2f6db5")
 MIB = 1024.0 ** 2
+RUN_BRUSHES = tuple(pg.mkBrush(c) for c in RUN_COLORS)  # made once: a brush per bar costs ~10 µs each
 LEGEND_MAX_RUNS = 12
 NA_COLOR = "#999999"
 
@@ -44,6 +45,7 @@ class BarCharts(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.series: list[compare.BarSeries] = []
+        self.labels: dict[int, str] = {}  # run id -> what differs between the compared runs (bs=8 · int8)
         self._plots: list[pg.PlotItem] = []
         self.scene().sigMouseMoved.connect(self._on_move)
         self.scene().sigMouseClicked.connect(self._on_click)
@@ -51,6 +53,7 @@ class BarCharts(pg.GraphicsLayoutWidget):
     def set_runs(self, runs: Sequence[RunSummary]) -> None:
         """Rebuild the bars; the plots themselves are made once and reused (creating them is the cost)."""
         self.series = [compare.bar_series(runs, m) for m in compare.bar_metric_names(runs)]
+        self.labels = compare.differing_labels(runs)
         while len(self._plots) < len(self.series):
             k = len(self._plots)
             plot = self.addPlot(row=k // 4, col=k % 4)
@@ -63,7 +66,7 @@ class BarCharts(pg.GraphicsLayoutWidget):
             plot.clear()
             scale = MIB if s.unit == "B" else 1.0
             heights = [0.0 if v is None else v / scale for v in s.values]
-            brushes = [pg.mkBrush(run_color(i)) for i in range(len(heights))]
+            brushes = [RUN_BRUSHES[i % len(RUN_BRUSHES)] for i in range(len(heights))]
             plot.addItem(pg.BarGraphItem(x=np.arange(len(heights)), height=heights, width=0.7, brushes=brushes))
             missing = [i for i, v in enumerate(s.values) if v is None]
             if missing:  # one marker item for every n/a bar (hover gives each reason)
@@ -78,7 +81,11 @@ class BarCharts(pg.GraphicsLayoutWidget):
                 title += f" — × n/a for {len(missing)}"
             plot.setTitle(title)
             step = max(1, len(s.run_ids) // 12)  # at most ~12 tick labels; hover gives every run
-            plot.getAxis("bottom").setTicks([[(i, f"#{rid}") for i, rid in enumerate(s.run_ids)][::step]])
+            # one option per line: a bar is narrower than `bs=8 · int8`
+            ticks = [(i, self.labels[rid].replace(" · ", "\n")) for i, rid in enumerate(s.run_ids)][::step]
+            lines = max((t.count("\n") + 1 for _, t in ticks), default=1)
+            plot.getAxis("bottom").setTicks([ticks])
+            plot.getAxis("bottom").setHeight(14 * lines + 12)
             top = max([h for h in heights if h] + [1.0])
             plot.setYRange(0, top * 1.15, padding=0)
             plot.setXRange(-0.6, len(heights) - 0.4, padding=0)
@@ -100,7 +107,8 @@ class BarCharts(pg.GraphicsLayoutWidget):
             return
         s, i = hit
         reason = "" if s.values[i] is not None else f" ({s.reasons[i]})"
-        text = f"Run #{s.run_ids[i]} — {s.label}: {display_value(s.values[i], s.unit)}{reason}"
+        rid = s.run_ids[i]
+        text = f"{self.labels[rid]} — run #{rid} — {s.label}: {display_value(s.values[i], s.unit)}{reason}"
         self.setToolTip(text)
         self.hovered.emit(text)
 
@@ -180,7 +188,9 @@ class LandscapeChart(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.scene().sigMouseMoved.connect(self._on_move)
 
-    def set_runs(self, runs: Sequence[RunSummary], x_param: str, y_param: str, metric: str) -> None:
+    def set_runs(self, runs: Sequence[RunSummary], x_param: str, y_param: str, metric: str,
+                 group: str = "") -> None:
+        """Draw the landscape of `runs` (one group's runs when `group` names it, e.g. `model=X`)."""
         land = compare.landscape(runs, x_param, y_param, metric)
         self.landscape = land
         for label in self.labels:
@@ -195,7 +205,8 @@ class LandscapeChart(pg.PlotWidget):
         for i in range(len(land.x_values)):
             for j in range(len(land.y_values)):
                 v = land.grid[j][i]
-                text = pg.TextItem("—" if math.isnan(v) else f"{v:.4g}", color="#ffffff", anchor=(0.5, 0.5))
+                mark = " *" if land.pooled[j][i] else ""  # * = the cell pools configurations (note below)
+                text = pg.TextItem("—" if math.isnan(v) else f"{v:.4g}{mark}", color="#ffffff", anchor=(0.5, 0.5))
                 text.setPos(i + 0.5, j + 0.5)
                 self.addItem(text)
                 self.labels.append(text)
@@ -204,7 +215,7 @@ class LandscapeChart(pg.PlotWidget):
         mi = info(metric)
         self.setLabel("bottom", x_param)
         self.setLabel("left", y_param)
-        self.setTitle(f"{mi.label} ({mi.unit}) — median per cell")
+        self.setTitle(f"{mi.label} ({mi.unit}) — median per cell" + (f" — {group}" if group else ""))
         self.setRange(xRange=(0, max(len(land.x_values), 1)), yRange=(0, max(len(land.y_values), 1)), padding=0)
 
     def _on_move(self, pos: QPointF) -> None:
@@ -217,10 +228,132 @@ class LandscapeChart(pg.PlotWidget):
             v = land.grid[j][i]
             unit = info(land.metric).unit
             n = land.counts[j][i]
+            pooled = f"; pools {land.pooled[j][i]}" if land.pooled[j][i] else ""
             text = (f"{land.x_param}={land.x_values[i]}, {land.y_param}={land.y_values[j]}: "
-                    f"{'no run' if math.isnan(v) else display_value(v, unit)} ({n} run(s))")
+                    f"{'no run' if math.isnan(v) else display_value(v, unit)} ({n} run(s){pooled})")
             self.setToolTip(text)
             self.hovered.emit(text)
+
+
+class SeriesChart(pg.GraphicsLayoutWidget):
+    """Small multiples of a metric against one option: a panel per `panel_by` value, a line per group,
+    configuration points (median of repetitions) as symbols; OOM points as ✕ in the line's colour at the
+    axis floor, labelled OOM once per panel. The y scale is shared by every panel or free per panel."""
+
+    run_clicked = Signal(int)
+    hovered = Signal(str)
+    COLUMNS = 4
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.data: compare.Series | None = None
+        self.colors: dict[str, str] = {}
+        self._plots: list[pg.PlotItem] = []
+        self.scene().sigMouseMoved.connect(self._on_move)
+        self.scene().sigMouseClicked.connect(self._on_click)
+
+    def set_runs(self, runs: Sequence[RunSummary], metric: str, x_option: str, group_by: str,
+                 panel_by: str | None, shared_y: bool = True) -> None:
+        """Rebuild the panels (plots are made once and reused: creating them is the cost)."""
+        data = compare.series(runs, metric, x_option, [group_by], panel_by)
+        self.data = data
+        labels = list(dict.fromkeys(line.label for panel in data.panels for line in panel.lines))
+        self.colors = {label: run_color(i) for i, label in enumerate(labels)}
+        while len(self._plots) < len(data.panels):
+            k = len(self._plots)
+            plot = self.addPlot(row=k // self.COLUMNS, col=k % self.COLUMNS)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            self._plots.append(plot)
+        for plot in self._plots[len(data.panels):]:
+            plot.clear()
+            plot.hide()
+        mi = info(metric)
+        scale = MIB if mi.unit == "B" else 1.0
+        tops = [max([p.value / scale for line in panel.lines for p in line.points if p.value is not None] + [0.0])
+                for panel in data.panels]
+        for k, (plot, panel) in enumerate(zip(self._plots, data.panels, strict=False)):
+            plot.show()
+            plot.setLabel("left", f"{mi.label} ({'MiB' if mi.unit == 'B' else mi.unit})" if k % self.COLUMNS == 0
+                          else None)
+            self._draw_panel(plot, panel, scale, (max(tops) if shared_y else tops[k]) or 1.0, k == 0)
+        self.setToolTip("")
+
+    def _draw_panel(self, plot: pg.PlotItem, panel: compare.SeriesPanel, scale: float, top: float,
+                    with_legend: bool) -> None:
+        assert self.data is not None
+        plot.clear()
+        legend = plot.legend
+        if with_legend and legend is None:
+            legend = plot.addLegend(offset=(5, 5), labelTextSize="8pt")
+        if legend is not None:
+            legend.clear()
+            legend.setVisible(with_legend and len(self.colors) <= LEGEND_MAX_RUNS)
+        oom_at: set[float] = set()
+        for line in panel.lines:
+            color = self.colors[line.label]
+            ok = [(x, p.value / scale) for x, p in zip(line.positions, line.points, strict=True) if p.value is not None]
+            plot.addItem(pg.PlotDataItem([x for x, _ in ok], [y for _, y in ok], pen=pg.mkPen(color, width=2),
+                                         symbol="o", symbolSize=7, symbolBrush=color, symbolPen=None,
+                                         name=line.label if with_legend else None))
+            oom = [x for x, p in zip(line.positions, line.points, strict=True) if p.oom]
+            if oom:
+                plot.addItem(pg.ScatterPlotItem(x=oom, y=[0.0] * len(oom), symbol="x", size=12,
+                                                pen=pg.mkPen(color, width=2), brush=None))
+                oom_at.update(oom)
+        if oom_at:  # one label over the first ✕: one per marker would overlap on a narrow panel
+            text = pg.TextItem("✕ OOM", color=NA_COLOR, anchor=(0.5, 1.0))
+            text.setPos(min(oom_at), top * 0.03)
+            plot.addItem(text)
+        plot.setTitle(panel.title)
+        ticks = self.data.ticks()  # every other value a minor tick: its label is dropped where it would overlap
+        plot.getAxis("bottom").setTicks([ticks[::2], ticks[1::2]])
+        xs = [x for x, _ in self.data.ticks()]
+        pad = 0.05 * (max(xs) - min(xs) or 1.0)
+        plot.setXRange(min(xs) - pad, max(xs) + pad, padding=0)
+        plot.setYRange(0, top * 1.12, padding=0)
+
+    def point_at(self, scene_pos: QPointF) -> tuple[compare.SeriesLine, int] | None:
+        """The (line, point index) drawn within 8 pixels of a scene position, if any."""
+        if self.data is None:
+            return None
+        scale = MIB if info(self.data.metric).unit == "B" else 1.0
+        for plot, panel in zip(self._plots, self.data.panels, strict=False):
+            if not plot.sceneBoundingRect().contains(scene_pos):
+                continue
+            best: tuple[float, compare.SeriesLine, int] | None = None
+            for line in panel.lines:
+                for i, (x, p) in enumerate(zip(line.positions, line.points, strict=True)):
+                    y = 0.0 if p.value is None else p.value / scale
+                    d = (plot.vb.mapViewToScene(QPointF(x, y)) - scene_pos).manhattanLength()
+                    if d <= 8 and (best is None or d < best[0]):
+                        best = (d, line, i)
+            return None if best is None else (best[1], best[2])
+        return None
+
+    def describe(self, line: compare.SeriesLine, i: int) -> str:
+        """Tooltip of one point: the group, the option value, the median and what it pools."""
+        assert self.data is not None
+        p, mi = line.points[i], info(self.data.metric)
+        ids = ", ".join(f"#{r}" for r in p.run_ids[:6]) + (" …" if len(p.run_ids) > 6 else "")
+        value = ("OOM: every run out of memory" if p.oom
+                 else f"{display_value(p.value, mi.unit)} (median of {p.ok_runs} ok run(s))")
+        failed = f", {p.failed_runs} failed" if p.failed_runs and not p.oom else ""
+        return f"{line.label}, {self.data.x_option}={p.option(self.data.x_option)}: {value}{failed} — runs {ids}"
+
+    def _on_move(self, pos: QPointF) -> None:
+        hit = self.point_at(pos)
+        text = "" if hit is None else self.describe(*hit)
+        self.setToolTip(text)
+        if text:
+            self.hovered.emit(text)
+
+    def _on_click(self, event: pg.GraphicsScene.mouseEvents.MouseClickEvent) -> None:
+        hit = self.point_at(event.scenePos())
+        if hit is not None:
+            self.run_clicked.emit(hit[0].points[hit[1]].run_ids[0])
 
 
 class TelemetryOverlay(pg.PlotWidget):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from app import compare
 from app.pareto import pareto_front
-from app.store.records import RunSummary
+from app.store.records import RunDetail, RunSummary
 from engine.metric_names import HEADLINE_METRICS
 from engine.results import Measurement
 
@@ -71,3 +72,77 @@ def test_bar_series_keeps_unavailable_figures_as_none_with_the_reason() -> None:
     assert "peak_rss_bytes" in names  # the one peak-memory figure these runs measured, once
     assert not {"peak_gpu_memory_used_bytes", "peak_cuda_allocated_bytes"} & set(names)
     assert names == [n for n in HEADLINE_METRICS if n in names]
+
+
+def _failed(run_id: int, cause: str, **config: object) -> RunSummary:
+    return RunSummary(run_id, 0.0, str(config.pop("engine", "hf-generate")), "demo", "failed", cause, "x", None,
+                      "inferlab", dict(config), {})
+
+
+def test_x_scale_is_decided_by_the_values() -> None:
+    assert compare.x_scale([1, 2, 4, 8, 16, 1028]) == "log"
+    assert compare.x_scale([8, 16, 24, 32]) == "linear"
+    assert compare.x_scale([1, 2]) == "linear"
+    assert compare.x_scale(["bf16", "fp32"]) == "categorical"
+
+
+def test_series_has_one_line_per_group_medians_of_repetitions_and_oom_points() -> None:
+    runs = [_run(1, 10.0, None, batch_size=1, repetition=0), _run(2, 30.0, None, batch_size=1, repetition=1),
+            _run(3, 20.0, None, batch_size=1, repetition=2), _run(4, 40.0, None, batch_size=4),
+            _failed(5, "oom", batch_size=16), _failed(6, "crash", batch_size=64),
+            _run(7, 5.0, None, batch_size=1, dtype="bf16"), _run(8, 9.0, None, batch_size=4, dtype="bf16"),
+            _run(9, 7.0, None, batch_size=1, dtype="fp32")]
+    runs[6:] = [dataclasses.replace(r, engine="vllm", config={**r.config, "engine": "vllm"}) for r in runs[6:]]
+    s = compare.series(runs, "output_tokens_per_s", "batch_size", ["engine"])
+    assert s.scale == "log" and s.x_values == (1, 4, 16)
+    (panel,) = s.panels
+    by_label = {line.label: line for line in panel.lines}
+    # dtype differs within vllm's runs only: it splits vllm's line, not hf-generate's
+    assert set(by_label) == {"hf-generate", "vllm · bf16", "vllm · fp32"}
+    assert [len(by_label[k].points) for k in ("vllm · bf16", "vllm · fp32")] == [2, 1]
+    hf = by_label["hf-generate"]
+    assert [p.value for p in hf.points] == [20.0, 40.0, None] and [p.oom for p in hf.points] == [False, False, True]
+    assert hf.positions == (0.0, math.log10(4), math.log10(16))
+    assert any("dtype" in n for n in s.notes) and any("1 configuration(s) left out" in n for n in s.notes)
+
+
+def test_landscape_says_what_a_cell_pools() -> None:
+    runs = [_run(1, 10.0, None, batch_size=1, input_tokens=8, gpu_count=1),
+            _run(2, 30.0, None, batch_size=1, input_tokens=8, gpu_count=2),
+            _run(3, 50.0, None, batch_size=2, input_tokens=8, gpu_count=1)]
+    land = compare.landscape(runs, "batch_size", "input_tokens", "output_tokens_per_s")
+    assert land.pooled[0] == ("2 configurations differing in gpu_count (1, 2)", "")
+    assert land.note.startswith("1 of 2 cell(s) pool runs that differ in gpu_count")
+    per_group = compare.groups(runs, "gpu_count")
+    assert list(per_group) == [1, 2]
+    assert compare.landscape(per_group[1], "batch_size", "input_tokens", "output_tokens_per_s").note == ""
+
+
+def test_runs_are_labelled_by_what_differs() -> None:
+    runs = [_run(1, 1.0, None, batch_size=8, weight_quant="int8"), _run(2, 1.0, None, batch_size=1,
+            weight_quant="none"), _run(3, 1.0, None, batch_size=1, weight_quant="none")]
+    assert compare.differing_labels(runs) == {1: "bs=8 · int8", 2: "bs=1 · none (#2)", 3: "bs=1 · none (#3)"}
+    # an imported run lacks most options: it says what it has, and no label lists more than LABEL_PARTS
+    many = [_run(1, 1.0, None, a=1, b=1, c=1, d=1, e=1), _run(2, 1.0, None, a=2, b=2, c=2, d=2, e=2), _run(3, 1.0, None)]
+    assert compare.differing_labels(many) == {1: "a=1 · b=1 · c=1 · d=1", 2: "a=2 · b=2 · c=2 · d=2", 3: "#3"}
+
+
+def test_long_option_values_keep_their_end_in_labels() -> None:
+    label = compare.option_label("model", "/home/me/models/org/SmolLM2-135M-Instruct")
+    assert label == "…s/org/SmolLM2-135M-Instruct" and len(label) == compare.LABEL_CHARS
+    assert compare.option_label("model", "SmolLM2-135M") == "SmolLM2-135M"
+
+
+def test_runs_can_be_grouped_by_the_gpu_their_environment_names() -> None:
+    h200 = {"devices": {"gpus": [{"index": 0, "uuid": "GPU-1", "pci_bus_id": "0", "name": "NVIDIA H200"}],
+                        "how": "CUDA_VISIBLE_DEVICES", "reason": ""}}
+    cpu = {"devices": {"gpus": [], "how": "", "reason": "the trial runs on the CPU"}}
+    imported = {"imported_from": "infpop", "gpu_name": "NVIDIA A100"}
+    details = [RunDetail(_run(i, 10.0 * i, None, batch_size=2 ** i), env, [], [], [], [], None, None)
+               for i, env in enumerate((h200, cpu, imported, {"hardware": "not recorded"}), start=1)]
+    runs = compare.with_environment_options(details)
+    assert [r.config.get("gpu_name") for r in runs] == ["NVIDIA H200", "no GPU", "NVIDIA A100", None]
+    assert "gpu_name" in compare.differing_options(runs)
+    s = compare.series(runs, "output_tokens_per_s", "batch_size", ["gpu_name"])
+    assert [line.label for line in s.panels[0].lines] == ["gpu_name not recorded", "NVIDIA A100", "NVIDIA H200",
+                                                          "no GPU"]
