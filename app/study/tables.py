@@ -29,6 +29,11 @@ def option_of(run: RunSummary, key: str) -> Any:
     return run.config.get(key)
 
 
+def value_order(value: Any) -> tuple[int, Any]:
+    """Sort key for an axis's values: numbers by size first, then anything else by its repr."""
+    return (0, value) if isinstance(value, (int, float)) and not isinstance(value, bool) else (1, repr(value))
+
+
 @dataclasses.dataclass(frozen=True)
 class Point:
     """One configuration: its options, its runs' median value (None when none is ok) and what its runs were."""
@@ -59,6 +64,20 @@ def points(runs: Sequence[RunSummary], metric: str) -> list[Point]:
         out.append(Point(key, statistics.median(values) if values else None, len(values), len(failed), oom,
                          tuple(r.id for r in members)))
     return sorted(out, key=lambda p: repr(p.options))
+
+
+def varying_options(pts: Sequence[Point]) -> list[str]:
+    """The options that take more than one value (compared by repr) among `pts`, sorted."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    having: dict[str, int] = defaultdict(int)
+    for p in pts:
+        for k, v in p.options:
+            seen[k].add(repr(v))
+            having[k] += 1
+    for k, n in having.items():  # a point without the option holds None, as Point.option says
+        if n < len(pts):
+            seen[k].add(repr(None))
+    return sorted(k for k, values in seen.items() if len(values) > 1)
 
 
 @dataclasses.dataclass(frozen=True)
