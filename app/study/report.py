@@ -20,13 +20,23 @@ from app.reports.model import Report, format_number, format_option, inferlab_ver
 from app.reports.tables import Cell, Table
 from app.store.records import RunSummary
 from app.study.stats import cliffs_magnitude
-from app.study.tables import Point, best_per_group, improvement, points, value_order, varying_options
+from app.study.tables import (
+    ImprovementRow,
+    Point,
+    best_of,
+    improvement_of,
+    option_of,
+    points,
+    value_order,
+    varying_options,
+)
 from engine.metric_names import info
 
 # Options that must hold the same values for every compared value of a group, or the comparison is
 # not like for like: sampling, precision, workload and the number of new tokens.
 FAIR_FIELDS = ("temperature", "top_p", "seed", "dtype", "quantization", "kv_cache_dtype", "workload",
                "prompt_file", "input_tokens", "num_requests", "output_tokens", "ignore_eos")
+_NOT_RECORDED = object()
 POINT_METHOD = "A configuration point pools the runs that differ only in their repetition; its value is the " \
                "median of its ok runs' {metric}. A point whose runs all failed, one at least out of memory, is OOM."
 
@@ -47,7 +57,7 @@ def build_study_report(runs: Sequence[RunSummary], spec: StudySpec, *, title: st
                        now: float) -> Report:
     """The study report of `runs` (a store listing), generated at `now` (unix time)."""
     pts = points(runs, spec.metric)
-    sections = [_sources_table(runs), _best_table(runs, spec), _improvement_table(runs, spec),
+    sections = [_sources_table(runs), _best_table(pts, spec), _improvement_table(pts, spec),
                 _fairness_table(runs, spec), *_landscape_tables(pts, spec), _methods_table(runs, spec)]
     return Report(title or "InferLab study", notes, now, f"InferLab {inferlab_version()}", [], {}, [spec.metric],
                   [], [], sections, subject=f"{len(runs)} run(s) in {len(pts)} configuration point(s)")
@@ -88,8 +98,8 @@ def _sources_table(runs: Sequence[RunSummary]) -> Table:
                  note="Source: 'inferlab' for runs measured here, else the importer's label.")
 
 
-def _best_table(runs: Sequence[RunSummary], spec: StudySpec) -> Table:
-    table = best_per_group(runs, spec.metric, spec.group_by, spec.compare, maximize=spec.maximize)
+def _best_table(pts: Sequence[Point], spec: StudySpec) -> Table:
+    table = best_of(pts, spec.group_by, spec.compare, maximize=spec.maximize)
     bests = [p for row in table for p in row.best.values()]
     shown = [k for k in varying_options(bests) if k not in {spec.compare, *spec.group_by}]
     rows = []
@@ -109,25 +119,31 @@ def _best_table(runs: Sequence[RunSummary], spec: StudySpec) -> Table:
                       + POINT_METHOD.format(metric=spec.metric) + " Ratio: this best / the first value's best.")
 
 
-def _improvement_table(runs: Sequence[RunSummary], spec: StudySpec) -> Table:
-    values = sorted({p.option(spec.compare) for p in points(runs, spec.metric) if p.value is not None}, key=repr)
+def _improvement_table(pts: Sequence[Point], spec: StudySpec) -> Table:
+    values = sorted({p.option(spec.compare) for p in pts if p.value is not None}, key=repr)
     rows = []
-    for a in values[1:]:
-        for r in improvement(runs, spec.metric, spec.compare, a, values[0], spec.group_by):
-            test = r.test
-            rows.append([Cell(_group_text(r.group)), Cell(f"{format_option(a)} over {format_option(values[0])}"),
-                         Cell(str(r.pairs)), Cell(_pct(r.median_gain_pct)), Cell(_pct(r.mean_gain_pct)),
-                         Cell("—" if test.statistic is None else f"{test.statistic:.4g}"),
-                         Cell(f"{test.p:.2g}" if test.p is not None else f"unavailable: {test.reason}",
-                              kind="" if test.p is not None else "unavailable"),
-                         Cell("—" if r.cliffs_delta is None else
-                              f"{r.cliffs_delta:.2f} ({cliffs_magnitude(r.cliffs_delta)})")])
+    for i, b in enumerate(values):
+        for a in values[i + 1:]:
+            found = improvement_of(pts, spec.compare, a, b, spec.group_by)
+            rows += [_improvement_cells(r, f"{format_option(a)} over {format_option(b)}")
+                     for r in found if found[-1].pairs]
     return Table("improvement", f"Paired improvement between {spec.compare} values",
                  [" · ".join(spec.group_by), "Comparison", "n (pairs)", "Median gain %", "Mean gain %",
-                  "Wilcoxon W", "p (two-sided)", "Cliff's δ"], rows,
-                 note=f"Pairs: configuration points equal in every option but {spec.compare}. Gain: "
-                      f"a/b − 1 of their {spec.metric}. Wilcoxon signed-rank test (scipy) on the pairs; Cliff's "
-                      "δ over all pairs of values (Romano's magnitude). Row 'all': every group's pairs pooled.")
+                  "Wilcoxon W", "p (two-sided)", "Cliff's delta"], rows,
+                 note=f"Pairs: configuration points equal in every option but {spec.compare}; values with no "
+                      f"pair are left out. Gain: a/b - 1 of their {spec.metric}. Wilcoxon signed-rank test "
+                      "(scipy) on the pairs; Cliff's delta over all pairs of values (Romano's magnitude). Row "
+                      "'all': every group's pairs pooled.")
+
+
+def _improvement_cells(r: ImprovementRow, comparison: str) -> list[Cell]:
+    test = r.test
+    return [Cell(_group_text(r.group)), Cell(comparison),
+            Cell(str(r.pairs)), Cell(_pct(r.median_gain_pct)), Cell(_pct(r.mean_gain_pct)),
+            Cell("—" if test.statistic is None else f"{test.statistic:.4g}"),
+            Cell(f"{test.p:.2g}" if test.p is not None else f"unavailable: {test.reason}",
+                 kind="" if test.p is not None else "unavailable"),
+            Cell("—" if r.cliffs_delta is None else f"{r.cliffs_delta:.2f} ({cliffs_magnitude(r.cliffs_delta)})")]
 
 
 def _pct(value: float | None) -> str:
@@ -135,20 +151,21 @@ def _pct(value: float | None) -> str:
 
 
 def _fairness_table(runs: Sequence[RunSummary], spec: StudySpec) -> Table:
-    seen: dict[tuple[Any, ...], dict[str, dict[Any, set[str]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(set)))
+    seen: dict[tuple[Any, ...], dict[str, dict[Any, dict[str, Any]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(dict)))  # group -> option -> compared value -> {repr: value}
     for run in runs:
-        point = {"engine": run.engine, "model": run.model, "source": run.source, **run.config}
-        group = tuple(point.get(k) for k in spec.group_by)
+        group = tuple(option_of(run, k) for k in spec.group_by)
+        compared = option_of(run, spec.compare)
         for field in FAIR_FIELDS:
-            shown = format_option(run.config[field]) if field in run.config else "not recorded"
-            seen[group][field][point.get(spec.compare)].add(shown)
+            value = run.config.get(field, _NOT_RECORDED)
+            seen[group][field][compared][repr(value)] = value
     rows = []
     for group in sorted(seen, key=repr):
         for field in FAIR_FIELDS:
             per_value = seen[group][field]
-            if len({frozenset(v) for v in per_value.values()}) > 1:
+            if len({frozenset(v) for v in per_value.values()}) > 1:  # the sets of reprs differ
                 rows.append([Cell(_group_text(group)), Cell(field, kind="failed"),
-                             Cell("; ".join(f"{format_option(k)}: {', '.join(sorted(v))}"
+                             Cell("; ".join(f"{format_option(k)}: {_shown(v)}"
                                             for k, v in sorted(per_value.items(), key=lambda kv: repr(kv[0]))))])
     note = (f"Options that should be identical for every {spec.compare} of a group (sampling, precision, "
             f"workload, new tokens) and are not: the {spec.compare} values are not compared like for like."
@@ -157,21 +174,31 @@ def _fairness_table(runs: Sequence[RunSummary], spec: StudySpec) -> Table:
                                                           f"Values per {spec.compare}"], rows, note=note)
 
 
+def _shown(values: dict[str, Any]) -> str:
+    """The recorded values of an option, readable ("not recorded" for runs without it)."""
+    return ", ".join(sorted("not recorded" if v is _NOT_RECORDED else format_option(v) for v in values.values()))
+
+
 def _landscape_tables(pts: Sequence[Point], spec: StudySpec) -> list[Table]:
-    """One rows × columns table per group, compared value and setting of every other varying option."""
-    axes = {spec.rows, spec.columns, "repetition", "trial_index"}
-    varying = [k for k in varying_options(pts) if k not in {*axes, *spec.group_by, spec.compare}]
-    keys = [*spec.group_by, spec.compare, *varying]
-    grids: dict[tuple[Any, ...], dict[tuple[Any, Any], Point]] = defaultdict(dict)
+    """One rows × columns table per group and compared value, split by every other option that varies
+    within it."""
+    keys = [*spec.group_by, spec.compare]
+    by_group: dict[tuple[Any, ...], list[Point]] = defaultdict(list)
     for p in pts:
-        grids[tuple(p.option(k) for k in keys)][(p.option(spec.rows), p.option(spec.columns))] = p
+        by_group[tuple(p.option(k) for k in keys)].append(p)
+    grids: dict[tuple[tuple[str, Any], ...], dict[tuple[Any, Any], Point]] = defaultdict(dict)
+    for group, members in by_group.items():
+        varying = [k for k in varying_options(members) if k not in {spec.rows, spec.columns, *keys}]
+        for p in members:
+            caption = (*zip(keys, group, strict=True), *((k, p.option(k)) for k in varying))
+            grids[caption][(p.option(spec.rows), p.option(spec.columns))] = p
     out = []
     for n, key in enumerate(sorted(grids, key=repr)):
         grid = grids[key]
         row_values = sorted({r for r, _ in grid}, key=value_order)
         col_values = sorted({c for _, c in grid}, key=value_order)
         rows = [[Cell(_axis_text(r))] + [_value_cell(grid.get((r, c))) for c in col_values] for r in row_values]
-        caption = "Landscape: " + " · ".join(f"{k}={format_option(v)}" for k, v in zip(keys, key, strict=True))
+        caption = "Landscape: " + " · ".join(f"{k}={format_option(v)}" for k, v in key)
         out.append(Table(f"landscape-{n + 1}", caption,
                          [f"{spec.rows} \\ {spec.columns}", *(_axis_text(c) for c in col_values)], rows,
                          note=f"{metric_header(spec.metric)} per point (hover for its runs). OOM: every run "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import itertools
 import json
 import os
 import sqlite3
@@ -28,7 +29,7 @@ from app.sweeps import parse_profile, run_profile
 REPO = Path(__file__).resolve().parents[2]
 ALL_DATA = Path(os.environ.get("INFERLAB_INFPOP_CSV", str(REPO.parent / "shared" / "data" / "infpop" / "allData.csv")))
 MAPPING = REPO / "profiles" / "imports" / "infpop-a100.toml"
-MODELS = ("Phi-2", "Bloom-1b7")  # both engines; Phi-2's vLLM grid has OOM points
+MODELS = ("Phi-2", "Bloom-1b7")  # both engines; Phi-2's HF grid has OOM points
 METRIC = "output_tokens_per_s"
 PROFILE = """\
 name = "study-slice-{engine}"
@@ -130,14 +131,21 @@ def test_improvement_cells_match_scipy_and_a_direct_cliffs_delta(store_url: str)
     _, report = _report(store_url)
     ok = raw[raw.value.notna()]
     point = ok.groupby("key").agg(value=("value", "median"), eng=("engine", "first"), model=("model", "first"))
-    point["rest"] = [json.dumps({k: v for k, v in json.loads(key).items() if k != "engine"}, sort_keys=True)
-                     for key in point.index]
     engines = sorted(point.eng.unique())
+    recorded = {e: set().union(*(json.loads(k) for k in point.index[point.eng == e])) for e in engines}
     rows = {(r[0], r[1]): r for r in _cells(report, "improvement")}
-    for a in engines[1:]:
-        pairs = point[point.eng == a].merge(point[point.eng == engines[0]], on="rest", suffixes=("_a", "_b"))
+    compared = set()
+    for b, a in itertools.combinations(engines, 2):
+        shared = (recorded[a] & recorded[b]) - {"engine"}  # an option one engine never records cannot differ
+        side = point[point.eng.isin([a, b])].copy()
+        side["rest"] = [json.dumps({k: v for k, v in json.loads(key).items() if k in shared}, sort_keys=True)
+                        for key in side.index]
+        pairs = side[side.eng == a].merge(side[side.eng == b], on="rest", suffixes=("_a", "_b"))
+        if pairs.empty:
+            continue
+        compared.add(f"{a} over {b}")
         for model, group in [*pairs.groupby("model_a"), ("all", pairs)]:
-            row = rows[(model, f"{a} over {engines[0]}")]
+            row = rows[(model, f"{a} over {b}")]
             x, y = list(group.value_a), list(group.value_b)
             assert row[2] == str(len(x))
             gains = [(p / q - 1) * 100 for p, q in zip(x, y, strict=True)]
@@ -148,20 +156,21 @@ def test_improvement_cells_match_scipy_and_a_direct_cliffs_delta(store_url: str)
                 assert row[6] == f"{scipy_stats.wilcoxon(x, y).pvalue:.2g}"
             else:
                 assert row[6].startswith("unavailable: needs at least 2 pairs")
+    assert compared == {r[1] for r in rows.values()} == {"hf-pipeline over hf-generate", "vllm over hf-pipeline"}
 
 
 def test_landscapes_mark_oom_cells_as_the_raw_rows_say(store_url: str) -> None:
     raw = _raw(store_url)
     _, report = _report(store_url)
-    vllm = raw[(raw.model == "Phi-2") & (raw.engine == "vllm")]
-    table = next(t for t in report.sections if t.caption == "Landscape: model=Phi-2 · engine=vllm")
+    grid = raw[(raw.model == "Phi-2") & (raw.engine == "hf-pipeline")]
+    table = next(t for t in report.sections if t.caption == "Landscape: model=Phi-2 · engine=hf-pipeline")
     columns = [int(h) for h in table.headers[1:]]
-    assert columns == sorted(vllm.gpu_count.unique())
+    assert columns == sorted(grid.gpu_count.unique())
     oom_cells = 0
     for row in table.rows:
         batch = int(row[0].text.replace(",", ""))
         for gpus, cell in zip(columns, row[1:], strict=True):
-            runs = vllm[(vllm.batch_size == batch) & (vllm.gpu_count == gpus)]
+            runs = grid[(grid.batch_size == batch) & (grid.gpu_count == gpus)]
             if runs.empty:
                 assert cell.text == "—"
             elif runs.value.notna().any():
@@ -170,7 +179,7 @@ def test_landscapes_mark_oom_cells_as_the_raw_rows_say(store_url: str) -> None:
                 assert cell.text == ("OOM" if (runs.cause == "oom").any() else "failed")
                 oom_cells += cell.text == "OOM"
     assert oom_cells == sum(g.value.isna().all() and (g.cause == "oom").any()
-                            for _, g in vllm.groupby(["batch_size", "gpu_count"])) > 0
+                            for _, g in grid.groupby(["batch_size", "gpu_count"])) > 0
 
 
 def test_fair_comparison_warning_names_the_option_that_differs(store_url: str) -> None:
@@ -190,7 +199,7 @@ def test_cli_writes_html_and_pdf_and_replays_the_grids(store_url: str, tmp_path:
         out = subprocess.run([sys.executable, "-m", "app.main", "study", "report", ids, "-o", str(tmp_path / name),
                               "--store", store_url], cwd=REPO, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr
-        assert f"({len(raw)} run(s))" in out.stdout
+        assert f", {len(raw)} run(s))" in out.stdout
     page = (tmp_path / "study.html").read_text()
     assert "Landscape: model=Phi-2 · engine=vllm" in page and ">OOM<" in page and "Wilcoxon" in page
     assert (tmp_path / "study.pdf").read_bytes().startswith(b"%PDF")
