@@ -187,9 +187,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return Exit.USAGE
+    if not grids:
+        print(f"error: no group has an ok run with {args.metric} on the axes {', '.join(args.axis or ['gpu_count', 'batch_size'])}",
+              file=sys.stderr)
+        return Exit.USAGE
     rows = [replay(land, args.metric, args.seeds, args.budget) for land in grids]
     print(to_json([_replay_dict(r) for r in rows]) if args.json else replay_text(rows))
-    return Exit.OK if rows else Exit.USAGE
+    return Exit.OK
 
 
 def _replay_dict(row: Any) -> dict[str, Any]:
@@ -211,4 +215,4 @@ def replay_text(rows: list[Any]) -> str:
         body.append([r.landscape.name, r.landscape.engine, str(len(r.landscape.outcomes)), str(r.budget),
                      f"{r.reached}/{len(r.trials)}", "-" if q is None else "/".join(f"{v:.3g}" for v in q),
                      f"{r.random_expected:.3g}", "/".join(f"{v:.1%}" for v in s)])
-    return table([head, *body]) if body else "no group has an ok point on those axes"
+    return table([head, *body])
