@@ -22,21 +22,19 @@ import argparse
 import collections
 import csv
 import dataclasses
-import random
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from optuna_replay import METRIC, trials_to_reach  # noqa: E402
-
+from app.study.replay import GOAL, random_trials, trials_to_reach, walk  # noqa: E402
 from app.sweeps.optuna_search import OptunaSearch  # noqa: E402
 from app.sweeps.profile import Axis, Objective, Profile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CSV = ROOT.parent / "shared" / "data" / "infpop" / "allData.csv"
-GOAL = 0.98
+METRIC = "output_tokens_per_s"
 TARGET_RATIO = 0.6
 
 
@@ -97,14 +95,8 @@ def load_landscapes(path: Path) -> list[Landscape]:
 def search_trials(landscape: Landscape, seed: int) -> int | None:
     """New configs InferLab's search measures to reach the goal (None: not within the grid)."""
     search = OptunaSearch(landscape.profile(seed))
-    return trials_to_reach(landscape.outcomes, search, GOAL * landscape.best, len(landscape.outcomes))
-
-
-def random_trials(landscape: Landscape, seed: int) -> int:
-    """Draws without replacement until a goal point (uniform over the grid's points)."""
-    order = list(landscape.outcomes.values())
-    random.Random(seed).shuffle(order)
-    return next(i for i, v in enumerate(order, 1) if isinstance(v, float) and v >= GOAL * landscape.best)
+    goal = GOAL * landscape.best
+    return trials_to_reach(walk(landscape.outcomes, search, len(landscape.outcomes), METRIC, stop_at=goal), goal)
 
 
 def main() -> int:

@@ -22,12 +22,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.store import Store  # noqa: E402
+from app.study.replay import trials_to_reach, walk  # noqa: E402
 from app.sweeps import load_profile, run_profile  # noqa: E402
 from app.sweeps.optuna_search import OptunaSearch  # noqa: E402
 from app.sweeps.planning import axis_params  # noqa: E402
@@ -68,31 +68,6 @@ def measure() -> None:
     print(f"saved {len(points)} points to {LANDSCAPE}")
 
 
-def trials_to_reach(landscape: Mapping[tuple, float | str], search: OptunaSearch, goal: float,
-                    budget: int) -> int | None:
-    """New configs measured until one reaches `goal` (None if not within budget or the search runs
-    out of points). A point's outcome is its measured value, or its failure cause ("oom", "crash") if
-    it failed; a point missing from `landscape` failed unmeasured. As in the sweep runner, a suggestion
-    measured before is told its stored outcome and costs no trial."""
-    told: dict[tuple, float | str | None] = {}
-    for _ in range(budget * 50):
-        if search.exhausted():
-            return None
-        trial, config = search.ask()
-        key = tuple(config[a.name] for a in search.profile.axes)
-        outcome = told[key] if key in told else landscape.get(key)
-        value = float(outcome) if isinstance(outcome, (int, float)) else None
-        search.tell(trial, value is not None, {METRIC: value}, None if value is not None else str(outcome or "crash"))
-        if key in told:
-            continue
-        told[key] = outcome
-        if value is not None and value >= goal:
-            return len(told)
-        if len(told) >= budget:
-            return None
-    return None
-
-
 def replay(seeds: int, fraction: float) -> int:
     data = json.loads(LANDSCAPE.read_text())
     profile = load_profile(PROFILE)
@@ -107,7 +82,7 @@ def replay(seeds: int, fraction: float) -> int:
     needed = []
     for seed in range(seeds):
         search = OptunaSearch(dataclasses.replace(profile, strategy="optuna", n_trials=grid_size, seed=seed))
-        n = trials_to_reach(landscape, search, goal, grid_size)
+        n = trials_to_reach(walk(landscape, search, grid_size, METRIC, stop_at=goal), goal)
         needed.append(n if n is not None else grid_size)
         print(f"seed {seed}: reached the goal after {n} trials")
     mean_n = statistics.fmean(needed)

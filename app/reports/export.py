@@ -41,7 +41,16 @@ def export_runs(store: Any, run_ids: Sequence[int], fmt: str, path: str | Path, 
     missing = [i for i in ids if i not in by_id]
     if missing:
         raise LookupError(f"runs: no run with id {missing[0]} in the store")
-    report = build_report([by_id[i] for i in ids], title=title, notes=notes)
+    target = write_report(build_report([by_id[i] for i in ids], title=title, notes=notes), fmt, path)
+    if progress:
+        progress(total, total)
+    return target
+
+
+def write_report(report: Report, fmt: str, path: str | Path) -> Path:
+    """Write a built report as `fmt` to `path`, whole or not at all (written beside it, renamed into place)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format: got {fmt!r}; allowed: {', '.join(FORMATS)}")
     target = Path(path)
     tmp = target.with_name(f".{target.name}.partial")
     try:
@@ -49,6 +58,4 @@ def export_runs(store: Any, run_ids: Sequence[int], fmt: str, path: str | Path, 
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
-    if progress:
-        progress(total, total)
     return target

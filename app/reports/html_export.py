@@ -30,7 +30,7 @@ def render_html(report: Report, charts: list[Chart] | None = None) -> str:
     return page.substitute(
         title=_e(report.title), generator=_e(report.generator), generated=_e(report.generated_iso),
         css=(ASSETS_DIR / "report.css").read_text(encoding="utf-8"),
-        meta=_e(f"{len(report.runs)} run(s) compared · generated {report.generated_iso}"),
+        meta=_e(report.meta),
         notes=f'<div class="notes">{_e(report.notes)}</div>' if report.notes else "",
         toc="\n".join(toc), body="\n".join(b for b in body if b))
 

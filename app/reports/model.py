@@ -38,9 +38,15 @@ class Report:
     option_names: list[str]
     differing_options: list[str]
     sections: list[Table]
+    subject: str = ""  # what the report covers, when not a list of runs compared side by side
 
     def section(self, key: str) -> Table | None:
         return next((t for t in self.sections if t.key == key), None)
+
+    @property
+    def meta(self) -> str:
+        """The line under the title: what is covered, and when it was generated."""
+        return f"{self.subject or f'{len(self.runs)} run(s) compared'} · generated {self.generated_iso}"
 
     @property
     def generated_iso(self) -> str:

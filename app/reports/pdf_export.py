@@ -98,7 +98,7 @@ def _write(report: Report, path: Path, charts: list[Chart]) -> None:
             "Title": report.title, "Creator": report.generator}) as pdf:
         w = _PageWriter(pdf, f"{report.title} · {report.generator}")
         w.text(report.title, size=16, weight="bold")
-        w.text(f"{len(report.runs)} run(s) compared · generated {report.generated_iso}", size=9, gap_in=0.05)
+        w.text(report.meta, size=9, gap_in=0.05)
         for para in report.notes.splitlines():
             for line in textwrap.wrap(para, 170) or [""]:
                 w.text(line, size=9)

@@ -1,12 +1,17 @@
-"""`inferlab study best|improvement`: the study's tables from stored runs, as text or JSON."""
+"""`inferlab study best|improvement|report|replay`: the study's tables from stored runs, as text, JSON, an
+HTML/PDF report, or an offline replay of the search over a stored grid."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
+from app.cli.exit_codes import Exit
 from app.cli.output import table, to_json
-from app.study.tables import BestRow, ImprovementRow, best_per_group, improvement
+from app.study.tables import BestRow, ImprovementRow, best_per_group, improvement, varying_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +33,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gain.add_argument("a", metavar="A", help="the value whose gain is reported (e.g. vllm)")
     gain.add_argument("b", metavar="B", help="the value it is measured against (e.g. hf-pipeline)")
     gain.set_defaults(func=cmd_improvement)
-    for parser in (best, gain):
+    report = tables.add_parser("report", help="the study report (HTML or PDF) of a selection of runs",
+                               description="Best per group and improvement tables with n, p and Cliff's delta, "
+                                           "landscapes with OOM cells, fair-comparison warnings, and every "
+                                           "figure's method and source.")
+    report.add_argument("runs", nargs="*", metavar="RUNS", help="run ids or ranges such as 3-40 (default: every "
+                                                                "run the --sweep/--tag filters select)")
+    report.add_argument("-o", "--output", required=True, type=Path, metavar="FILE", help="study.html or study.pdf")
+    report.add_argument("--compare", default="engine", help="option whose values are compared (default: engine)")
+    report.add_argument("--rows", default="batch_size", help="landscape rows (default: batch_size)")
+    report.add_argument("--columns", default="gpu_count", help="landscape columns (default: gpu_count)")
+    report.add_argument("--minimize", action="store_true", help="lower is better (latency, energy)")
+    report.add_argument("--title", default="", help="what the study asks")
+    report.add_argument("--notes", default="", help="anything a reader must know")
+    report.set_defaults(func=cmd_report)
+    replay = tables.add_parser("replay", help="replay the Optuna search over stored grids with many seeds",
+                               description="For each group's measured grid (e.g. GPU count x batch size), run "
+                                           "the sweep's Optuna search against the stored outcomes with many "
+                                           "seeds: trials to 98% of the grid's best, and the share of the best "
+                                           "found within --budget new configurations.")
+    replay.add_argument("--axis", action="append", metavar="OPTION",
+                        help="a grid axis (repeatable; default: gpu_count and batch_size)")
+    replay.add_argument("--seeds", type=int, default=10, help="seeds 0 … N-1 (default 10)")
+    replay.add_argument("--budget", type=int, help="new configurations each search may measure (default: the grid)")
+    replay.set_defaults(func=cmd_replay)
+    for parser in (best, gain, report, replay):
         parser.add_argument("--metric", default="output_tokens_per_s", help="metric (default: output_tokens_per_s)")
         parser.add_argument("--group", action="append", metavar="OPTION",
                             help="group by this option, engine, model or source (repeatable; default: model)")
@@ -36,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--tag", help="only runs with this tag")
         parser.add_argument("--store", default=None, metavar="URL",
                             help="SQLAlchemy URL of the results store (default: the user's SQLite store)")
+    for parser in (best, gain, replay):
         parser.add_argument("--json", action="store_true", help="print JSON on stdout (for scripts)")
 
 
@@ -62,8 +92,7 @@ def best_text(rows: list[BestRow], compare: str) -> str:
     the ratio of every other value's best to the first's."""
     values = sorted({v for r in rows for v in r.best}, key=repr)
     bests = [p for r in rows for p in r.best.values()]
-    shown = sorted({k for p in bests for k, _ in p.options if len({repr(q.option(k)) for q in bests}) > 1}
-                   - {compare, "model"})
+    shown = [k for k in varying_options(bests) if k not in {compare, "model"}]
     head = ["group", *(f"best {v}" for v in values), *(f"{b}/{values[0]}" for b in values[1:])]
     body = []
     for row in rows:
@@ -99,4 +128,91 @@ def improvement_text(rows: list[ImprovementRow]) -> str:
     body = [[" · ".join(map(str, r.group)), str(r.pairs), _fmt(r.median_gain_pct, ".1f"),
              _fmt(r.mean_gain_pct, ".1f"), _fmt(r.test.p, ".2g") if r.test.p is not None else r.test.reason,
              _fmt(r.cliffs_delta, ".2f")] for r in rows]
+    return table([head, *body])
+
+
+_FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from app.reports.cli import parse_run_ids
+    from app.reports.export import write_report
+    from app.study.report import StudySpec, build_study_report
+
+    fmt = _FORMATS.get(args.output.suffix.lower())
+    if fmt is None:
+        print(f"error: -o: {args.output.name!r} must end in .html or .pdf", file=sys.stderr)
+        return Exit.USAGE
+    try:
+        wanted = parse_run_ids(args.runs)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return Exit.USAGE
+    if not wanted and args.sweep is None and args.tag is None:
+        print("error: RUNS: give run ids, --sweep or --tag", file=sys.stderr)
+        return Exit.USAGE
+    runs = _runs(args)
+    if wanted:
+        by_id = {r.id: r for r in runs}
+        missing = [i for i in wanted if i not in by_id]
+        if missing:
+            print(f"error: runs: no run with id {missing[0]} in the store"
+                  + (" (within --sweep/--tag)" if args.sweep is not None or args.tag else ""), file=sys.stderr)
+            return Exit.USAGE
+        runs = [by_id[i] for i in dict.fromkeys(wanted)]
+    if not runs:
+        print("error: no run matches --sweep/--tag", file=sys.stderr)
+        return Exit.USAGE
+    spec = StudySpec(args.metric, tuple(args.group or ["model"]), args.compare, args.rows, args.columns,
+                     not args.minimize)
+    report = build_study_report(runs, spec, title=args.title, notes=args.notes, now=time.time())
+    try:
+        path = write_report(report, fmt, args.output)
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return Exit.STORE_OR_IO
+    print(f"wrote {path} ({fmt}, {len(runs)} run(s))")
+    return Exit.OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from app.study.replay import landscapes, replay
+
+    if args.seeds < 1 or (args.budget is not None and args.budget < 1):
+        print("error: --seeds and --budget must be at least 1", file=sys.stderr)
+        return Exit.USAGE
+    try:
+        grids = landscapes(_runs(args), args.metric, args.axis or ["gpu_count", "batch_size"],
+                           args.group or ["model"])
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return Exit.USAGE
+    if not grids:
+        print(f"error: no group has an ok run with {args.metric} on the axes {', '.join(args.axis or ['gpu_count', 'batch_size'])}",
+              file=sys.stderr)
+        return Exit.USAGE
+    rows = [replay(land, args.metric, args.seeds, args.budget) for land in grids]
+    print(to_json([_replay_dict(r) for r in rows]) if args.json else replay_text(rows))
+    return Exit.OK
+
+
+def _replay_dict(row: Any) -> dict[str, Any]:
+    land = row.landscape
+    return {"group": list(land.group), "engine": land.engine, "grid_points": len(land.outcomes),
+            "best": land.best, "budget": row.budget, "trials_to_98pct": list(row.trials),
+            "share_of_best_within_budget": list(row.shares), "random_expected_trials": row.random_expected}
+
+
+def replay_text(rows: list[Any]) -> str:
+    """One line per landscape: trials to 98 % of the best (p10/median/p90 over the seeds that reached it)
+    and the share of the best found within the budget (p10/median/p90 over every seed)."""
+    head = ["landscape", "engine", "points", "budget", "reached", "trials p10/p50/p90", "random expected",
+            "share of best p10/p50/p90"]
+    body = []
+    for r in rows:
+        q = r.trials_quantiles()
+        s = r.share_quantiles()
+        body.append([r.landscape.name, r.landscape.engine, str(len(r.landscape.outcomes)), str(r.budget),
+                     f"{r.reached}/{len(r.trials)}", "-" if q is None else "/".join(f"{v:.3g}" for v in q),
+                     f"{r.random_expected:.3g}", "/".join(f"{v:.1%}" for v in s)])
     return table([head, *body])

@@ -29,6 +29,11 @@ def option_of(run: RunSummary, key: str) -> Any:
     return run.config.get(key)
 
 
+def value_order(value: Any) -> tuple[int, Any]:
+    """Sort key for an axis's values: numbers by size first, then anything else by its repr."""
+    return (0, value) if isinstance(value, (int, float)) and not isinstance(value, bool) else (1, repr(value))
+
+
 @dataclasses.dataclass(frozen=True)
 class Point:
     """One configuration: its options, its runs' median value (None when none is ok) and what its runs were."""
@@ -61,6 +66,20 @@ def points(runs: Sequence[RunSummary], metric: str) -> list[Point]:
     return sorted(out, key=lambda p: repr(p.options))
 
 
+def varying_options(pts: Sequence[Point]) -> list[str]:
+    """The options that take more than one value (compared by repr) among `pts`, sorted."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    having: dict[str, int] = defaultdict(int)
+    for p in pts:
+        for k, v in p.options:
+            seen[k].add(repr(v))
+            having[k] += 1
+    for k, n in having.items():  # a point without the option holds None, as Point.option says
+        if n < len(pts):
+            seen[k].add(repr(None))
+    return sorted(k for k, values in seen.items() if len(values) > 1)
+
+
 @dataclasses.dataclass(frozen=True)
 class BestRow:
     """One group's best point per compared value, and the ratio of the first compared value's best to each."""
@@ -73,8 +92,13 @@ class BestRow:
 def best_per_group(runs: Sequence[RunSummary], metric: str, group_by: Sequence[str], compare: str,
                    maximize: bool = True) -> list[BestRow]:
     """For each group (values of `group_by`), the best point of each value of `compare` by `metric`."""
+    return best_of(points(runs, metric), group_by, compare, maximize)
+
+
+def best_of(pooled: Sequence[Point], group_by: Sequence[str], compare: str, maximize: bool = True) -> list[BestRow]:
+    """`best_per_group` over points already pooled (by `points`)."""
     by_group: dict[tuple[Any, ...], dict[Any, list[Point]]] = defaultdict(lambda: defaultdict(list))
-    for point in points(runs, metric):
+    for point in pooled:
         if point.value is None:
             continue
         group = tuple(point.option(k) for k in group_by)
@@ -106,16 +130,28 @@ class ImprovementRow:
 def improvement(runs: Sequence[RunSummary], metric: str, between: str, a: Any, b: Any,
                 group_by: Sequence[str]) -> list[ImprovementRow]:
     """Per group and overall (group `("all",)`), how much `a` gains over `b` on matching points."""
-    matched: dict[tuple[tuple[str, Any], ...], dict[Any, Point]] = defaultdict(dict)
-    for point in points(runs, metric):
-        if point.value is not None and point.option(between) in (a, b):
-            rest = tuple(kv for kv in point.options if kv[0] != between)
-            matched[rest][point.option(between)] = point
+    return improvement_of(points(runs, metric), between, a, b, group_by)
+
+
+def improvement_of(pooled: Sequence[Point], between: str, a: Any, b: Any,
+                   group_by: Sequence[str]) -> list[ImprovementRow]:
+    """`improvement` over points already pooled (by `points`).
+
+    Points are matched on the options both sides record (an option only one engine has, such as
+    hf-generate's `torch_compile`, cannot differ between them); where that leaves several points of one
+    side on the same match, none of them is paired (which one would be is not defined)."""
+    sides = {v: [p for p in pooled if p.value is not None and p.option(between) == v] for v in (a, b)}
+    recorded = [{k for p in side for k, _ in p.options} for side in sides.values()]
+    shared = (recorded[0] & recorded[1]) - {between}
+    matched: dict[tuple[tuple[str, Any], ...], dict[Any, list[Point]]] = defaultdict(lambda: defaultdict(list))
+    for value, side in sides.items():
+        for point in side:
+            matched[tuple(kv for kv in point.options if kv[0] in shared)][value].append(point)
     pairs: dict[tuple[Any, ...], list[tuple[float, float]]] = defaultdict(list)
     for rest, both in matched.items():
-        if a in both and b in both:
+        if len(both[a]) == 1 and len(both[b]) == 1:
             group = tuple(dict(rest).get(k) for k in group_by)
-            pairs[group].append((both[a].value, both[b].value))  # type: ignore[arg-type]
+            pairs[group].append((both[a][0].value, both[b][0].value))  # type: ignore[arg-type]
     every = [pair for group in sorted(pairs, key=repr) for pair in pairs[group]]
     return [_improvement(group, pairs[group]) for group in sorted(pairs, key=repr)] + [_improvement(("all",), every)]
 
