@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from app.reports.formats import FORMATS, report_format
-from app.reports.model import build_report
+from app.reports.model import Report, build_report
 from app.store.records import RunDetail
 
 __all__ = ["FORMATS", "export_runs"]
@@ -27,7 +27,7 @@ def export_runs(store: Any, run_ids: Sequence[int], fmt: str, path: str | Path, 
         ValueError: unknown format or no runs.
         KeyError/LookupError: from the store when a run id does not exist.
     """
-    writer = report_format(fmt).load_writer()
+    report_format(fmt)  # an unknown format is refused before any run is read
     ids = list(dict.fromkeys(int(i) for i in run_ids))
     if not ids:
         raise ValueError("runs: no run ids given")
@@ -49,8 +49,7 @@ def export_runs(store: Any, run_ids: Sequence[int], fmt: str, path: str | Path, 
 
 def write_report(report: Report, fmt: str, path: str | Path) -> Path:
     """Write a built report as `fmt` to `path`, whole or not at all (written beside it, renamed into place)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format: got {fmt!r}; allowed: {', '.join(FORMATS)}")
+    writer = report_format(fmt).load_writer()
     target = Path(path)
     tmp = target.with_name(f".{target.name}.partial")
     try:
