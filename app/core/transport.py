@@ -84,14 +84,12 @@ class SshTransport:
         self.env = dict(env or {})
         self.artifact = artifact or build()
         self.remote_path = f"{REMOTE_CACHE}/engine-{self.artifact.version}.pyz"
-        self._verified = False
 
     def ssh_args(self) -> list[str]:
         return ["ssh", *(["-F", str(self.ssh_config)] if self.ssh_config else []), *SSH_BATCH_OPTIONS]
 
     def launch(self, extra_env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
-        if not self._verified:
-            self.install()
+        self.install()  # every new connection first checks the copy (and that the host answers)
         env = [f"{k}={v}" for k, v in sorted({**self.env, **extra_env}.items())]
         remote = (["env", *env] if env else []) + [self.python, self.remote_path]
         return [*self.ssh_args(), self.host, "--", shlex.join(remote)], dict(os.environ)
@@ -110,7 +108,6 @@ class SshTransport:
             if found != self.artifact.sha256:
                 raise TransportError(f"{self.host}: the engine copied to ~/{self.remote_path} has sha256 {found}, "
                                      f"not {self.artifact.sha256}; the copy was corrupted or the disk is full")
-        self._verified = True
 
     def _remote_sha256(self) -> str:
         """The sha256 of the remote copy ('' if absent), computed by the remote Python (which proves it runs)."""
