@@ -99,7 +99,7 @@ def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
             recovered.append(event["recovery_file"])
 
     with Store(args.store) as store, _Interrupt(stop):
-        transport = make_transport(args.host, args.python,
+        transport = make_transport(args.host or profile.host, args.python,
                                    ssh_config=Path(args.ssh_config) if args.ssh_config else None)
         sweep_id = run_profile(profile, store, on_event=on_event, stop=stop, resume=resume, transport=transport)
         runs = store.list_runs(sweep_id=sweep_id, sort="id")

@@ -3,7 +3,7 @@
 Every problem raises `ProfileError` naming the file, the line and the key, and what was expected.
 The layout (see profiles/*.toml):
 
-    name, description, engine, model, strategy ("grid" | "random" | "optuna"), repetitions, tags
+    name, description, engine, model, strategy ("grid" | "random" | "optuna"), repetitions, tags, host
     [options]      fixed trial options by flat name
     [axes]         name = [values]  |  { values = [...] }  |  { min, max, step?, num?, log? }
                    each may add `when = { option = value-or-values }` (conditional axis)
@@ -30,8 +30,8 @@ from engine.errors import ConfigError
 from engine.metric_names import CATALOGUE
 from engine.schema import OptionInfo, coerce
 
-TOP_KEYS = ("name", "description", "engine", "model", "strategy", "repetitions", "tags", "options", "axes",
-            "budget", "objectives", "constraints")
+TOP_KEYS = ("name", "description", "engine", "model", "strategy", "repetitions", "tags", "host", "options",
+            "axes", "budget", "objectives", "constraints")
 BUDGET_KEYS = ("n_trials", "timeout_s", "seed")
 AXIS_KEYS = ("values", "min", "max", "step", "num", "log", "when")
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z0-9_]+)\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
@@ -90,7 +90,8 @@ class _Parser:
         objectives = self.objectives(strategy)
         profile = Profile(name, self.get(d, ["description"], str, "a string", ""), base, axes, strategy,
                           n_trials, timeout_s, seed, objectives, self.constraints(),
-                          tuple(self.string_list(d, ["tags"])), self.source)
+                          tuple(self.string_list(d, ["tags"])), self.source,
+                          host=self.get(d, ["host"], str, "an SSH host name (as ssh knows it)"))
         if strategy == "grid":
             self.check_grid(profile)
         return profile

@@ -1,4 +1,5 @@
-"""A real OpenSSH server on 127.0.0.1 for the remote-worker tests (the "remote host" is this machine).
+"""A real OpenSSH server on 127.0.0.1 for the remote-worker tests (the "remote host" is this machine)
+and bench/remote_overhead.py.
 
 Everything lives in a temp dir: host and user keys, authorized_keys, the server's config and pid file,
 the client's config and known_hosts. The real ~/.ssh is never read or written.
@@ -6,6 +7,7 @@ the client's config and known_hosts. The real ~/.ssh is never read or written.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import getpass
 import os
@@ -45,20 +47,31 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"sshd exited at start: {proc.stderr.read().decode() if proc.stderr else ''}")
+            raise RuntimeError(f"sshd exited at start: {proc.stderr.read().decode() if proc.stderr else ''}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.1)
-    pytest.fail("sshd did not listen within 15 s")
+    raise RuntimeError("sshd did not listen within 15 s")
+
+
+def have_openssh() -> bool:
+    return os.path.exists(SSHD) and shutil.which("ssh") is not None
 
 
 @pytest.fixture()
 def ssh_server(tmp_path: Path) -> Iterator[SshServer]:
     """sshd -D on a free loopback port, key login only, and a client config naming it `testhost`."""
-    if not os.path.exists(SSHD) or shutil.which("ssh") is None:
+    if not have_openssh():
         pytest.skip("needs OpenSSH (apt-get install openssh-server openssh-client; scripts/system-deps.sh)")
+    with loopback_sshd(tmp_path) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def loopback_sshd(tmp_path: Path) -> Iterator[SshServer]:
+    """Start sshd on 127.0.0.1 with everything under `tmp_path/ssh`; stop it on exit."""
     if os.geteuid() == 0:
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege-separation dir (root only)
     root = tmp_path / "ssh"
@@ -80,7 +93,13 @@ def ssh_server(tmp_path: Path) -> Iterator[SshServer]:
         f"  IdentityFile {user_key}\n  IdentitiesOnly yes\n  IdentityAgent none\n"
         f"  UserKnownHostsFile {known_hosts}\n  GlobalKnownHostsFile /dev/null\n")
     proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(root / "sshd_config")], stderr=subprocess.PIPE)
-    _wait_listening(port, proc)
-    yield SshServer(port, proc, config, known_hosts, host_key)
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        _wait_listening(port, proc)
+    except RuntimeError:
+        proc.kill()
+        raise
+    try:
+        yield SshServer(port, proc, config, known_hosts, host_key)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

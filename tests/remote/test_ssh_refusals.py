@@ -11,6 +11,7 @@ import pytest
 
 from app.core.transport import SshTransport
 from app.core.worker_client import WorkerClient, WorkerStartError
+from app.store import Store
 from engine.causes import FailureCause
 from tests.remote.conftest import HOST, SshServer
 
@@ -46,3 +47,20 @@ def test_a_failed_login_is_named_and_no_password_is_asked(ssh_server: SshServer)
     assert error.cause is FailureCause.CONNECTION_LOST
     assert "could not log in to testhost" in str(error) and "Permission denied" in str(error)
     assert "never asks for a password" in str(error)
+
+
+def test_a_profile_naming_a_host_sends_the_cli_there(ssh_server: SshServer, tmp_path: Path) -> None:
+    ssh_server.known_hosts.write_text("")  # refused at once: proves where the CLI went, without a trial
+    profile = tmp_path / "remote.toml"
+    profile.write_text(f'name = "remote"\nengine = "hf-generate"\nmodel = "demo"\nhost = "{HOST}"\n'
+                       "[options]\ndevice = \"cpu\"\noutput_tokens = 2\n")
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    done = subprocess.run([sys.executable, "-m", "app.cli.main", "run", str(profile), "--store", store,
+                           "--python", sys.executable, "--ssh-config", str(ssh_server.ssh_config)],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 1, done.stderr
+    with Store(store) as opened:
+        (run,) = opened.list_runs()
+        sweep = opened.get_sweep(run.sweep_id)
+    assert run.failure_cause == FailureCause.CONNECTION_LOST and "ssh-keyscan" in (run.failure_message or "")
+    assert sweep.status == "failed"
