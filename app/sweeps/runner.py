@@ -145,13 +145,13 @@ class _SweepRun:
         journal = journal_path(self.store.url, self.sweep_id)
         search = OptunaSearch(dataclasses.replace(self.profile, seed=self.profile.seed + len(self.done)),
                               storage=journal_storage(journal), study_name=study_name(self.sweep_id))
-        self.emit({"type": "log", "level": "info", "message": f"Optuna study {study_name(self.sweep_id)}: {journal}"})
         if not search.resumed:  # a sweep from before studies were persisted: rebuild it from the store
             for run in self.done.values():
                 search.add_stored(_normalized(run.config), run.status == "ok", _values(run.metrics),
                                   run.failure_cause)
         total, measured, repeats = self.profile.n_trials or 0, len(self.done), 0
         self.emit({"type": "sweep-started", "sweep_id": self.sweep_id, "total": total})
+        self.emit({"type": "log", "level": "info", "message": f"Optuna study {study_name(self.sweep_id)}: {journal}"})
         started_at = time.monotonic()
         while measured < total and self._trials_left(started_at):
             if search.exhausted():
