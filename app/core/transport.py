@@ -17,7 +17,7 @@ import os
 import re
 import shlex
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +28,10 @@ from engine.causes import FailureCause
 
 SSH_BATCH_OPTIONS = ("-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes")
 SSH_CONNECTION_FAILED = 255  # ssh's own exit status for a connection it could not make or lost
+# What ssh prints when the connection fails or drops (not when the remote command dies of a signal).
+SSH_CONNECTION_MESSAGES = ("closed by remote host", "Connection closed", "Connection reset", "Broken pipe",
+                           "ssh: connect to host", "ssh: Could not resolve", "not responding", "client_loop:",
+                           "Host key verification failed", "Permission denied")
 REMOTE_CACHE = ".cache/inferlab"  # relative to the remote home (ssh starts commands there)
 _HASH_SNIPPET = "import hashlib,sys;print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())"
 
@@ -49,8 +53,9 @@ class Transport(Protocol):
         """The command line that starts the worker with `extra_env` set for it, and the environment of
         the local process that runs it (may prepare the machine first; raises TransportError)."""
 
-    def lost_connection(self, exit_code: int | None) -> bool:
-        """Whether a worker that ended with `exit_code` was cut off by its connection, not by itself."""
+    def lost_connection(self, exit_code: int | None, read_stderr: Callable[[], str]) -> bool:
+        """Whether a worker that ended with `exit_code` was cut off by its connection, not by itself
+        (`read_stderr` gives the ended process's stderr tail, when the answer needs it)."""
 
 
 class LocalTransport:
@@ -67,7 +72,7 @@ class LocalTransport:
                                  "(or `inferlab doctor`) and pick one that has torch/transformers or vLLM")
         return [self.python, "-m", "engine"], engine_env({**os.environ, **extra_env})
 
-    def lost_connection(self, exit_code: int | None) -> bool:
+    def lost_connection(self, exit_code: int | None, read_stderr: Callable[[], str]) -> bool:
         return False
 
 
@@ -94,8 +99,10 @@ class SshTransport:
         remote = (["env", *env] if env else []) + [self.python, self.remote_path]
         return [*self.ssh_args(), self.host, "--", shlex.join(remote)], dict(os.environ)
 
-    def lost_connection(self, exit_code: int | None) -> bool:
-        return exit_code == SSH_CONNECTION_FAILED
+    def lost_connection(self, exit_code: int | None, read_stderr: Callable[[], str]) -> bool:
+        """ssh exits 255 both for its own failures and when the remote worker dies of a signal; only
+        the first comes with ssh's own words about the connection."""
+        return exit_code == SSH_CONNECTION_FAILED and any(m in read_stderr() for m in SSH_CONNECTION_MESSAGES)
 
     # -- the artifact on the host ---------------------------------------------------------------------
     def install(self) -> None:

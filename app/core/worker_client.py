@@ -71,6 +71,7 @@ class WorkerClient:
         self._deadline: float | None = None
         self._stop_watchdog = threading.Event()
         self._signalled: FailureCause | None = None  # why the client signalled the current process
+        self._stderr_reader: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
@@ -101,7 +102,9 @@ class WorkerClient:
         proc = self._proc
         threading.Thread(target=self._read_stdout, args=(proc, messages), name="worker-stdout",
                          daemon=True).start()
-        threading.Thread(target=self._read_stderr, args=(proc,), name="worker-stderr", daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, args=(proc,), name="worker-stderr",
+                                               daemon=True)
+        self._stderr_reader.start()
         threading.Thread(target=self._watchdog, args=(proc, messages, stop), name="worker-watchdog",
                          daemon=True).start()
         try:
@@ -113,7 +116,7 @@ class WorkerClient:
         if msg.get("type") != "hello":
             self._kill(FailureCause.WORKER_EXIT)
             code = proc.returncode
-            if self.transport.lost_connection(code):
+            if self.transport.lost_connection(code, self._ended_stderr):
                 raise WorkerStartError(f"the connection to {self.transport.host} ended before the worker said "
                                        f"hello; ssh said:\n{self.stderr_tail()}", FailureCause.CONNECTION_LOST)
             raise WorkerStartError(f"worker did not start (got {msg.get('type')}); stderr:\n" + self.stderr_tail())
@@ -147,6 +150,13 @@ class WorkerClient:
 
     def stderr_tail(self) -> str:
         return "".join(self._stderr_tail)
+
+    def _ended_stderr(self) -> str:
+        """The stderr tail of a process that has ended, once its last lines are read (ssh's final
+        words about the connection come last)."""
+        if self._stderr_reader is not None:
+            self._stderr_reader.join(timeout=5)
+        return self.stderr_tail()
 
     # -- threads ------------------------------------------------------------------------------
     def _read_stdout(self, proc: subprocess.Popen[str], messages: queue.Queue[dict[str, Any]]) -> None:
@@ -323,7 +333,7 @@ class WorkerClient:
             return signalled, "the worker broke the protocol; the client killed it"
         if signalled is not None:
             return signalled, f"the client ended the worker ({how})"
-        if self.transport.lost_connection(code):
+        if self.transport.lost_connection(code, self._ended_stderr):
             return FailureCause.CONNECTION_LOST, (f"the connection to {self.transport.host} was lost during the "
                                                   f"trial ({how} of ssh)")
         if code == -9:

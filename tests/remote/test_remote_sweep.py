@@ -1,6 +1,7 @@
 """A sweep whose worker runs over a real SSH connection (loopback sshd; the venv's Python on the "host"):
 the engine zipapp is copied once and verified, trials run the real demo model, the host is recorded,
-and a connection killed mid-trial is a `connection-lost` trial after which the sweep reconnects."""
+a connection killed mid-trial is a `connection-lost` trial after which the sweep reconnects, and a
+worker killed on the host (the connection intact) is not mistaken for a lost connection."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ import psutil
 import pytest
 
 from app.core.transport import REMOTE_CACHE, SshTransport
+from app.core.worker_client import WorkerClient
 from app.store import Store
 from app.sweeps import parse_profile, run_profile
 from engine.causes import FailureCause
+from engine.config import TrialConfig
 from tests.remote.conftest import HOST, SshServer
 
 PROFILE = """\
@@ -106,3 +109,27 @@ def test_a_sweep_that_cannot_reconnect_stops_with_the_cause(
         assert [(r.status, r.failure_cause) for r in runs] == [("failed", FailureCause.CONNECTION_LOST)] * 2
         assert "ssh could not reach testhost" in (runs[1].failure_message or "")
         assert store.get_sweep(sweep_id).status == "failed"
+
+
+@pytest.mark.slow
+def test_a_remote_worker_killed_on_its_host_is_not_a_lost_connection(ssh_server: SshServer, data_dir: Path) -> None:
+    listener = psutil.Process(ssh_server.proc.pid)
+    killed: list[psutil.Process] = []
+
+    def on_event(event: dict) -> None:
+        if event["type"] == "progress" and not killed:
+            workers = [p for p in listener.children(recursive=True) if "python" in p.name()]
+            for worker in workers:  # what the host's OOM killer does; the connection itself stays up
+                worker.send_signal(signal.SIGKILL)
+            killed.extend(workers)
+
+    client = WorkerClient(transport=_transport(ssh_server, data_dir))
+    try:
+        result = client.run_trial(TrialConfig.from_flat(
+            {"engine": "hf-generate", "model": "demo", "device": "cpu", "input_tokens": 8, "output_tokens": 48,
+             "num_requests": 2, "warmup_requests": 0, "repetitions": 1, "idle_baseline_s": 0.0}), on_event)
+    finally:
+        client.close()
+    assert killed
+    assert result.status == "failed" and result.failure_cause == FailureCause.WORKER_EXIT
+    assert "exit code 255" in (result.failure_message or "")
