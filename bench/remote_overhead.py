@@ -56,11 +56,13 @@ def main() -> int:
         try:
             for client in clients.values():
                 client.run_trial({**TRIAL, "warmup_requests": BATCH})  # start, load, warm up: not timed
+            print("both workers started and warmed up", flush=True)
             for _ in range(args.trials):
                 for side, client in clients.items():
                     wall, tok_s = timed(client)
                     walls[side].append(wall)
                     decode[side].append(tok_s)
+                    print(f"{side:>5} trial: {wall:.3f} s, decode {tok_s:.1f} tok/s", flush=True)
         finally:
             for client in clients.values():
                 client.close()
