@@ -38,6 +38,9 @@ class FailureCause(enum.StrEnum):
               "or another process); the run's notes carry the evidence: the kernel's OOM message about the "
               "worker (or why it is not readable) and the worker's RSS at the last telemetry sample")
     PROTOCOL = ("protocol", "a message broke the worker protocol")
+    CONNECTION_LOST = ("connection-lost", "the SSH connection to the worker's host dropped during the trial, or "
+                       "could not be made (host unreachable, host key refused, login failed); the message says "
+                       "which and the command that fixes it")
 
 
 def check_cause(value: object) -> FailureCause:

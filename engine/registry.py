@@ -60,6 +60,9 @@ class EngineSpec:
     fixed_reason: str = ""
 
 
+# What the worker itself needs in any Python, whatever engine it drives (checked at its start).
+WORKER_REQUIRES: tuple[Requirement, ...] = (Requirement("psutil", ("psutil",)),
+                                            Requirement("platformdirs", ("platformdirs",)))
 TORCH = Requirement("torch", ("torch",))
 TRANSFORMERS = Requirement("transformers", ("transformers",))
 _LOCAL_GPU_ONLY: Mapping[str, tuple[Any, ...]] = {
@@ -135,3 +138,8 @@ def library_versions() -> dict[str, str | None]:
     """The version of every package a registered engine needs (None where not installed)."""
     requirements = {r.module: r for s in engines().values() for r in s.requires}
     return {module: dist_version(r) for module, r in requirements.items()}
+
+
+def missing_worker_requirements() -> list[Requirement]:
+    """The worker's own requirements this Python lacks (looked up with `find_spec`, never imported)."""
+    return [r for r in WORKER_REQUIRES if importlib.util.find_spec(r.module) is None]

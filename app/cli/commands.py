@@ -17,6 +17,7 @@ import tomllib
 from app.cli import output
 from app.cli.exit_codes import Exit
 from app.cli.progress import Progress
+from app.core.transport import make_transport
 from app.store import Store, StoreError
 from app.sweeps import Profile, ProfileError, load_profile, parse_profile, run_profile
 from app.sweeps.best import best_runs
@@ -111,7 +112,9 @@ def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
             recovered.append(event["recovery_file"])
 
     with Store(args.store) as store, _Interrupt(stop):
-        sweep_id = run_profile(profile, store, on_event=on_event, stop=stop, resume=resume, python=args.python)
+        transport = make_transport(args.host or profile.host, args.python,
+                                   ssh_config=Path(args.ssh_config) if args.ssh_config else None)
+        sweep_id = run_profile(profile, store, on_event=on_event, stop=stop, resume=resume, transport=transport)
         runs = store.list_runs(sweep_id=sweep_id, sort="id")
         best = best_runs(runs, profile.objectives, profile.constraints)
         sweep = store.get_sweep(sweep_id)

@@ -35,7 +35,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _trial_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("profile", metavar="PROFILE", help="a profile .toml file, or a shipped profile's name")
     parser.add_argument("--python", default=None, metavar="PATH",
-                        help="interpreter that runs the engine worker (e.g. a vLLM environment's python)")
+                        help="interpreter that runs the engine worker (e.g. a vLLM environment's python; "
+                        "with --host, its path on that host; default there: python3)")
+    parser.add_argument("--host", default=None, metavar="HOST",
+                        help="run the worker on this SSH host (as ssh names it: ~/.ssh/config applies); "
+                        "the engine is copied there once per version")
+    parser.add_argument("--ssh-config", default=None, metavar="FILE",
+                        help="ssh client config file to use instead of ~/.ssh/config (ssh -F)")
     _common(parser)
 
 

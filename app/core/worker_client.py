@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
 import queue
 import subprocess
 import threading
@@ -25,7 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from app.core.kill_evidence import evidence_notes
-from app.envs.launch import engine_env
+from app.core.transport import LocalTransport, Transport, TransportError
 from app.envs.settings import engine_python
 from engine.causes import FailureCause
 from engine.config import TrialConfig
@@ -41,15 +40,24 @@ _HUNG = {"type": "__hung__"}
 
 
 class WorkerStartError(RuntimeError):
-    """The worker did not say hello (bad interpreter, missing dependency, crash at import)."""
+    """The worker did not say hello (bad interpreter, missing dependency, crash at import, a host that
+    cannot be reached); `cause` is the failure cause a trial records for it."""
+
+    def __init__(self, message: str, cause: FailureCause = FailureCause.WORKER_EXIT) -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 class WorkerClient:
-    """One worker process; trials run one at a time (`run_trial` blocks; `cancel` is thread-safe)."""
+    """One worker process; trials run one at a time (`run_trial` blocks; `cancel` is thread-safe).
+
+    The worker is reached through `transport` (default: a child process of `python`, else of the chosen
+    engine Python); `env` is set for the worker wherever it runs.
+    """
 
     def __init__(self, python: str | None = None, *, heartbeat_timeout_s: float = 30.0,
-                 env: dict[str, str] | None = None) -> None:
-        self.python: str | None = python or engine_python()
+                 env: dict[str, str] | None = None, transport: Transport | None = None) -> None:
+        self.transport: Transport = transport or LocalTransport(python or engine_python())
         self.heartbeat_timeout_s = heartbeat_timeout_s
         self.env = dict(env or {})
         self.hello: dict[str, Any] | None = None
@@ -63,14 +71,12 @@ class WorkerClient:
         self._deadline: float | None = None
         self._stop_watchdog = threading.Event()
         self._signalled: FailureCause | None = None  # why the client signalled the current process
+        self._stderr_reader: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
-
-    def _environment(self) -> dict[str, str]:
-        return engine_env({**os.environ, **self.env})
 
     def start(self, timeout_s: float = 120) -> dict[str, Any]:
         """Start the worker and wait for its hello message (returned)."""
@@ -82,20 +88,23 @@ class WorkerClient:
         self._stop_watchdog = stop = threading.Event()
         self._last_seen = time.monotonic()
         self._signalled = None
-        if self.python is None:
-            raise WorkerStartError("no Python environment is chosen to host the engine: run the first-run "
-                                   "setup (or `inferlab doctor`) and pick one that has torch/transformers or vLLM")
         try:
-            self._proc = subprocess.Popen([self.python, "-m", "engine"], stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                          encoding="utf-8", bufsize=1, env=self._environment(),
+            command, environment = self.transport.launch(self.env)
+        except TransportError as exc:
+            raise WorkerStartError(str(exc), exc.cause) from exc
+        try:
+            self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1,
+                                          env=environment,
                                           start_new_session=True)  # Ctrl-C reaches the client, which cancels
         except OSError as exc:
-            raise WorkerStartError(f"cannot start {self.python!r}: {exc}") from exc
+            raise WorkerStartError(f"cannot start {command[0]!r}: {exc}") from exc
         proc = self._proc
         threading.Thread(target=self._read_stdout, args=(proc, messages), name="worker-stdout",
                          daemon=True).start()
-        threading.Thread(target=self._read_stderr, args=(proc,), name="worker-stderr", daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, args=(proc,), name="worker-stderr",
+                                               daemon=True)
+        self._stderr_reader.start()
         threading.Thread(target=self._watchdog, args=(proc, messages, stop), name="worker-watchdog",
                          daemon=True).start()
         try:
@@ -106,6 +115,10 @@ class WorkerClient:
                                    + self.stderr_tail()) from None
         if msg.get("type") != "hello":
             self._kill(FailureCause.WORKER_EXIT)
+            code = proc.returncode
+            if self.transport.lost_connection(code, self._ended_stderr):
+                raise WorkerStartError(f"the connection to {self.transport.host} ended before the worker said "
+                                       f"hello; ssh said:\n{self.stderr_tail()}", FailureCause.CONNECTION_LOST)
             raise WorkerStartError(f"worker did not start (got {msg.get('type')}); stderr:\n" + self.stderr_tail())
         self.hello = {k: v for k, v in msg.items() if k not in ("v", "type")}
         return self.hello
@@ -137,6 +150,13 @@ class WorkerClient:
 
     def stderr_tail(self) -> str:
         return "".join(self._stderr_tail)
+
+    def _ended_stderr(self) -> str:
+        """The stderr tail of a process that has ended, once its last lines are read (ssh's final
+        words about the connection come last)."""
+        if self._stderr_reader is not None:
+            self._stderr_reader.join(timeout=5)
+        return self.stderr_tail()
 
     # -- threads ------------------------------------------------------------------------------
     def _read_stdout(self, proc: subprocess.Popen[str], messages: queue.Queue[dict[str, Any]]) -> None:
@@ -227,7 +247,7 @@ class WorkerClient:
         try:
             self.start()
         except WorkerStartError as exc:
-            return TrialResult.failed(trial_id, flat, FailureCause.WORKER_EXIT, str(exc), started)
+            return TrialResult.failed(trial_id, flat, exc.cause, str(exc), started)
         self._cancel_at = None
         self._last_seen = time.monotonic()
         self._deadline = time.monotonic() + trial_config.common.timeout_s + TIMEOUT_GRACE_S
@@ -255,6 +275,7 @@ class WorkerClient:
             if kind == "result":
                 result = TrialResult.from_dict(msg["result"])
                 result.telemetry = telemetry
+                result.environment["host"] = self.transport.host
                 return result
             if kind == "error" and msg.get("id") == trial_id:
                 return TrialResult.failed(trial_id, flat, FailureCause(msg["cause"]), msg.get("message", ""),
@@ -313,6 +334,9 @@ class WorkerClient:
             return signalled, "the worker broke the protocol; the client killed it"
         if signalled is not None:
             return signalled, f"the client ended the worker ({how})"
+        if self.transport.lost_connection(code, self._ended_stderr):
+            return FailureCause.CONNECTION_LOST, (f"the connection to {self.transport.host} was lost during the "
+                                                  f"trial ({how} of ssh)")
         if code == -9:
             return FailureCause.KILLED, ("the worker was killed by SIGKILL during the trial, and the client did "
                                          "not send it (the kernel's OOM killer or another process)")

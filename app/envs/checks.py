@@ -7,8 +7,10 @@ Status: "ok", "warning" (InferLab works, with less: e.g. no GPU) or "error" (som
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
+import subprocess
 from typing import Any
 
 from app.envs.gpus import NvmlReport
@@ -92,6 +94,31 @@ def runnable_engines(env: EnvReport) -> list[str]:
 
 def _first_reason(env: EnvReport) -> str:
     return next((c.reason for c in env.capabilities.values() if not c.available), "")
+
+
+def check_engine_artifact(chosen: EnvReport | None, timeout_s: float = 60.0) -> Check:
+    """Run the engine zipapp (`app.core.engine_artifact`) in the chosen environment with `--check`: the
+    file a remote host or another Python runs, qualified by running it, not by reading package lists."""
+    from app.core.engine_artifact import build
+
+    if chosen is None or not chosen.ok:
+        return Check("engine", "error", "The engine file was not tried: no usable engine environment",
+                     fix=SETUP_HINT)
+    path = build().write()
+    try:
+        done = subprocess.run([chosen.python, str(path), "--check"], capture_output=True, text=True,
+                              timeout=timeout_s, stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired:
+        return Check("engine", "error", f"{path.name} did not answer --check within {timeout_s:g} s in "
+                     f"{chosen.python}")
+    if done.returncode != 0:
+        why = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        return Check("engine", "error", f"{path.name} does not run in {chosen.python}", (why,),
+                     why.split("install with: ", 1)[1] if "install with: " in why else SETUP_HINT)
+    backends = json.loads(done.stdout.strip().splitlines()[-1])["backends"]
+    runs = [name for name, b in backends.items() if b["available"]]
+    return Check("engine", "ok", f"The engine file {path.name} runs in {chosen.python}: {', '.join(runs)}",
+                 tuple(f"{name}: {b['reason']}" for name, b in backends.items()))
 
 
 def check_demo_model(chosen: EnvReport | None) -> Check:

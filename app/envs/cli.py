@@ -1,4 +1,5 @@
-"""`inferlab doctor [--json] [--cuda] [--python PATH]`: the first-run checks, headless."""
+"""`inferlab doctor [--json] [--cuda] [--python PATH]`: the first-run checks, headless; and
+`inferlab engine-pyz [-o DIR]`: write the engine as one file for another Python (`app.core.engine_artifact`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,21 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--python", action="append", default=[], metavar="PATH",
                         help="probe this interpreter too (repeatable)")
     parser.set_defaults(func=doctor)
+    pyz = subparsers.add_parser(
+        "engine-pyz", help="write the engine worker as one file (inferlab-engine-<hash>.pyz)",
+        description="Write the engine as a zipapp that any Python with torch/transformers or vLLM runs as "
+                    "the worker, without installing InferLab there: `PYTHON FILE --check` says what it can run.")
+    pyz.add_argument("-o", "--output", default=".", metavar="DIR", help="folder to write it to (default: .)")
+    pyz.set_defaults(func=engine_pyz)
+
+
+def engine_pyz(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.core.engine_artifact import build
+
+    print(build().write(Path(args.output)))
+    return 0
 
 
 def doctor(args: argparse.Namespace) -> int:

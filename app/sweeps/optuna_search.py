@@ -2,8 +2,12 @@
 
 Constraints are Optuna constraints (`Trial.set_constraint`, the Optuna 5 successor of
 `constraints_func`; TPE samples from feasible trials first), never penalties folded into the
-objective. A failed trial (OOM, crash, timeout, invalid combination) is told as FAIL. A resumed sweep
-re-adds its stored trials with `study.add_trial`, so the sampler continues where it stopped.
+objective. A failed trial (OOM, crash, timeout, invalid combination) is told as FAIL, its cause kept
+as the trial's user attribute `failure_cause`. Given a `storage` (the sweep's journal file,
+`app.sweeps.study_journal`) the study is persisted and a resumed sweep loads it: the sampler learns
+every finished trial again, and trials left running by a stop or crash are closed as FAIL (their points
+are asked again, as are those whose connection was lost). A sweep without a journal re-adds its stored
+trials with `study.add_trial` instead.
 
 When every axis is discrete and unconditional the space is a finite grid and `GridTPESampler` drives
 the study: no point is asked twice, an out-of-memory failure rules out the points that need at least
@@ -27,6 +31,7 @@ from app.sweeps.search_space import GridSpace
 from engine.config import TrialConfig
 
 optuna.logging.set_verbosity(logging.WARNING)
+RETRIED_CAUSES = ("connection-lost",)  # a failure that says nothing about the point: asked again
 STARTUP_SHARE = 0.12  # of a finite grid's points; chosen on bench/infpop_replay.py (0.54 × random)
 
 
@@ -81,7 +86,8 @@ class OptunaSearch:
     most STARTUP_SHARE of the grid's points (at least 2).
     """
 
-    def __init__(self, profile: Profile, n_startup_trials: int | None = None) -> None:
+    def __init__(self, profile: Profile, n_startup_trials: int | None = None, *,
+                 storage: optuna.storages.BaseStorage | None = None, study_name: str | None = None) -> None:
         self.profile = profile
         self.defaults = TrialConfig.from_flat({"engine": profile.engine}).to_flat()
         n_trials = profile.n_trials or 10
@@ -97,7 +103,23 @@ class OptunaSearch:
                                           profile.seed, startup)
         else:
             self.sampler = optuna.samplers.TPESampler(seed=profile.seed, n_startup_trials=startup, multivariate=True)
-        self.study = optuna.create_study(directions=directions, sampler=self.sampler)
+        self.study = optuna.create_study(directions=directions, sampler=self.sampler, storage=storage,
+                                         study_name=study_name, load_if_exists=True)
+        self.resumed = self._relearn()
+
+    def _relearn(self) -> int:
+        """Teach the sampler the trials of a loaded study and close those left running; returns how
+        many finished trials it had."""
+        finished = 0
+        for trial in self.study.get_trials(deepcopy=False):
+            if trial.state == TrialState.RUNNING:
+                self.study.tell(trial.number, state=TrialState.FAIL)
+            elif trial.state in (TrialState.COMPLETE, TrialState.FAIL):
+                finished += 1
+                cause = trial.user_attrs.get("failure_cause")
+                if cause not in RETRIED_CAUSES:
+                    self._observe(trial.params, trial.values, trial.constraints or {}, cause)
+        return finished
 
     def ask(self) -> tuple[Trial, dict[str, Any]]:
         """A new trial and its (not yet normalized) flat config."""
@@ -123,6 +145,8 @@ class OptunaSearch:
         constraints = self.constraint_values(metrics)
         for key, violation in constraints.items():
             trial.set_constraint(key, violation)
+        if failure_cause:
+            trial.set_user_attr("failure_cause", str(failure_cause))
         values = self.objective_values(metrics) if ok else None
         self._observe(trial.params, values, constraints, failure_cause)
         if values is None:

@@ -151,6 +151,7 @@ class Profile:
     constraints: tuple[Constraint, ...]
     tags: tuple[str, ...] = ()
     source: str = dataclasses.field(default="<profile>", compare=False)
+    host: str | None = None  # where the workers run: an SSH host (None: this computer)
 
     @property
     def engine(self) -> str:
@@ -163,7 +164,7 @@ class Profile:
                 "n_trials": self.n_trials, "timeout_s": self.timeout_s, "seed": self.seed,
                 "objectives": [dataclasses.asdict(o) for o in self.objectives],
                 "constraints": [str(c) for c in self.constraints], "tags": list(self.tags),
-                "source": self.source}
+                "source": self.source, "host": self.host}
 
 
 def _axis_dict(axis: Axis) -> dict[str, Any]:

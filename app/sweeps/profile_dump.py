@@ -61,6 +61,8 @@ def dump_profile(profile: Profile) -> str:
     lines += [f"engine = {_value(profile.engine)}", f"strategy = {_value(profile.strategy)}"]
     if profile.tags:
         lines.append(f"tags = {_value(list(profile.tags))}")
+    if profile.host:
+        lines.append(f"host = {_value(profile.host)}")
     if profile.constraints:
         lines.append(f"constraints = {_value([str(c) for c in profile.constraints])}")
     options = {k: v for k, v in profile.base.items() if k != "engine" and v is not None}

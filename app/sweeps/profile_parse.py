@@ -3,7 +3,7 @@
 Every problem raises `ProfileError` naming the file, the line and the key, and what was expected.
 The layout (see profiles/*.toml):
 
-    name, description, engine, model, strategy ("grid" | "random" | "optuna"), repetitions, tags
+    name, description, engine, model, strategy ("grid" | "random" | "optuna"), repetitions, tags, host
     [options]      fixed trial options by flat name
     [axes]         name = [values]  |  { values = [...] }  |  { min, max, step?, num?, log? }
                    each may add `when = { option = value-or-values }` (conditional axis)
@@ -49,8 +49,8 @@ from engine.errors import ConfigError
 from engine.metric_names import CATALOGUE
 from engine.schema import OptionInfo, brief, check_text, coerce
 
-TOP_KEYS = ("name", "description", "engine", "model", "strategy", "repetitions", "tags", "options", "axes",
-            "budget", "objectives", "constraints")
+TOP_KEYS = ("name", "description", "engine", "model", "strategy", "repetitions", "tags", "host", "options",
+            "axes", "budget", "objectives", "constraints")
 BUDGET_KEYS = ("n_trials", "timeout_s", "seed")
 AXIS_KEYS = ("values", "min", "max", "step", "num", "log", "when")
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z0-9_]+)\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
@@ -146,7 +146,7 @@ class _Parser:
         objectives = self.objectives(strategy)
         description = self.string(d, ["description"], MAX_DESCRIPTION_CHARS, "", multiline=True)
         profile = Profile(name, description, base, axes, strategy, n_trials, timeout_s, seed, objectives,
-                          self.constraints(), self.tags(), self.source)
+                          self.constraints(), self.tags(), self.source, host=self.host())
         from app.sweeps.planning import plan_grid, plan_random, require_a_valid_draw  # imports our types only
 
         if strategy == "grid":
@@ -156,6 +156,12 @@ class _Parser:
         else:  # Optuna picks trials as it goes: refuse only fixed options that no swept value can rescue
             self.check_planned(profile, require_a_valid_draw)
         return profile
+
+    def host(self) -> str | None:
+        """The SSH host the sweep's workers run on (as the user's ssh knows it), or None for this computer."""
+        if "host" not in self.data:
+            return None
+        return self.string(self.data, ["host"], MAX_NAME_CHARS, "") or None
 
     def check_keys(self, table: Mapping[str, Any], path: list[str | int], known: tuple[str, ...]) -> None:
         for key in table:

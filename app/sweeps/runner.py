@@ -6,8 +6,13 @@ or a kill loses at most the trial in flight. A result the store fails to write g
 A failed trial is stored with its cause and the sweep goes on; after a crash/OOM/timeout the next
 trial gets a fresh worker. `stop` cancels the trial in flight (`WorkerClient.cancel`, from a watcher
 thread) and ends the sweep; `pause` holds it after the current trial. `resume` continues the newest
-sweep of the same name: finished trials (same flat config, status ok or failed) are skipped and an
-Optuna study is rebuilt from them.
+sweep of the same name: finished trials (same flat config, status ok or failed) are skipped and the
+sweep's persisted Optuna study (`app.sweeps.study_journal`) continues.
+
+The workers run where `transport` says (default: child processes of `python` here). A trial whose
+connection drops is failed with cause `connection-lost` and the next trial reconnects; when the
+reconnect itself fails the sweep stops (status failed) with that cause. A resumed sweep runs the
+trials that failed on a lost connection again.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 from optuna.trial import Trial
 
+from app.core.transport import Transport, make_transport
 from app.core.worker_client import WorkerClient, WorkerStartError
 from app.store import Store
 from app.store.records import RunSummary
@@ -30,6 +36,7 @@ from app.sweeps import best
 from app.sweeps.optuna_search import OptunaSearch
 from app.sweeps.planning import axis_params, config_identity, normalize, plan_grid, plan_random
 from app.sweeps.profile import Profile
+from app.sweeps.study_journal import journal_path, journal_storage, study_name
 from engine.causes import FailureCause
 from engine.errors import ConfigError
 from engine.results import TrialResult
@@ -38,22 +45,26 @@ Event = dict[str, Any]
 log = logging.getLogger("inferlab.sweeps.runner")
 # Causes after which the worker process is not trusted again.
 FRESH_WORKER_CAUSES = (FailureCause.CRASH, FailureCause.OOM, FailureCause.TIMEOUT, FailureCause.WORKER_EXIT,
-                       FailureCause.KILLED, FailureCause.HEARTBEAT_LOST, FailureCause.PROTOCOL)
+                       FailureCause.KILLED, FailureCause.HEARTBEAT_LOST, FailureCause.PROTOCOL,
+                       FailureCause.CONNECTION_LOST)
 DONE_STATUSES = ("ok", "failed")
 MAX_REPEATED_ASKS = 50  # Optuna suggestions in a row that were all measured already: space exhausted
 
 
 def run_profile(profile: Profile, store: Store, *, on_event: Callable[[Event], None] | None = None,
                 stop: threading.Event | None = None, pause: threading.Event | None = None,
-                resume: bool = False, python: str | None = None) -> int:
+                resume: bool = False, python: str | None = None, transport: Transport | None = None) -> int:
     """Run the profile's trials and return the sweep id (see module docs for events and semantics)."""
-    return _SweepRun(profile, store, on_event, stop or threading.Event(), pause, python).run(resume)
+    transport = transport or make_transport(None, python)
+    return _SweepRun(profile, store, on_event, stop or threading.Event(), pause, transport).run(resume)
 
 
 class _SweepRun:
     def __init__(self, profile: Profile, store: Store, on_event: Callable[[Event], None] | None,
-                 stop: threading.Event, pause: threading.Event | None, python: str | None) -> None:
-        self.profile, self.store, self.stop, self.pause, self.python = profile, store, stop, pause, python
+                 stop: threading.Event, pause: threading.Event | None, transport: Transport) -> None:
+        self.profile, self.store, self.stop, self.pause = profile, store, stop, pause
+        self.transport = transport
+        self.unreachable = False  # a reconnect failed: the sweep stops
         self.on_event = on_event or (lambda event: None)
         self.client: WorkerClient | None = None
         self.client_lock = threading.Lock()
@@ -81,7 +92,7 @@ class _SweepRun:
                 self._run_optuna()
             else:
                 self._run_planned()
-            status = "stopped" if self.stop.is_set() else "finished"
+            status = "stopped" if self.stop.is_set() else "failed" if self.unreachable else "finished"
         finally:
             finished.set()
             self._close_client()
@@ -104,12 +115,12 @@ class _SweepRun:
     def _finished_runs(self) -> dict[str, RunSummary]:
         out: dict[str, RunSummary] = {}
         for run in self.store.list_runs(sweep_id=self.sweep_id, sort="id"):
-            if run.status in DONE_STATUSES:
+            if run.status in DONE_STATUSES and run.failure_cause != FailureCause.CONNECTION_LOST:
                 out[config_identity(_normalized(run.config))] = run
         return out
 
     def _trials_left(self, started_at: float) -> bool:
-        if self.stop.is_set():
+        if self.stop.is_set() or self.unreachable:
             return False
         timeout = self.profile.timeout_s
         if timeout is not None and time.monotonic() - started_at > timeout:
@@ -133,11 +144,16 @@ class _SweepRun:
 
     def _run_optuna(self) -> None:
         # A resumed study gets a shifted seed, so its start-up trials do not replay the first ones.
-        search = OptunaSearch(dataclasses.replace(self.profile, seed=self.profile.seed + len(self.done)))
-        for run in self.done.values():
-            search.add_stored(_normalized(run.config), run.status == "ok", _values(run.metrics), run.failure_cause)
+        journal = journal_path(self.store.url, self.sweep_id)
+        search = OptunaSearch(dataclasses.replace(self.profile, seed=self.profile.seed + len(self.done)),
+                              storage=journal_storage(journal), study_name=study_name(self.sweep_id))
+        if not search.resumed:  # a sweep from before studies were persisted: rebuild it from the store
+            for run in self.done.values():
+                search.add_stored(_normalized(run.config), run.status == "ok", _values(run.metrics),
+                                  run.failure_cause)
         total, measured, repeats = self.profile.n_trials or 0, len(self.done), 0
         self.emit({"type": "sweep-started", "sweep_id": self.sweep_id, "total": total})
+        self.emit({"type": "log", "level": "info", "message": f"Optuna study {study_name(self.sweep_id)}: {journal}"})
         started_at = time.monotonic()
         while measured < total and self._trials_left(started_at):
             if search.exhausted():
@@ -214,14 +230,17 @@ class _SweepRun:
         except WorkerStartError as exc:  # record it, keep the sweep going; any other error is a bug and ends it
             log.exception("trial %s: worker failed to start", trial_id)
             self._close_client()
-            return TrialResult.failed(trial_id, config, FailureCause.WORKER_EXIT, f"worker failed to start: {exc}")
+            if exc.cause is FailureCause.CONNECTION_LOST:
+                self.unreachable = True
+                self.emit({"type": "log", "level": "error", "message": f"the sweep stops: {exc}"})
+            return TrialResult.failed(trial_id, config, exc.cause, f"worker failed to start: {exc}")
 
     def _ensure_client(self) -> WorkerClient:
         with self.client_lock:
             if self.client is None or not self.client.alive:
                 if self.client is not None:
                     self.client.close()
-                self.client = WorkerClient(self.python)
+                self.client = WorkerClient(transport=self.transport)
                 self.client.start()
             return self.client
 

@@ -1,4 +1,7 @@
-"""Experiment view: model and engine pickers, the option form, the sweep editor, run/pause/cancel.
+"""Experiment view: model, engine and machine pickers, the option form, the sweep editor, run/pause/cancel.
+
+The machine is this computer or a host of the user's ~/.ssh/config (`app.core.ssh_hosts`); the
+profile carries it (`host`) and the sweep's workers run there over SSH.
 
 Every edit re-validates through the profile parser, the one validation pass the CLI uses too (option
 types and ranges, finite numbers, text limits, local paths, rules between options, every trial of a
@@ -29,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.ssh_hosts import ssh_config_hosts
 from app.sweeps import ProfileError
 from app.sweeps.profile import MAX_NAME_CHARS
 from app.ui.option_form import OptionForm
@@ -66,6 +70,13 @@ class ExperimentView(QWidget):
         for name in registry.names():
             self.engine_box.addItem(name, name)
         self.engine_box.setCurrentText("hf-generate")
+        self.machine_box = QComboBox()
+        self.machine_box.setObjectName("machineBox")
+        self.machine_box.addItem("This computer", None)
+        for host in ssh_config_hosts():
+            self.machine_box.addItem(host, host)
+        self.machine_box.setToolTip("Where the workers run: this computer, or a Host of ~/.ssh/config (over "
+                                    "ssh with your keys; the engine is copied there once per version)")
         self.engine_status = QLabel("Checking engines in a worker…")
         self.engine_status.setWordWrap(True)
         self.form = OptionForm(skip=("model",))
@@ -102,6 +113,7 @@ class ExperimentView(QWidget):
         source_form.addRow("Model", model_row)
         source_form.addRow("Server URL", self.url_edit)
         source_form.addRow("Engine", self.engine_box)
+        source_form.addRow("Machine", self.machine_box)
         source_form.addRow("", self.engine_status)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -260,7 +272,7 @@ class ExperimentView(QWidget):
         name = check_text(self.name_edit.text().strip() or "gui-sweep", "name", MAX_NAME_CHARS)
         draft = Profile(name, "Built in the InferLab window.", base,
                         axes, strategy, n_trials, timeout_s, int(flat.get("seed", 0)),
-                        self.sweep.objectives(), self.sweep.constraints())
+                        self.sweep.objectives(), self.sweep.constraints(), host=self.machine_box.currentData())
         return parse_profile(dump_profile(draft), "<experiment form>")
 
     def request_run(self) -> None:
@@ -302,6 +314,9 @@ class ExperimentView(QWidget):
         self.model_box.setCurrentText(str(base.get("model", "demo")))
         self.form.set_values({k: v for k, v in base.items() if k not in ("engine", "model")})
         self.name_edit.setText(profile.name)
+        if profile.host and self.machine_box.findData(profile.host) < 0:
+            self.machine_box.addItem(profile.host, profile.host)
+        self.machine_box.setCurrentIndex(self.machine_box.findData(profile.host) if profile.host else 0)
         self.sweep.load(profile.axes, profile.strategy, profile.n_trials, profile.timeout_s,
                         profile.objectives, profile.constraints)
         self.validate()

@@ -33,14 +33,17 @@ class SweepRunner(QObject):
         self.pause = threading.Event()
 
     def run(self) -> None:
+        from app.core.transport import make_transport
         from app.store import Store
         from app.sweeps import run_profile
 
         sweep_id = None
         try:
             with Store(self.store_url) as store:
+                host = getattr(self.profile, "host", None)  # a remote host runs its own default python3
+                transport = make_transport(host, None if host else self.python)
                 sweep_id = run_profile(self.profile, store, on_event=self.event.emit, stop=self.stop,
-                                       pause=self.pause, python=self.python)
+                                       pause=self.pause, transport=transport)
         except Exception as exc:  # the sweep's own errors (bad profile, store) are shown, not raised
             log.exception("sweep %r stopped by an error", getattr(self.profile, "name", "?"))
             self.failed.emit(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")

@@ -29,7 +29,9 @@ def test_doctor_json_reports_every_first_run_check(data_dir: Path) -> None:
     statuses = {c["name"]: c["status"] for c in report["checks"]}
     gpus = nvidia_gpu_count() or 0  # the venv's torch is a CPU build: with a GPU, "python" warns of it
     assert statuses == {"gpu": "ok" if gpus else "warning", "python": "warning" if gpus else "ok",
-                        "demo-model": "ok", "store": "ok"}
+                        "engine": "ok", "demo-model": "ok", "store": "ok"}
+    engine = next(c for c in report["checks"] if c["name"] == "engine")
+    assert "inferlab-engine-" in engine["summary"] and "hf-generate" in engine["summary"]
     assert len(report["nvml"]["gpus"]) == gpus
     if nvidia_gpu_count() is None:
         assert report["nvml"]["available"] is False and "NVML" in report["nvml"]["reason"]
@@ -45,4 +47,6 @@ def test_doctor_fails_and_says_how_to_fix_a_configured_env_that_cannot_run(data_
     assert done.returncode == 1
     assert f"[error]    The chosen engine environment {bare_python} cannot run the engine" in done.stdout
     assert "fix: create one: python3 -m venv" in done.stdout
+    assert f"does not run in {bare_python}" in done.stdout  # the engine file, run there, says what it lacks
+    assert f"fix: {bare_python} -m pip install psutil platformdirs" in done.stdout
     assert "[ok]       Demo model SmolLM2-135M-Instruct is ready" in done.stdout

@@ -9,11 +9,13 @@ import signal
 import threading
 from pathlib import Path
 
+import optuna
 import psutil
 import pytest
 
 from app.store import Store
 from app.sweeps import parse_profile, run_profile
+from app.sweeps.study_journal import journal_storage, study_name
 
 PROFILE = """\
 name = "optuna-real"
@@ -78,6 +80,9 @@ def test_optuna_sweep_on_real_trials_pauses_and_resumes(data_dir: Path, tmp_path
         assert len(runs) == 3 and all(r.status == "ok" for r in runs)
         assert len({(r.config["batch_size"], r.config["output_tokens"]) for r in runs}) == 3
         assert all(store.get_run(r.id).telemetry for r in runs)
+        study = optuna.load_study(study_name=study_name(sweep_id),
+                                  storage=journal_storage(tmp_path / f"store.db.sweep-{sweep_id}.optuna.journal"))
+        assert len(study.trials) == 3  # the resumed sweep continued the persisted study
 
 
 CRASH_PROFILE = """\

@@ -114,3 +114,22 @@ def test_openai_form_refuses_what_the_backend_refuses_before_launch(qtbot) -> No
     assert "model" in view.validation_label.text() and "never downloads" in view.validation_label.text()
     view.model_box.setCurrentText("demo")
     assert view.validate() is not None
+
+
+def test_the_machine_picker_offers_the_ssh_config_hosts_and_the_profile_carries_it(
+        qtbot, tmp_path: Path, monkeypatch) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text("Host gpu1 gpu2  # two boxes\nHost *.lab !gpu3 gpu?\n"
+                                          "  User me\nHost=bastion\n")
+    monkeypatch.setenv("HOME", str(home))  # a temp ssh config; the real ~/.ssh is never read here
+    view = _view(qtbot)
+    names = [view.machine_box.itemText(i) for i in range(view.machine_box.count())]
+    assert names == ["This computer", "gpu1", "gpu2", "bastion"]
+    assert view.build_profile().host is None
+    view.machine_box.setCurrentIndex(view.machine_box.findData("gpu2"))
+    path = tmp_path / "remote.toml"
+    view.save_profile_file(path)
+    other = _view(qtbot)
+    other.load_profile_file(path)
+    assert other.machine_box.currentData() == "gpu2" and other.build_profile().host == "gpu2"
