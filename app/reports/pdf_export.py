@@ -131,7 +131,7 @@ def _table(w: _PageWriter, table: Table) -> None:
     for columns in _column_chunks(table, max_chars):
         widths = [min(MAX_CELL_CHARS, max(len(table.headers[c]), *(len(r[c].text) for r in table.rows)))
                   for c in columns]
-        header = _line([table.headers[c] for c in columns], widths)
+        header = _line([table.headers[c] for c in columns], widths, middle=True)
         w.text(header, size=TABLE_PT, weight="bold", family=_MONO, gap_in=0.04)
         w.text("-" * len(header), size=TABLE_PT, family=_MONO)
         line_in = TABLE_PT * 1.45 / 72
@@ -174,10 +174,17 @@ def _core_font_safe(text: str) -> bool:
     return True
 
 
-def _line(texts: list[str], widths: list[int]) -> str:
-    return "  ".join(_fit(t, n).ljust(n) for t, n in zip(texts, widths, strict=True)).rstrip()
+def _line(texts: list[str], widths: list[int], middle: bool = False) -> str:
+    return "  ".join(_fit(t, n, middle).ljust(n) for t, n in zip(texts, widths, strict=True)).rstrip()
 
 
-def _fit(text: str, n: int) -> str:
+def _fit(text: str, n: int, middle: bool = False) -> str:
+    """`text` in at most `n` characters, cut at the end, or (`middle`) around a "…" that keeps both its start
+    and its end: a run label's id and its `[source]`."""
     text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
+    if len(text) <= n:
+        return text
+    if not middle:
+        return text[: n - 1] + "…"
+    head = (n - 1) // 2
+    return text[:head] + "…" + text[len(text) - (n - 1 - head):]
