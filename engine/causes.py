@@ -38,6 +38,8 @@ class FailureCause(enum.StrEnum):
               "or another process); the run's notes carry the evidence: the kernel's OOM message about the "
               "worker (or why it is not readable) and the worker's RSS at the last telemetry sample")
     PROTOCOL = ("protocol", "a message broke the worker protocol")
+    NODE_LOST = ("node-lost", "the cluster lost the Ray worker or node running the trial (its process died or "
+                 "its node left the cluster); a resumed sweep runs the trial again")
 
 
 def check_cause(value: object) -> FailureCause:
