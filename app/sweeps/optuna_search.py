@@ -76,12 +76,15 @@ class OptunaSearch:
     """Ask for configs, tell measured metrics; `n_startup_trials` start-up trials (random, or a Latin
     hypercube on a finite grid) precede TPE.
 
+    With `parallel` (several trials in flight, asked before earlier ones are told), TPE runs as a
+    constant liar and a finite grid leaves running trials' points out (`can_ask_new`).
+
     Measured trials are expensive, so the random start-up is a sixth of the budget (3 to 10; Optuna's
     default is always 10, which would be a third of a 30-trial sweep); on a finite grid it is also at
     most STARTUP_SHARE of the grid's points (at least 2).
     """
 
-    def __init__(self, profile: Profile, n_startup_trials: int | None = None) -> None:
+    def __init__(self, profile: Profile, n_startup_trials: int | None = None, *, parallel: bool = False) -> None:
         self.profile = profile
         self.defaults = TrialConfig.from_flat({"engine": profile.engine}).to_flat()
         n_trials = profile.n_trials or 10
@@ -96,7 +99,8 @@ class OptunaSearch:
             self.sampler = GridTPESampler(grid, [StudyDirection[d.upper()] for d in directions],
                                           profile.seed, startup)
         else:
-            self.sampler = optuna.samplers.TPESampler(seed=profile.seed, n_startup_trials=startup, multivariate=True)
+            self.sampler = optuna.samplers.TPESampler(seed=profile.seed, n_startup_trials=startup, multivariate=True,
+                                                      constant_liar=parallel)
         self.study = optuna.create_study(directions=directions, sampler=self.sampler)
 
     def ask(self) -> tuple[Trial, dict[str, Any]]:
@@ -139,6 +143,10 @@ class OptunaSearch:
 
     def _axis_values(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return {a.name: _value(a, params[a.name]) for a in self.profile.axes}
+
+    def can_ask_new(self) -> bool:
+        """Whether an ask can give a point no running trial is measuring (on a finite grid; always elsewhere)."""
+        return not isinstance(self.sampler, GridTPESampler) or bool(self.sampler.open_points(self.study))
 
     def exhausted(self) -> bool:
         """Whether every point of a finite grid is measured or ruled out (never for other spaces)."""
