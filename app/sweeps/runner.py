@@ -7,7 +7,9 @@ A failed trial is stored with its cause and the sweep goes on; after a crash/OOM
 trial gets a fresh worker. `stop` cancels the trial in flight (`WorkerClient.cancel`, from a watcher
 thread) and ends the sweep; `pause` holds it after the current trial. `resume` continues the newest
 sweep of the same name: finished trials (same flat config, status ok or failed) are skipped and an
-Optuna study is rebuilt from them.
+Optuna study is rebuilt from them; a trial that failed because the cluster lost its node runs again.
+With `cluster` set (`auto` or a Ray address) the trials run in parallel on a Ray cluster instead
+(`app.sweeps.cluster`); events and store writes stay in the caller's thread.
 """
 
 from __future__ import annotations
@@ -43,9 +45,15 @@ MAX_REPEATED_ASKS = 50  # Optuna suggestions in a row that were all measured alr
 
 def run_profile(profile: Profile, store: Store, *, on_event: Callable[[Event], None] | None = None,
                 stop: threading.Event | None = None, pause: threading.Event | None = None,
-                resume: bool = False, python: str | None = None) -> int:
+                resume: bool = False, python: str | None = None, cluster: str | None = None) -> int:
     """Run the profile's trials and return the sweep id (see module docs for events and semantics)."""
-    return _SweepRun(profile, store, on_event, stop or threading.Event(), pause, python).run(resume)
+    kind: type[_SweepRun] = _SweepRun
+    if cluster is not None:
+        from app.sweeps.cluster import ClusterSweepRun, connect  # Ray is an optional extra
+
+        connect(cluster)
+        kind = ClusterSweepRun
+    return kind(profile, store, on_event, stop or threading.Event(), pause, python).run(resume)
 
 
 class _SweepRun:
@@ -102,7 +110,7 @@ class _SweepRun:
     def _finished_runs(self) -> dict[str, RunSummary]:
         out: dict[str, RunSummary] = {}
         for run in self.store.list_runs(sweep_id=self.sweep_id, sort="id"):
-            if run.status in DONE_STATUSES:
+            if run.status in DONE_STATUSES and run.failure_cause != FailureCause.NODE_LOST:
                 out[config_identity(_normalized(run.config))] = run
         return out
 
@@ -129,11 +137,17 @@ class _SweepRun:
             self._run_trial(index, len(configs), config)
             self._hold_while_paused()
 
-    def _run_optuna(self) -> None:
+    def _new_search(self, parallel: bool = False) -> OptunaSearch:
+        """The Optuna search, with the trials of a resumed sweep told."""
         # A resumed study gets a shifted seed, so its start-up trials do not replay the first ones.
-        search = OptunaSearch(dataclasses.replace(self.profile, seed=self.profile.seed + len(self.done)))
+        search = OptunaSearch(dataclasses.replace(self.profile, seed=self.profile.seed + len(self.done)),
+                              parallel=parallel)
         for run in self.done.values():
             search.add_stored(_normalized(run.config), run.status == "ok", _values(run.metrics), run.failure_cause)
+        return search
+
+    def _run_optuna(self) -> None:
+        search = self._new_search()
         total, measured, repeats = self.profile.n_trials or 0, len(self.done), 0
         self.emit({"type": "sweep-started", "sweep_id": self.sweep_id, "total": total})
         started_at = time.monotonic()
@@ -158,14 +172,20 @@ class _SweepRun:
             measured += 1
             if status == "cancelled":
                 return
-            if run_id is None:  # not stored (its result went to a recovery file): tell what is known
-                search.tell(trial, status == "ok", metrics)
-            else:
-                summary = self.store.get_run(run_id).summary
-                self._tell(search, trial, config, summary, metrics)
-                if key:
-                    self.done[key] = summary
+            self._tell_outcome(search, trial, config, run_id, status, metrics)
             self._hold_while_paused()
+
+    def _tell_outcome(self, search: OptunaSearch, trial: Trial, config: Mapping[str, Any], run_id: int | None,
+                      status: str, metrics: Mapping[str, float | None]) -> None:
+        """Tell the search a recorded trial; a stored one joins `done` (a recovery file's is told as known)."""
+        if run_id is None:
+            search.tell(trial, status == "ok", metrics)
+            return
+        summary = self.store.get_run(run_id).summary
+        self._tell(search, trial, config, summary, metrics)
+        key = _identity_or_none(config)
+        if key:
+            self.done[key] = summary
 
     def _tell(self, search: OptunaSearch, trial: Trial, config: Mapping[str, Any], summary: RunSummary,
               metrics: Mapping[str, float | None]) -> None:
@@ -190,6 +210,10 @@ class _SweepRun:
             if self.stop.is_set():  # e.g. Ctrl-C reached the worker too: the user stopped this trial
                 result = dataclasses.replace(result, status="cancelled", failure_cause=FailureCause.CANCELLED,
                                              failure_message=f"stopped by the user; {result.failure_message}")
+        return self._record(index, result)
+
+    def _record(self, index: int, result: TrialResult) -> tuple[int | None, str, dict]:
+        """Store a finished trial (or save it to a recovery file) and emit `trial-finished`."""
         # the telemetry samples travel on the result (WorkerClient collects them from the stream)
         saved = add_run_or_recover(self.store, result, sweep_id=self.sweep_id, sweep_name=self.profile.name,
                                    tags=self.profile.tags)
@@ -231,10 +255,13 @@ class _SweepRun:
         """Cancel the trial in flight as soon as `stop` is set (the sweep thread is blocked in it)."""
         while not finished.is_set():
             if self.stop.wait(0.25):
-                with self.client_lock:
-                    if self.client is not None:
-                        self.client.cancel()
+                self._cancel_in_flight()
                 return
+
+    def _cancel_in_flight(self) -> None:
+        with self.client_lock:
+            if self.client is not None:
+                self.client.cancel()
 
     def _hold_while_paused(self) -> None:
         if self.pause is None or not self.pause.is_set():
