@@ -18,6 +18,7 @@ from app.cli.progress import Progress
 from app.store import Store, StoreError
 from app.sweeps import Profile, ProfileError, load_profile, parse_profile, run_profile
 from app.sweeps.best import best_runs
+from app.sweeps.cluster import ClusterUnavailable
 from app.sweeps.profile_dump import dump_profile
 
 EXIT_OK, EXIT_TRIALS_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -98,7 +99,11 @@ def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
             recovered.append(event["recovery_file"])
 
     with Store(args.store) as store, _Interrupt(stop):
-        sweep_id = run_profile(profile, store, on_event=on_event, stop=stop, resume=resume, python=args.python)
+        try:
+            sweep_id = run_profile(profile, store, on_event=on_event, stop=stop, resume=resume, python=args.python,
+                                   cluster=getattr(args, "cluster", None))
+        except ClusterUnavailable as exc:
+            raise UsageError(str(exc)) from exc
         runs = store.list_runs(sweep_id=sweep_id, sort="id")
         best = best_runs(runs, profile.objectives, profile.constraints)
         sweep = store.get_sweep(sweep_id)
