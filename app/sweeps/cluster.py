@@ -75,7 +75,8 @@ class _Host:
 
 class TrialPool:
     """The cluster's actors and the trials in flight; messages come back on `messages` as
-    `(ticket, kind, payload)` with kind `placement`, `event`, `result` or `lost`."""
+    `(ticket, kind, payload)` with kind `placement`, `event`, then `result`, `lost` (the actor died) or
+    `error` (the actor raised, or its stream ended without a result)."""
 
     def __init__(self, python: str | None) -> None:
         import ray
@@ -112,8 +113,8 @@ class TrialPool:
 
     def _host_for(self, load_key: tuple[tuple[str, Any], ...], gpus: int) -> _Host:
         idle = [h for h in self.hosts if h.ticket is None and h.gpus == gpus]
-        for host in sorted(idle, key=lambda h: h.load_key != load_key):
-            return host
+        if idle:
+            return min(idle, key=lambda h: h.load_key != load_key)  # False (same key) sorts first
         for host in [h for h in self.hosts if h.ticket is None]:  # idle actors holding GPUs of another size
             self._retire(host)
         from app.sweeps.cluster_actor import TrialActor
@@ -125,10 +126,13 @@ class TrialPool:
 
     def _read(self, ticket: int, stream: Iterator[Any]) -> None:
         try:
+            kind = ""
             for ref in stream:
                 item = self.ray.get(ref)
                 kind = next(iter(item))
                 self.messages.put((ticket, kind, item[kind]))
+            if kind != "result":
+                self.messages.put((ticket, "error", RuntimeError("the actor's stream ended without a result")))
         except self.lost_errors as exc:
             self.messages.put((ticket, "lost", exc))
         except Exception as exc:  # the actor raised: a bug, reported on the trial, never lost silently
