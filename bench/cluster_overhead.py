@@ -13,6 +13,7 @@ Usage: python bench/cluster_overhead.py [--trials 12] [--output-tokens 4] [--rou
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -85,6 +86,7 @@ def main() -> None:
             print(f"round: local {local[-1] * 1000:.0f} ms, Ray {on_ray[-1] * 1000:.0f} ms per trial", flush=True)
     finally:
         ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
     ratio = statistics.median(on_ray) / statistics.median(local)
     print(f"{args.trials} tiny trials ({args.output_tokens} output tokens, 2 requests) × {args.rounds} rounds, "
           f"median seconds per trial after the first: local {statistics.median(local) * 1000:.0f} ms, "
