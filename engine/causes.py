@@ -41,6 +41,8 @@ class FailureCause(enum.StrEnum):
     CONNECTION_LOST = ("connection-lost", "the SSH connection to the worker's host dropped during the trial, or "
                        "could not be made (host unreachable, host key refused, login failed); the message says "
                        "which and the command that fixes it")
+    NODE_LOST = ("node-lost", "the cluster lost the Ray worker or node running the trial (its process died or "
+                 "its node left the cluster); a resumed sweep runs the trial again")
 
 
 def check_cause(value: object) -> FailureCause:

@@ -21,6 +21,7 @@ from app.core.transport import make_transport
 from app.store import Store, StoreError
 from app.sweeps import Profile, ProfileError, load_profile, parse_profile, run_profile
 from app.sweeps.best import best_runs
+from app.sweeps.cluster import ClusterUnavailable
 from app.sweeps.profile_dump import dump_profile
 from engine.errors import ConfigError
 from engine.schema import brief, check_text
@@ -112,9 +113,15 @@ def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
             recovered.append(event["recovery_file"])
 
     with Store(args.store) as store, _Interrupt(stop):
-        transport = make_transport(args.host or profile.host, args.python,
-                                   ssh_config=Path(args.ssh_config) if args.ssh_config else None)
-        sweep_id = run_profile(profile, store, on_event=on_event, stop=stop, resume=resume, transport=transport)
+        host, cluster = args.host or profile.host, getattr(args, "cluster", None)
+        if host and cluster:
+            raise UsageError(f"a sweep runs either on a Ray cluster (--cluster) or on the SSH host {host}, not both")
+        transport = make_transport(host, args.python, ssh_config=Path(args.ssh_config) if args.ssh_config else None)
+        try:
+            sweep_id = run_profile(profile, store, on_event=on_event, stop=stop, resume=resume, transport=transport,
+                                   cluster=cluster)
+        except ClusterUnavailable as exc:
+            raise UsageError(str(exc)) from exc
         runs = store.list_runs(sweep_id=sweep_id, sort="id")
         best = best_runs(runs, profile.objectives, profile.constraints)
         sweep = store.get_sweep(sweep_id)

@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     _trial_options(sweep)
     sweep.add_argument("--resume", action="store_true",
                        help="continue the newest sweep of this profile's name, skipping finished trials")
+    sweep.add_argument("--cluster", default=None, metavar="auto|ADDRESS",
+                       help="run trials in parallel on a Ray cluster (needs inferlab[cluster]): 'auto' joins "
+                       "RAY_ADDRESS or the cluster `ray start` made on this machine, else starts a local one; "
+                       "or a Ray address such as ray://head:10001")
     sweep.set_defaults(func=commands.cmd_sweep)
 
     runs = sub.add_parser("runs", help="list stored runs", description="List and filter stored runs.")

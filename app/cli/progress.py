@@ -64,6 +64,10 @@ class Progress:
         elif kind == "log" and "index" not in event:  # the sweep's own messages (a worker's carry an index)
             level = event.get("level", "info")
             self._line(("" if level == "info" else f"{level}: ") + str(event.get("message", "")), final=True)
+        elif kind == "trial-placed":
+            gpus = ",".join(event.get("gpu_ids") or []) or "none"
+            self._line(f"trial {event['index'] + 1}/{self.total}: on node {event.get('node_ip')} "
+                       f"(Ray GPUs {gpus}, CUDA_VISIBLE_DEVICES={event.get('cuda_visible_devices')})", final=True)
         elif kind == "sweep-paused":
             self._line("paused after the current trial", final=True)
 

@@ -31,7 +31,7 @@ from app.sweeps.search_space import GridSpace
 from engine.config import TrialConfig
 
 optuna.logging.set_verbosity(logging.WARNING)
-RETRIED_CAUSES = ("connection-lost",)  # a failure that says nothing about the point: asked again
+RETRIED_CAUSES = ("connection-lost", "node-lost")  # failures that say nothing about the point: run again
 STARTUP_SHARE = 0.12  # of a finite grid's points; chosen on bench/infpop_replay.py (0.54 × random)
 
 
@@ -81,13 +81,17 @@ class OptunaSearch:
     """Ask for configs, tell measured metrics; `n_startup_trials` start-up trials (random, or a Latin
     hypercube on a finite grid) precede TPE.
 
+    With `parallel` (several trials in flight, asked before earlier ones are told), TPE runs as a
+    constant liar and a finite grid leaves running trials' points out (`can_ask_new`).
+
     Measured trials are expensive, so the random start-up is a sixth of the budget (3 to 10; Optuna's
     default is always 10, which would be a third of a 30-trial sweep); on a finite grid it is also at
     most STARTUP_SHARE of the grid's points (at least 2).
     """
 
     def __init__(self, profile: Profile, n_startup_trials: int | None = None, *,
-                 storage: optuna.storages.BaseStorage | None = None, study_name: str | None = None) -> None:
+                 storage: optuna.storages.BaseStorage | None = None, study_name: str | None = None,
+                 parallel: bool = False) -> None:
         self.profile = profile
         self.defaults = TrialConfig.from_flat({"engine": profile.engine}).to_flat()
         n_trials = profile.n_trials or 10
@@ -102,7 +106,8 @@ class OptunaSearch:
             self.sampler = GridTPESampler(grid, [StudyDirection[d.upper()] for d in directions],
                                           profile.seed, startup)
         else:
-            self.sampler = optuna.samplers.TPESampler(seed=profile.seed, n_startup_trials=startup, multivariate=True)
+            self.sampler = optuna.samplers.TPESampler(seed=profile.seed, n_startup_trials=startup, multivariate=True,
+                                                      constant_liar=parallel)
         self.study = optuna.create_study(directions=directions, sampler=self.sampler, storage=storage,
                                          study_name=study_name, load_if_exists=True)
         self.resumed = self._relearn()
@@ -163,6 +168,10 @@ class OptunaSearch:
 
     def _axis_values(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return {a.name: _value(a, params[a.name]) for a in self.profile.axes}
+
+    def can_ask_new(self) -> bool:
+        """Whether an ask can give a point no running trial is measuring (on a finite grid; always elsewhere)."""
+        return not isinstance(self.sampler, GridTPESampler) or bool(self.sampler.open_points(self.study))
 
     def exhausted(self) -> bool:
         """Whether every point of a finite grid is measured or ruled out (never for other spaces)."""

@@ -13,6 +13,8 @@ The workers run where `transport` says (default: child processes of `python` her
 connection drops is failed with cause `connection-lost` and the next trial reconnects; when the
 reconnect itself fails the sweep stops (status failed) with that cause. A resumed sweep runs the
 trials that failed on a lost connection again.
+With `cluster` set (`auto` or a Ray address) the trials run in parallel on a Ray cluster instead
+(`app.sweeps.cluster`); events and store writes stay in the caller's thread.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from app.store import Store
 from app.store.records import RunSummary
 from app.store.recovery import WRITE_ERRORS, add_run_or_recover
 from app.sweeps import best
-from app.sweeps.optuna_search import OptunaSearch
+from app.sweeps.optuna_search import RETRIED_CAUSES, OptunaSearch
 from app.sweeps.planning import axis_params, config_identity, normalize, plan_grid, plan_random
 from app.sweeps.profile import Profile
 from app.sweeps.study_journal import journal_path, journal_storage, study_name
@@ -53,10 +55,19 @@ MAX_REPEATED_ASKS = 50  # Optuna suggestions in a row that were all measured alr
 
 def run_profile(profile: Profile, store: Store, *, on_event: Callable[[Event], None] | None = None,
                 stop: threading.Event | None = None, pause: threading.Event | None = None,
-                resume: bool = False, python: str | None = None, transport: Transport | None = None) -> int:
+                resume: bool = False, python: str | None = None, transport: Transport | None = None,
+                cluster: str | None = None) -> int:
     """Run the profile's trials and return the sweep id (see module docs for events and semantics)."""
     transport = transport or make_transport(None, python)
-    return _SweepRun(profile, store, on_event, stop or threading.Event(), pause, transport).run(resume)
+    kind: type[_SweepRun] = _SweepRun
+    if cluster is not None:
+        if transport.host != "local":
+            raise ValueError(f"a sweep runs either on a Ray cluster or on the SSH host {transport.host}, not both")
+        from app.sweeps.cluster import ClusterSweepRun, connect  # Ray is an optional extra
+
+        connect(cluster)
+        kind = ClusterSweepRun
+    return kind(profile, store, on_event, stop or threading.Event(), pause, transport).run(resume)
 
 
 class _SweepRun:
@@ -115,7 +126,7 @@ class _SweepRun:
     def _finished_runs(self) -> dict[str, RunSummary]:
         out: dict[str, RunSummary] = {}
         for run in self.store.list_runs(sweep_id=self.sweep_id, sort="id"):
-            if run.status in DONE_STATUSES and run.failure_cause != FailureCause.CONNECTION_LOST:
+            if run.status in DONE_STATUSES and run.failure_cause not in RETRIED_CAUSES:
                 out[config_identity(_normalized(run.config))] = run
         return out
 
@@ -142,18 +153,24 @@ class _SweepRun:
             self._run_trial(index, len(configs), config)
             self._hold_while_paused()
 
-    def _run_optuna(self) -> None:
+    def _new_search(self, parallel: bool = False) -> OptunaSearch:
+        """The Optuna search, with the trials of a resumed sweep told."""
         # A resumed study gets a shifted seed, so its start-up trials do not replay the first ones.
         journal = journal_path(self.store.url, self.sweep_id)
         search = OptunaSearch(dataclasses.replace(self.profile, seed=self.profile.seed + len(self.done)),
-                              storage=journal_storage(journal), study_name=study_name(self.sweep_id))
+                              storage=journal_storage(journal), study_name=study_name(self.sweep_id), parallel=parallel)
         if not search.resumed:  # a sweep from before studies were persisted: rebuild it from the store
             for run in self.done.values():
                 search.add_stored(_normalized(run.config), run.status == "ok", _values(run.metrics),
                                   run.failure_cause)
+        return search
+
+    def _run_optuna(self) -> None:
+        search = self._new_search()
         total, measured, repeats = self.profile.n_trials or 0, len(self.done), 0
         self.emit({"type": "sweep-started", "sweep_id": self.sweep_id, "total": total})
-        self.emit({"type": "log", "level": "info", "message": f"Optuna study {study_name(self.sweep_id)}: {journal}"})
+        self.emit({"type": "log", "level": "info", "message": f"Optuna study {study_name(self.sweep_id)}: "
+                   f"{journal_path(self.store.url, self.sweep_id)}"})
         started_at = time.monotonic()
         while measured < total and self._trials_left(started_at):
             if search.exhausted():
@@ -176,14 +193,20 @@ class _SweepRun:
             measured += 1
             if status == "cancelled":
                 return
-            if run_id is None:  # not stored (its result went to a recovery file): tell what is known
-                search.tell(trial, status == "ok", metrics)
-            else:
-                summary = self.store.get_run(run_id).summary
-                self._tell(search, trial, config, summary, metrics)
-                if key:
-                    self.done[key] = summary
+            self._tell_outcome(search, trial, config, run_id, status, metrics)
             self._hold_while_paused()
+
+    def _tell_outcome(self, search: OptunaSearch, trial: Trial, config: Mapping[str, Any], run_id: int | None,
+                      status: str, metrics: Mapping[str, float | None]) -> None:
+        """Tell the search a recorded trial; a stored one joins `done` (a recovery file's is told as known)."""
+        if run_id is None:
+            search.tell(trial, status == "ok", metrics)
+            return
+        summary = self.store.get_run(run_id).summary
+        self._tell(search, trial, config, summary, metrics)
+        key = _identity_or_none(config)
+        if key:
+            self.done[key] = summary
 
     def _tell(self, search: OptunaSearch, trial: Trial, config: Mapping[str, Any], summary: RunSummary,
               metrics: Mapping[str, float | None]) -> None:
@@ -208,6 +231,10 @@ class _SweepRun:
             if self.stop.is_set():  # e.g. Ctrl-C reached the worker too: the user stopped this trial
                 result = dataclasses.replace(result, status="cancelled", failure_cause=FailureCause.CANCELLED,
                                              failure_message=f"stopped by the user; {result.failure_message}")
+        return self._record(index, result)
+
+    def _record(self, index: int, result: TrialResult) -> tuple[int | None, str, dict]:
+        """Store a finished trial (or save it to a recovery file) and emit `trial-finished`."""
         # the telemetry samples travel on the result (WorkerClient collects them from the stream)
         saved = add_run_or_recover(self.store, result, sweep_id=self.sweep_id, sweep_name=self.profile.name,
                                    tags=self.profile.tags)
@@ -254,10 +281,13 @@ class _SweepRun:
         """Cancel the trial in flight as soon as `stop` is set (the sweep thread is blocked in it)."""
         while not finished.is_set():
             if self.stop.wait(0.25):
-                with self.client_lock:
-                    if self.client is not None:
-                        self.client.cancel()
+                self._cancel_in_flight()
                 return
+
+    def _cancel_in_flight(self) -> None:
+        with self.client_lock:
+            if self.client is not None:
+                self.client.cancel()
 
     def _hold_while_paused(self) -> None:
         if self.pause is None or not self.pause.is_set():

@@ -11,7 +11,15 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+)
 
 from app.paths import default_store_url
 from app.reports.formats import REPORT_FORMATS, format_for_filter, format_for_suffix
@@ -155,6 +163,7 @@ class MainWindow(QMainWindow):
         dark = action("&Dark theme", lambda: self.set_theme("dark"))
         light = action("&Light theme", lambda: self.set_theme("light"))
         about = action("&About InferLab", self.show_about)
+        where = action("Run sweeps &on…", self.choose_cluster)
         for act in (self.pause_action, self.cancel_action):
             act.setEnabled(False)
         menu = self.menuBar()
@@ -164,7 +173,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_profiles)
         file_menu.addActions([self.export_action, quit_])
         menu.addMenu("&Run").addActions([self.run_action, self.pause_action, self.cancel_action,
-                                         self.compare_action])
+                                         self.compare_action, where])
         menu.addMenu("&View").addActions([dark, light])
         menu.addMenu("&Help").addAction(about)
         toolbar = self.addToolBar("Main")
@@ -189,10 +198,25 @@ class MainWindow(QMainWindow):
             return
         self.finish_startup()
         self._remember("recent_models", str(profile.base.get("model", "demo")))
-        self.controller.start(profile, self.store_url, self.worker_python)
+        cluster = self.cluster()
+        self.controller.start(profile, self.store_url, self.worker_python, cluster)
         self._set_running(True)
-        self.worker_label.setText(f"Worker: running sweep '{profile.name}'")
+        where = f" on Ray cluster {cluster}" if cluster else ""
+        self.worker_label.setText(f"Worker: running sweep '{profile.name}'{where}")
         self.tabs.setCurrentIndex(TAB_LIVE)
+
+    def cluster(self) -> str | None:
+        """Where sweeps run: None for this machine, else 'auto' or a Ray address (the saved setting)."""
+        return str(self.settings.value("cluster", "") or "").strip() or None
+
+    def choose_cluster(self) -> None:
+        text, ok = QInputDialog.getText(
+            self, "Run sweeps on", "Leave empty to run on this machine, one trial at a time.\n"
+            "'auto' or a Ray address (ray://head:10001) runs trials in parallel on a Ray cluster,\n"
+            "one per free GPU (needs the cluster extra: pip install 'inferlab[cluster]').", text=self.cluster() or "")
+        if ok:
+            self.settings.setValue("cluster", text.strip())
+            self.statusBar().showMessage(f"Sweeps run on {text.strip() or 'this machine'}.", 5000)
 
     def toggle_pause(self) -> None:
         if not self.controller.running:

@@ -24,11 +24,12 @@ class SweepRunner(QObject):
     finished = Signal(object)  # the sweep id, or None if the sweep could not start
     failed = Signal(str)
 
-    def __init__(self, profile: Any, store_url: str, python: str | None = None) -> None:
+    def __init__(self, profile: Any, store_url: str, python: str | None = None, cluster: str | None = None) -> None:
         super().__init__()
         self.profile = profile
         self.store_url = store_url
         self.python = python
+        self.cluster = cluster  # None: this machine, one trial at a time; else a Ray address or 'auto'
         self.stop = threading.Event()
         self.pause = threading.Event()
 
@@ -43,7 +44,7 @@ class SweepRunner(QObject):
                 host = getattr(self.profile, "host", None)  # a remote host runs its own default python3
                 transport = make_transport(host, None if host else self.python)
                 sweep_id = run_profile(self.profile, store, on_event=self.event.emit, stop=self.stop,
-                                       pause=self.pause, transport=transport)
+                                       pause=self.pause, transport=transport, cluster=self.cluster)
         except Exception as exc:  # the sweep's own errors (bad profile, store) are shown, not raised
             log.exception("sweep %r stopped by an error", getattr(self.profile, "name", "?"))
             self.failed.emit(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")
@@ -70,12 +71,12 @@ class SweepController(QObject):
     def paused(self) -> bool:
         return self._runner is not None and self._runner.pause.is_set()
 
-    def start(self, profile: Any, store_url: str, python: str | None = None) -> None:
+    def start(self, profile: Any, store_url: str, python: str | None = None, cluster: str | None = None) -> None:
         if self.running:
             raise RuntimeError("a sweep is already running")
         thread = QThread()
         thread.setObjectName("inferlab-sweep")
-        runner = SweepRunner(profile, store_url, python)
+        runner = SweepRunner(profile, store_url, python, cluster)
         runner.moveToThread(thread)
         thread.started.connect(runner.run)
         runner.event.connect(self.event)

@@ -121,3 +121,15 @@ def test_resume_rebuilds_the_study_from_stored_trials() -> None:
     # A stored trial from another space (the profile changed) is left out, not forced in.
     assert not resumed.add_stored({"engine": "hf-generate", "batch_size": 1000, "output_tokens": 16}, True,
                                   {"output_tokens_per_s": 1.0, "ttft_ms_p99": 1.0})
+
+
+def test_parallel_asks_on_a_grid_never_give_a_point_a_running_trial_measures() -> None:
+    grid = PROFILE.replace("{ min = 1, max = 128, log = true }", "[1, 2, 4, 8]")
+    search = OptunaSearch(parse_profile(grid, "grid.toml"), parallel=True)
+    asked = []
+    while search.can_ask_new():  # 4 × 5 points, none told yet: each ask is a new point
+        trial, config = search.ask()
+        asked.append((config["batch_size"], config["output_tokens"]))
+    assert len(asked) == len(set(asked)) == 20
+    search.tell(trial, True, landscape(*asked[-1]))
+    assert not search.can_ask_new() and not search.exhausted()  # 19 still running
