@@ -22,6 +22,9 @@ _NOT_IN_VLLM = {
                    "use an int8 (compressed-tensors/GPTQ) checkpoint or the hf-* backends",
     "int4-weight": "vLLM quantizes to 4 bits only from a pre-quantized (AWQ/GPTQ) checkpoint; "
                    "choose quantization='awq'/'gptq' with such a model, or the hf-* backends",
+    **{name: "torchao schemes are applied at load by the hf-* engines; vLLM runs only checkpoints already "
+              "serialized with torchao" for name in ("torchao-int8-weight", "torchao-int8-dynamic",
+                                                     "torchao-int4-weight")},
     "bnb-8bit": "bitsandbytes is not a quantization method of this vLLM build (and is CUDA-only)",
     "bnb-4bit": "bitsandbytes is not a quantization method of this vLLM build (and is CUDA-only)",
 }
