@@ -122,6 +122,15 @@ def weights_bytes(model: Any) -> int:
     return total
 
 
+def kv_cache_bytes(cache: Any) -> int:
+    """Bytes held by a transformers cache's tensors (every layer's attributes that are tensors: keys and
+    values, or a QuantizedCache's packed data and scales plus its full-precision residual)."""
+    import torch
+
+    return sum(_tensor_bytes(v) for layer in cache.layers for v in vars(layer).values()
+               if isinstance(v, torch.Tensor))
+
+
 def _tensor_bytes(t: Any) -> int:
     inner = getattr(t, "__tensor_flatten__", None)
     if inner is not None:  # quantized tensor subclasses (optimum-quanto) hold their data in inner tensors
@@ -153,6 +162,10 @@ def generation_kwargs(config: TrialConfig, tokenizer: Any, max_new_tokens: int) 
     elif c.speculative == "draft":
         kw["num_assistant_tokens"] = c.num_speculative_tokens
         kw["num_assistant_tokens_schedule"] = "constant"
+    kv_cache_dtype = getattr(config.engine_options, "kv_cache_dtype", "auto")
+    if kv_cache_dtype.startswith("quanto-int"):  # transformers QuantizedCache, quanto backend
+        kw.update(cache_implementation="quantized",
+                  cache_config={"backend": "quanto", "nbits": int(kv_cache_dtype.removeprefix("quanto-int"))})
     return kw
 
 

@@ -93,3 +93,22 @@ def test_torchao_int4_refuses_a_model_whose_layers_its_groups_do_not_divide(clie
     assert result.status == "failed" and result.failure_cause == "unsupported"
     assert result.failure_message.startswith("quantization: ") and "hidden_size = 100" in result.failure_message
 
+
+def test_quantized_kv_cache_bytes_are_measured_against_the_default_cache(client: WorkerClient) -> None:
+    base = tiny(dtype="float32", input_tokens=64, num_requests=2, repetitions=1)
+    default = client.run_trial(base)
+    int4 = client.run_trial({**base, "kv_cache_dtype": "quanto-int4", "quality_guard": True})
+    assert default.status == int4.status == "ok", (default.failure_message, int4.failure_message)
+    full, packed = default.metrics["kv_cache_bytes"], int4.metrics["kv_cache_bytes"]
+    assert full.status == packed.status == "measured" and "quantized data and scales" in packed.method
+    # float32 keys and values: 2 requests × (64 + 5) tokens (the last new token is never fed back)
+    # × 30 layers × 3 kv heads × 64 dims × 2 (k, v) × 4 bytes
+    assert full.value == 2 * 69 * 30 * 3 * 64 * 2 * 4
+    assert packed.value < 0.5 * full.value  # the 64-token prompt packed to 4 bits, the 6 new tokens in float
+    assert int4.metrics["quality_agreement"].status == "measured"  # not taken for the reference itself
+
+
+def test_quantized_kv_cache_with_a_static_cache_is_refused(client: WorkerClient) -> None:
+    result = client.run_trial(tiny(kv_cache_dtype="quanto-int2", cache_implementation="static"))
+    assert result.status == "failed" and result.failure_cause == "unsupported"
+    assert result.failure_message.startswith("kv_cache_dtype: ") and "QuantizedCache" in result.failure_message
