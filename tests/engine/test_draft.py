@@ -33,7 +33,9 @@ def test_draft_command_builds_a_truncated_demo_and_assisted_generation_runs_with
     result = client.run_trial(tiny(speculative="draft", draft_model=str(folder), batch_size=1, num_requests=2,
                                    repetitions=1, output_tokens=12, quality_guard=True))
     assert result.status == "ok", result.failure_message
+    # An untrained 4-of-30-layer draft is rarely right (~0.2 % of its proposals were accepted on the demo):
+    # the figures must be measured, not high.
     rate = result.metrics["spec_acceptance_rate"]
-    assert rate.status == "measured" and 0.0 < rate.value <= 1.0
-    assert result.value("spec_mean_accepted_tokens") > 0.0
+    assert rate.status == "measured" and 0.0 <= rate.value <= 1.0 and rate.n
+    assert result.metrics["spec_mean_accepted_tokens"].status == "measured"
     assert result.value("quality_agreement") == 1.0  # greedy assisted generation keeps the target's output
