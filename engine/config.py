@@ -15,7 +15,8 @@ from engine import registry, rules
 from engine.errors import ConfigError
 from engine.schema import OptionInfo, build, option, options_of, to_dict
 
-QUANTIZATION_CHOICES = ("none", "int8-weight", "int4-weight", "bnb-8bit", "bnb-4bit", "fp8", "awq", "gptq")
+QUANTIZATION_CHOICES = ("none", "int8-weight", "int4-weight", "torchao-int8-weight", "torchao-int8-dynamic",
+                        "torchao-int4-weight", "bnb-8bit", "bnb-4bit", "fp8", "awq", "gptq")
 SPECULATIVE_CHOICES = ("none", "draft", "prompt-lookup", "ngram", "eagle")
 
 

@@ -62,6 +62,7 @@ def software() -> dict[str, Any]:
         "engine_version": engine.__version__,
         **registry.library_versions(),
         "optimum_quanto": _version("optimum-quanto"),
+        "torchao": _version("torchao"),
         "cuda_runtime": getattr(getattr(torch, "version", None), "cuda", None) if torch else None,
     }
 

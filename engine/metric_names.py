@@ -64,6 +64,8 @@ CATALOGUE: dict[str, MetricInfo] = {m.name: m for m in [
     MetricInfo("wall_s", "s", "Measured wall time", False, "Wall time of one measured repetition (median)."),
     MetricInfo("load_time_s", "s", "Model load time", False, "Loading the model (kept apart from throughput)."),
     MetricInfo("model_weights_bytes", "B", "Weights size", False, "Bytes of the loaded parameters and buffers."),
+    MetricInfo("kv_cache_bytes", "B", "KV cache size", False,
+               "Bytes of the KV cache tensors after a generate call (the largest call), summed, not computed."),
     MetricInfo("peak_cuda_allocated_bytes", "B", "Peak CUDA allocated", False,
                "torch.cuda.max_memory_allocated over the measured window."),
     MetricInfo("peak_cuda_reserved_bytes", "B", "Peak CUDA reserved", False,

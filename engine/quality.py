@@ -48,7 +48,9 @@ def reference_config(config: TrialConfig) -> TrialConfig:
 
 def is_reference(config: TrialConfig) -> bool:
     """True if the config loads exactly what its reference loads (dtype 'auto' is not assumed full precision)."""
-    return config.load_key() == reference_config(config).load_key()
+    reference = reference_config(config)
+    kv = config.to_flat().get("kv_cache_dtype"), reference.to_flat().get("kv_cache_dtype")
+    return config.load_key() == reference.load_key() and kv[0] == kv[1]
 
 
 class QualityGuard:

@@ -87,6 +87,20 @@ def check_local_path(field: str, value: Any) -> None:
     _require_readable(field, source.path / source.gguf_file if source.gguf_file else source.path)
 
 
+def check_checkpoint(config: TrialConfig) -> str | None:
+    """The quantization the trial's local checkpoint carries (`engine.models.checkpoint`), after refusing
+    a `quantization` setting that contradicts it; None where a server loads the model."""
+    if not registry.spec(config.engine).local_model:
+        return None
+    from engine.models import checkpoint
+    from engine.models.resolve import resolve
+
+    source = resolve(config.common.model)
+    found = checkpoint.read_quantization(source)
+    checkpoint.check_setting(config.common.quantization, found, str(source.path / (source.gguf_file or "")))
+    return found
+
+
 def _require_readable(field: str, path: Path) -> None:
     mode = os.R_OK | (os.X_OK if path.is_dir() else 0)
     if not os.access(path, mode):

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from engine import environment, registry, workloads
+from engine import environment, registry, rules, workloads
 from engine.backends.base import Backend, LoadInfo, Request, prompt_text
 from engine.causes import FailureCause
 from engine.config import TrialConfig
@@ -47,6 +47,7 @@ class Runner:
         self.backend: Backend | None = None
         self.key: Any = None
         self.load_info: LoadInfo | None = None
+        self.checkpoint_quantization: str | None = None
         self.quality = QualityGuard(self._load_reference)
         _configure_threads()
 
@@ -59,6 +60,7 @@ class Runner:
         ok, reason = registry.availability(config.engine)
         if not ok:
             raise UnsupportedError("engine", f"{config.engine} is not available here: {reason}")
+        self.checkpoint_quantization = rules.check_checkpoint(config)
         cls.check(config)
         if self.backend is not None and self.key == config.load_key():
             self.backend.config = config
@@ -236,7 +238,10 @@ class _Trial:
         else:
             m["model_weights_bytes"] = Measurement.unavailable("B", "the backend does not expose its weights")
         self.result.notes.extend(info.notes)
-        self.result.environment = {"model": info.resolved, "runtime": backend.runtime_settings()}
+        checkpoint = self.runner.checkpoint_quantization
+        self.result.environment = {"model": {**info.resolved, "checkpoint_quantization": checkpoint or
+                                             "unavailable: the server loads the model (its files are not read)"},
+                                   "runtime": backend.runtime_settings()}
 
     def describe_workload(self) -> None:
         c = self.c

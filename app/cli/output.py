@@ -59,7 +59,7 @@ def run_text(detail: RunDetail) -> str:
              + (f"  tags {', '.join(s.tags)}" if s.tags else "")]
     if s.failure_message:
         lines += ["", "failure:", s.failure_message]
-    lines += ["", "config:", *(f"  {k} = {v!r}" for k, v in s.config.items())]
+    lines += ["", "config:", *(f"  {k} = {v!r}" for k, v in detail.shown_config.items())]
     if s.metrics:
         rows = [["metric", "value", "unit", "status", "95% CI", "method"]]
         for name, m in s.metrics.items():

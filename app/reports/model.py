@@ -59,12 +59,13 @@ def build_report(details: Sequence[RunDetail], *, title: str = "", notes: str = 
     runs = list(details)
     labels = {d.summary.id: run_label(d) for d in runs}
     metric_names = ordered_metric_names(runs)
-    option_names = _ordered_keys([d.summary.config for d in runs], first=("engine", "model"))
-    differing = [k for k in option_names if tables.differs([d.summary.config.get(k, tables.MISSING) for d in runs])]
+    configs = [d.shown_config for d in runs]
+    option_names = _ordered_keys(configs, first=("engine", "model"))
+    differing = [k for k in option_names if tables.differs([c.get(k, tables.MISSING) for c in configs])]
     headers = [labels[d.summary.id] for d in runs]
     sections = [
         _runs_table(runs, labels),
-        *tables.side_by_side("config", "Configurations", [d.summary.config for d in runs], headers,
+        *tables.side_by_side("config", "Configurations", configs, headers,
                              option_names, format_option),
         *_environment_tables(runs, labels),
         _metrics_table(runs, headers, metric_names),

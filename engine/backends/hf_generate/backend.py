@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import threading
 import time
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from engine.backends.base import ProgressFn, Request, prompt_text
 from engine.backends.hf_base import HFBackend
 from engine.config import TrialConfig
 from engine.errors import UnsupportedError
-from engine.results import RequestRecord
+from engine.results import Measurement, RequestRecord
 
 
 class Backend(HFBackend):
@@ -27,16 +28,26 @@ class Backend(HFBackend):
         opts = config.engine_options
         if opts.cache_implementation == "static" and config.common.speculative != "none":
             raise UnsupportedError("cache_implementation", "assisted generation needs a croppable (dynamic) cache")
+        if opts.kv_cache_dtype != "auto":
+            if opts.cache_implementation != "dynamic" or config.common.speculative != "none":
+                raise UnsupportedError("kv_cache_dtype", "a quantized KV cache is transformers' QuantizedCache, "
+                                       "a dynamic cache that assisted generation cannot crop: use "
+                                       "cache_implementation='dynamic' and speculative='none'")
+            if importlib.util.find_spec("optimum.quanto") is None:
+                raise UnsupportedError("kv_cache_dtype", "a quanto-quantized KV cache needs optimum-quanto "
+                                       "(not installed)")
 
     def __init__(self, config: TrialConfig) -> None:
         super().__init__(config)
         self._sample_ids: list[Any] = []
+        self._kv_bytes: list[int] = []
 
     def _texts(self, requests: Sequence[Request]) -> list[str]:
         return [prompt_text(self._tokenizer, r.prompt) for r in requests]
 
     def _generate_kwargs(self, config: TrialConfig, max_new_tokens: int) -> dict[str, Any]:
         kw = hf_common.generation_kwargs(config, self._tokenizer, max_new_tokens)
+        kw["return_dict_in_generate"] = True  # the cache comes back, to measure its bytes
         if config.engine_options.cache_implementation == "static":
             kw["cache_implementation"] = "static"
         if self.draft is not None:
@@ -53,6 +64,7 @@ class Backend(HFBackend):
         stop_ids = hf_common.stop_token_ids(self.model, self._tokenizer, config.common.ignore_eos)
         records: list[RequestRecord] = []
         self._sample_ids = []
+        self._kv_bytes = []
         size = config.common.batch_size
         for i in range(0, len(requests), size):
             hf_common.check_cancel(cancel)
@@ -64,7 +76,10 @@ class Backend(HFBackend):
             kw = self._generate_kwargs(config, max(r.max_new_tokens for r in batch))
             mark = self._spec.begin_request() if self._spec else None
             with torch.inference_mode():
-                out = self.model.generate(**enc, streamer=recorder, **kw)
+                generated = self.model.generate(**enc, streamer=recorder, **kw)
+            out = generated.sequences
+            self._kv_bytes.append(hf_common.kv_cache_bytes(generated.past_key_values))
+            del generated
             if not self._sample_ids:  # keep references only; decoded after the window
                 self._sample_ids = [out[row, enc["input_ids"].shape[1]:] for row in range(min(2, len(batch)))]
             hf_common.synchronize(self.device)
@@ -79,6 +94,17 @@ class Backend(HFBackend):
             records.extend(new)
             progress(len(records))
         return records
+
+    def extra_metrics(self) -> dict[str, Measurement]:
+        metrics = super().extra_metrics()
+        if self._kv_bytes:
+            kind = self.config.engine_options.kv_cache_dtype
+            metrics["kv_cache_bytes"] = Measurement.measured(
+                max(self._kv_bytes), "B", "largest, over the last repetition's generate calls, sum of the KV cache tensors' "
+                f"bytes after the call (kv_cache_dtype {kind!r}: keys and values"
+                + (", quantized data and scales, and the full-precision residual)" if kind != "auto" else ")"),
+                n=len(self._kv_bytes))
+        return metrics
 
     def sample_outputs(self) -> list[str]:
         return [self._tokenizer.decode(ids, skip_special_tokens=True) for ids in self._sample_ids]

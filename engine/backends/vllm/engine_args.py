@@ -8,7 +8,6 @@ vLLM does not know, or that this platform cannot run, are refused with the reaso
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,9 @@ _NOT_IN_VLLM = {
                    "use an int8 (compressed-tensors/GPTQ) checkpoint or the hf-* backends",
     "int4-weight": "vLLM quantizes to 4 bits only from a pre-quantized (AWQ/GPTQ) checkpoint; "
                    "choose quantization='awq'/'gptq' with such a model, or the hf-* backends",
+    **{name: "torchao schemes are applied at load by the hf-* engines; vLLM runs only checkpoints already "
+              "serialized with torchao" for name in ("torchao-int8-weight", "torchao-int8-dynamic",
+                                                     "torchao-int4-weight")},
     "bnb-8bit": "bitsandbytes is not a quantization method of this vLLM build (and is CUDA-only)",
     "bnb-4bit": "bitsandbytes is not a quantization method of this vLLM build (and is CUDA-only)",
 }
@@ -90,8 +92,6 @@ def check(config: TrialConfig) -> None:
     kwargs = llm_kwargs(config)
     _check_known(kwargs)
     _check_platform(config)
-    if c.quantization in ("awq", "gptq"):
-        _check_prequantized(Path(kwargs["model"]), c.quantization)
 
 
 def _check_known(kwargs: dict[str, Any]) -> None:
@@ -129,12 +129,3 @@ def _check_cpu_kv_dtype(kv_cache_dtype: str) -> None:
     if kv_cache_dtype.startswith("fp8") and not (torch.cpu._is_avx512_supported()
                                                  or torch.cpu._is_amx_tile_supported()):
         raise UnsupportedError("kv_cache_dtype", "an fp8 KV cache on CPU needs x86 AVX-512 or AMX")
-
-
-def _check_prequantized(path: Path, method: str) -> None:
-    config_file = path / "config.json"
-    quant = json.loads(config_file.read_text()).get("quantization_config") or {}
-    found = str(quant.get("quant_method", "none")).lower()
-    if found != method:
-        raise UnsupportedError("quantization", f"vLLM runs {method} only from a {method}-quantized checkpoint; "
-                               f"{config_file} says quant_method={found!r}")
