@@ -8,15 +8,15 @@ import os
 import signal
 import sys
 import threading
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from app.cli import output
 from app.cli.exit_codes import Exit
 from app.cli.progress import Progress
+from app.shipped import shipped_dir
 from app.store import Store, StoreError
 from app.sweeps import Profile, ProfileError, load_profile, parse_profile, run_profile
 from app.sweeps.best import best_runs
@@ -25,7 +25,7 @@ from engine.errors import ConfigError
 from engine.schema import brief, check_text
 
 MAX_KEY_CHARS = 64  # option names are short identifiers
-SHIPPED_PROFILES = Path(__file__).resolve().parents[2] / "profiles"
+SHIPPED_PROFILES = shipped_dir("profiles")
 
 
 class UsageError(Exception):

@@ -6,10 +6,11 @@ this module, in-process (`python -m engine.models prepare`) or as that child of 
 
 from __future__ import annotations
 
-import fcntl
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+
+from filelock import FileLock
 
 from engine.models.demo import DONE_MARKER, demo_gguf_path, demo_model_dir, is_materialized
 
@@ -29,9 +30,8 @@ def prepare_demo_model(progress: ProgressCallback | None = None) -> Path:
     report("locate", 0, len(STEPS))
     gguf = demo_gguf_path()
     lock_path = target.with_suffix(".lock")
-    with open(lock_path, "w") as lock:
-        report("lock", 1, len(STEPS))  # waits here while another process materializes it
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    report("lock", 1, len(STEPS))  # waits in the `with` while another process materializes it
+    with FileLock(lock_path):
         if not is_materialized():
             _materialize(gguf, target, report)
     report("done", len(STEPS), len(STEPS))
