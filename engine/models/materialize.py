@@ -10,8 +10,6 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from filelock import FileLock
-
 from engine.models.demo import DONE_MARKER, demo_gguf_path, demo_model_dir, is_materialized
 
 # Steps reported to a `prepare_demo_model(progress=...)` callback, in order, as progress(step, done, total).
@@ -28,7 +26,9 @@ def prepare_demo_model(progress: ProgressCallback | None = None) -> Path:
     if is_materialized():
         return target
     report("locate", 0, len(STEPS))
-    gguf = demo_gguf_path()
+    gguf = demo_gguf_path()  # first: a Python without the demo package is told how to add it
+    from filelock import FileLock  # an engine base dependency (portable, unlike fcntl)
+
     lock_path = target.with_suffix(".lock")
     report("lock", 1, len(STEPS))  # waits in the `with` while another process materializes it
     with FileLock(lock_path):
