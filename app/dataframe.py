@@ -4,7 +4,7 @@
     df = runs_frame(status="ok", engine="hf-generate")   # the default store, or store_url="sqlite:///..."
     df[["model", "config.batch_size", "output_tokens_per_s [tok/s]"]]
 
-pandas is imported only here, when called (install it with the `test` extra or by hand).
+pandas is imported only here, when called (the `dataframe` extra).
 """
 
 from __future__ import annotations
