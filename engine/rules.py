@@ -79,7 +79,7 @@ def check_local_path(field: str, value: Any) -> None:
             raise ConfigError(field, f"no such file: {path}")
         _require_readable(field, path)
         return
-    # Imported here: engine.config imports this module, and model resolution (fcntl locks for the demo
+    # Imported here: engine.config imports this module, and model resolution (file locks for the demo
     # model) has no business in every import of the config.
     from engine.models.resolve import resolve
 

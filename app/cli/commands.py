@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import signal
 import sys
 import threading
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from app.cli import output
 from app.cli.exit_codes import Exit
 from app.cli.progress import Progress
 from app.core.transport import make_transport
+from app.reports.export import export_runs
+from app.reports.formats import REPORT_FORMATS, format_for_suffix
+from app.shipped import shipped_dir
 from app.store import Store, StoreError
 from app.sweeps import Profile, ProfileError, load_profile, parse_profile, run_profile
 from app.sweeps.best import best_runs
@@ -27,7 +30,7 @@ from engine.errors import ConfigError
 from engine.schema import brief, check_text
 
 MAX_KEY_CHARS = 64  # option names are short identifiers
-SHIPPED_PROFILES = Path(__file__).resolve().parents[2] / "profiles"
+SHIPPED_PROFILES = shipped_dir("profiles")
 
 
 class UsageError(Exception):
@@ -62,21 +65,63 @@ def _parse_set(item: str) -> tuple[str, Any]:
     return key, value
 
 
+def with_overrides(profile: Profile, values: dict[str, Any], label: str) -> Profile:
+    """The profile with `values` as fixed options (an axis given a value is fixed too), re-validated like
+    a profile file; `label` names the overrides in errors."""
+    if not values:
+        return profile
+    axes = tuple(a for a in profile.axes if a.name not in values)
+    edited = dataclasses.replace(profile, base={**profile.base, **values}, axes=axes)
+    if not axes:
+        edited = dataclasses.replace(edited, strategy="grid", n_trials=None)
+    try:
+        return parse_profile(dump_profile(edited), f"{profile.source} with {label}")
+    except ProfileError as exc:
+        raise UsageError(f"{exc.source}: {exc.key}: {exc.message}") from exc
+
+
+def set_values(overrides: Sequence[str]) -> dict[str, Any]:
+    """The --set KEY=VALUE items as a dict (TOML value syntax; a bare word is a string)."""
+    return dict(_parse_set(item) for item in overrides)
+
+
 def single_trial_profile(profile: Profile, overrides: Sequence[str]) -> Profile:
     """The profile with --set overrides as fixed options; refused if an axis is left unset."""
-    values = dict(_parse_set(item) for item in overrides)
+    values = set_values(overrides)
     left = [a.name for a in profile.axes if a.name not in values]
     if left:
         raise UsageError(f"{profile.source}: the profile sweeps {', '.join(left)}; use `inferlab sweep`, "
                          f"or fix each with --set {left[0]}=VALUE")
-    # Re-parse the edited profile so every override is validated like a profile key.
-    base = {**profile.base, **values}
-    edited = dataclasses.replace(profile, base=base, axes=(), strategy="grid", n_trials=None)
-    text = dump_profile(edited)
-    try:
-        return parse_profile(text, f"{profile.source} with --set {brief(' '.join(overrides))}")
-    except ProfileError as exc:
-        raise UsageError(f"{exc.source}: {exc.key}: {exc.message}") from exc
+    return with_overrides(dataclasses.replace(profile, axes=(), strategy="grid", n_trials=None), values,
+                          f"--set {brief(' '.join(overrides))}")
+
+
+def one_shot_profile(engine: str, model: str) -> Profile:
+    """A profile of one trial from --engine and --model alone (the options are the engine's defaults)."""
+    return parse_profile(f"name = \"one-shot\"\nengine = {json.dumps(engine)}\nmodel = {json.dumps(model)}\n",
+                         "--engine/--model")
+
+
+def _profile(args: argparse.Namespace) -> Profile:
+    """The PROFILE argument's profile, or (without one) the --engine/--model one-shot profile."""
+    if args.profile is None:
+        if not args.engine or not args.model:
+            raise UsageError("give a PROFILE, or --engine and --model for a one-shot run")
+        return one_shot_profile(args.engine, args.model)
+    if args.engine or args.model:
+        raise UsageError("--engine/--model: only without a PROFILE (override a profile's with --set)")
+    return load_profile(resolve_profile_path(args.profile))
+
+
+def _output_format(args: argparse.Namespace) -> str | None:
+    """The report format for -o/--output, from its suffix; refused before any trial runs."""
+    if args.output is None:
+        return None
+    fmt = format_for_suffix(args.output)
+    if fmt is None:
+        raise UsageError(f"-o/--output: cannot tell the format from {args.output.name!r}; use a suffix of "
+                         + ", ".join(s for f in REPORT_FORMATS for s in f.suffixes))
+    return fmt.name
 
 
 @dataclasses.dataclass
@@ -100,6 +145,7 @@ class _Interrupt:
 
 
 def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
+    fmt = _output_format(args)
     if args.python and not (os.path.isfile(args.python) and os.access(args.python, os.X_OK)):
         raise UsageError(f"--python: {brief(args.python)} is not an executable file")
     stop = threading.Event()
@@ -125,6 +171,9 @@ def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
         runs = store.list_runs(sweep_id=sweep_id, sort="id")
         best = best_runs(runs, profile.objectives, profile.constraints)
         sweep = store.get_sweep(sweep_id)
+        if fmt is not None and runs:
+            path = export_runs(store, [r.id for r in runs], fmt, args.output)
+            print(f"wrote {path} ({fmt}, {len(runs)} run(s))", file=sys.stderr)
     if args.json:
         print(output.to_json({"sweep_id": sweep_id, "status": sweep.status, "runs": runs,
                               "best_run_ids": [r.id for r in best]}))
@@ -144,12 +193,13 @@ def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    profile = single_trial_profile(load_profile(resolve_profile_path(args.profile)), args.set)
-    return _execute(profile, args, resume=False)
+    return _execute(single_trial_profile(_profile(args), args.set), args, resume=False)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    return _execute(load_profile(resolve_profile_path(args.profile)), args, resume=args.resume)
+    profile = _profile(args)
+    profile = with_overrides(profile, set_values(args.set), f"--set {brief(' '.join(args.set))}")
+    return _execute(profile, args, resume=args.resume)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import sqlalchemy as sa
 
+from app import __version__
 from app.cli import commands, exit_codes
 from app.cli.exit_codes import Exit
 from app.envs import cli as envs_cli
+from app.envs.settings import ENGINE_PYTHON_ENV
 from app.reports import cli as reports_cli
+from app.reports.formats import FORMATS
 from app.store import StoreOpenError, StoreURLError
 from app.study import cli as study_cli
 from app.sweeps import ProfileError
@@ -33,29 +37,46 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _trial_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("profile", metavar="PROFILE", help="a profile .toml file, or a shipped profile's name")
+    parser.add_argument("profile", metavar="PROFILE", nargs="?", default=None,
+                        help="a profile .toml file, or a shipped profile's name (omit it: --engine/--model)")
+    parser.add_argument("--engine", default=None, help="without a PROFILE: the engine of a one-shot profile")
+    parser.add_argument("--model", default=None,
+                        help="without a PROFILE: the model (a path, a hub id or 'demo') of a one-shot profile")
     parser.add_argument("--python", default=None, metavar="PATH",
                         help="interpreter that runs the engine worker (e.g. a vLLM environment's python; "
-                        "with --host, its path on that host; default there: python3)")
+                        f"with --host, its path on that host, default there python3; here, default: "
+                        f"{ENGINE_PYTHON_ENV}, else the saved choice, else this Python)")
     parser.add_argument("--host", default=None, metavar="HOST",
                         help="run the worker on this SSH host (as ssh names it: ~/.ssh/config applies); "
                         "the engine is copied there once per version")
     parser.add_argument("--ssh-config", default=None, metavar="FILE",
                         help="ssh client config file to use instead of ~/.ssh/config (ssh -F)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a trial option (TOML value syntax; repeatable); on `sweep`, a value "
+                        "given to an axis fixes it")
+    parser.add_argument("-o", "--output", type=Path, default=None, metavar="FILE",
+                        help="also write the runs to FILE, in the format its suffix names "
+                        f"({', '.join(FORMATS)}; e.g. results.json, results.csv)")
     _common(parser)
+
+
+def _gui_elsewhere(_args: argparse.Namespace) -> int:
+    raise commands.UsageError("the GUI is started by the `inferlab` launcher (python -m app.main gui)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inferlab", description="Profile LLM inference from the command "
                                      "line.", epilog=EPILOG,
                                      formatter_class=RAW)
+    parser.add_argument("--version", action="version", version=f"inferlab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Listed for --help only: app.main routes `inferlab gui` to the GUI before this parser sees it.
+    gui = sub.add_parser("gui", help="start the desktop app (also: `inferlab` with no arguments)")
+    gui.set_defaults(func=_gui_elsewhere)
 
     run = sub.add_parser("run", help="run one trial", epilog=EPILOG, formatter_class=RAW,
                          description="Run one trial: a profile without axes, or fix each axis with --set.")
     _trial_options(run)
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a trial option (TOML value syntax; repeatable)")
     run.set_defaults(func=commands.cmd_run)
 
     sweep = sub.add_parser("sweep", help="run a profile's sweep", epilog=EPILOG, formatter_class=RAW,
@@ -70,11 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.set_defaults(func=commands.cmd_sweep)
 
     runs = sub.add_parser("runs", help="list stored runs", description="List and filter stored runs.")
-    runs.add_argument("--status", choices=("ok", "failed", "cancelled"))
-    runs.add_argument("--engine")
-    runs.add_argument("--model")
-    runs.add_argument("--sweep", type=int, metavar="ID")
-    runs.add_argument("--tag")
+    runs.add_argument("--status", choices=("ok", "failed", "cancelled"), help="only runs with this status")
+    runs.add_argument("--engine", help="only runs of this engine (e.g. hf-generate)")
+    runs.add_argument("--model", help="only runs of this model")
+    runs.add_argument("--sweep", type=int, metavar="ID", help="only the runs of this sweep")
+    runs.add_argument("--tag", help="only runs with this tag")
     runs.add_argument("--text", help="case-insensitive text in model, engine, config or notes")
     runs.add_argument("--limit", type=int, default=50, help="most runs to list (default 50)")
     runs.add_argument("--sort", default="-id", help="column, metric or config.OPTION name (config.batch_size); "
@@ -84,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.set_defaults(func=commands.cmd_runs)
 
     show = sub.add_parser("show", help="show one run", description="Show a stored run in full.")
-    show.add_argument("run", type=int, metavar="RUN")
+    show.add_argument("run", type=int, metavar="RUN", help="the run's id (as `inferlab runs` lists it)")
     _common(show)
     show.set_defaults(func=commands.cmd_show)
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
 from engine.paths import data_dir
 
 FILE_NAME = "environments.json"
+ENGINE_PYTHON_ENV = "INFERLAB_ENGINE_PYTHON"  # overrides the saved choice, as INFERLAB_STORE_URL does the store
 
 
 @dataclasses.dataclass
@@ -48,9 +50,10 @@ def save_settings(settings: EnvSettings) -> None:
 
 
 def engine_python() -> str | None:
-    """The interpreter to host the engine: the user's choice, else this interpreter when it is a real
-    Python (a source checkout); None in a frozen bundle before the first run has chosen one."""
-    chosen = load_settings().engine_python
+    """The interpreter to host the engine: INFERLAB_ENGINE_PYTHON, else the user's saved choice, else this
+    interpreter when it is a real Python (a source checkout); None in a frozen bundle before the first run
+    has chosen one."""
+    chosen = os.environ.get(ENGINE_PYTHON_ENV) or load_settings().engine_python
     if chosen:
         return chosen
     return None if getattr(sys, "frozen", False) else sys.executable

@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                             "write; detected by its format), all pending ones (--recover), a "
                                             "vLLM benchmark JSON or optimum-benchmark report (--from), or a "
                                             "CSV/Parquet table of results through a column mapping (--map).")
-    imp.add_argument("file", type=Path, nargs="?", metavar="FILE")
+    imp.add_argument("file", type=Path, nargs="?", metavar="FILE",
+                     help="the file to import (a recovery file, a --from tool's output, or a --map table)")
     source = imp.add_mutually_exclusive_group()
     source.add_argument("--from", dest="kind", choices=tuple(LOADERS), help="Which tool wrote FILE.")
     source.add_argument("--map", type=Path, metavar="MAPPING",

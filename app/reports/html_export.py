@@ -13,8 +13,9 @@ from string import Template
 from app.reports.charts import Chart, build_charts, to_svg
 from app.reports.model import Report
 from app.reports.tables import Table
+from app.shipped import shipped_dir
 
-ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets" / "report"
+ASSETS_DIR = shipped_dir("assets") / "report"
 
 
 def render_html(report: Report, charts: list[Chart] | None = None) -> str:

@@ -50,7 +50,7 @@ class Report:
 
     @property
     def generated_iso(self) -> str:
-        return dt.datetime.fromtimestamp(self.generated_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return dt.datetime.fromtimestamp(self.generated_at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def build_report(details: Sequence[RunDetail], *, title: str = "", notes: str = "",
@@ -88,7 +88,7 @@ def inferlab_version() -> str:
 
 
 def _utc_now() -> float:
-    return dt.datetime.now(dt.timezone.utc).timestamp()
+    return dt.datetime.now(dt.UTC).timestamp()
 
 
 def run_label(d: RunDetail) -> str:
@@ -168,7 +168,7 @@ def format_option(value: Any) -> str:
 def format_time(t: float | None) -> str:
     if t is None:
         return "—"
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _ordered_keys(dicts: Sequence[dict[str, Any]], first: Sequence[str] = ()) -> list[str]:

@@ -18,11 +18,10 @@ import difflib
 import math
 import re
 import stat
+import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from app.store.store import MAX_TAG_CHARS
 from app.sweeps.errors import KeyPath, ProfileError, dotted, locate, toml_syntax_line

@@ -9,7 +9,6 @@ from __future__ import annotations
 import platform
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyqtgraph
 from PySide6 import __version__ as pyside_version
@@ -31,9 +30,10 @@ from app import __version__ as app_version
 from app.envs.gpus import NvmlReport, discover_gpus
 from app.envs.probe import EnvReport, run_probe
 from app.envs.settings import engine_python
+from app.shipped import shipped_dir
 from app.ui.background import BackgroundCall
 
-ICONS_DIR = Path(__file__).resolve().parents[2] / "assets" / "icons"
+ICONS_DIR = shipped_dir("assets") / "icons"
 PENDING = "probing…"
 
 

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.ssh_hosts import ssh_config_hosts
+from app.shipped import shipped_dir
 from app.sweeps import ProfileError
 from app.sweeps.profile import MAX_NAME_CHARS
 from app.ui.option_form import OptionForm
@@ -361,4 +362,4 @@ def _form_field(key: str) -> str:
 
 
 def _profiles_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "profiles"
+    return shipped_dir("profiles")

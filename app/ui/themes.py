@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
 
+from app.shipped import shipped_dir
+
 THEMES = ("dark", "light")
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "ui"
+ASSETS = shipped_dir("assets") / "ui"
 PLOT_COLORS = {"dark": ("#1a1d21", "#c8ccd4"), "light": ("#ffffff", "#303643")}  # background, foreground
 
 

@@ -6,7 +6,6 @@ this module, in-process (`python -m engine.models prepare`) or as that child of 
 
 from __future__ import annotations
 
-import fcntl
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -27,11 +26,12 @@ def prepare_demo_model(progress: ProgressCallback | None = None) -> Path:
     if is_materialized():
         return target
     report("locate", 0, len(STEPS))
-    gguf = demo_gguf_path()
+    gguf = demo_gguf_path()  # first: a Python without the demo package is told how to add it
+    from filelock import FileLock  # an engine base dependency (portable, unlike fcntl)
+
     lock_path = target.with_suffix(".lock")
-    with open(lock_path, "w") as lock:
-        report("lock", 1, len(STEPS))  # waits here while another process materializes it
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    report("lock", 1, len(STEPS))  # waits in the `with` while another process materializes it
+    with FileLock(lock_path):
         if not is_materialized():
             _materialize(gguf, target, report)
     report("done", len(STEPS), len(STEPS))

@@ -18,11 +18,10 @@ import csv
 import dataclasses
 import math
 import re
+import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from app.reports.importers.common import ImportFormatError
 from engine.causes import FailureCause

@@ -58,7 +58,7 @@ async def stream_request(client: Any, url: str, payload: dict[str, Any], headers
     start = time.perf_counter()
     try:
         error = await asyncio.wait_for(_send(client, url, payload, headers, state), timeout_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         error = f"timeout: no complete response within request_timeout_s={timeout_s:g} s"
     except Exception as exc:  # connection refused/reset, protocol error: one failed request
         error = f"{type(exc).__name__}: {exc}"
