@@ -15,9 +15,10 @@ from engine.schema import options_of
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 
-def test_every_package_an_engine_needs_is_in_an_install_extra() -> None:
-    extras = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["optional-dependencies"]
-    named = {re.split(r"[<>=!\[ ]", dep, maxsplit=1)[0].lower() for deps in extras.values() for dep in deps}
+def test_every_package_an_engine_needs_is_installed_by_the_package_or_an_extra() -> None:
+    project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
+    groups = [project["dependencies"], *project["optional-dependencies"].values()]
+    named = {re.split(r"[<>=!\[ ]", dep, maxsplit=1)[0].lower() for deps in groups for dep in deps}
     for spec in registry.BUILTIN:
         for requirement in spec.requires:
             assert named & set(requirement.dists), (spec.name, requirement)

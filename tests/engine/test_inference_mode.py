@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import torch
 
-from engine import backends, workloads
+from engine import registry, workloads
 from engine.config import TrialConfig
 from tests.engine.conftest import tiny
 
@@ -18,7 +18,7 @@ from tests.engine.conftest import tiny
 @pytest.mark.parametrize("engine", ["hf-generate", "hf-pipeline"])
 def test_every_forward_of_a_trial_runs_in_inference_mode(engine: str, demo_model_dir: Path) -> None:
     config = TrialConfig.from_flat(tiny(engine=engine, num_requests=2, output_tokens=3))
-    backend = backends.backend_class(engine)(config)
+    backend = registry.backend_class(engine)(config)
     backend.load()
     modes: list[bool] = []
 
