@@ -138,20 +138,18 @@ class NvmlTrace:
     """Timestamped NVML reads of every GPU (energy counter, util, SM clock) on a thread, at `hz`."""
 
     def __init__(self, hz: float = 20.0) -> None:
-        self.handles, self.reason = nvml.handles()
+        self.gpus, self.reason = nvml.gpus()
         self.period_s = 1.0 / hz
         self.rows: list[tuple[float, list[dict[str, Any]]]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="gpu-check-trace", daemon=True)
 
     def read(self) -> list[dict[str, Any]]:
-        import pynvml
-
         out = []
-        for i, h in enumerate(self.handles):
-            util = pynvml.nvmlDeviceGetUtilizationRates(h)
-            out.append({"index": i, "energy_mj": nvml.energy_mj(h), "util": float(util.gpu),
-                        "sm_clock": float(pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_SM))})
+        for gpu in self.gpus:
+            sample = nvml.gpu_sample(gpu)  # None where a read failed, never 0
+            out.append({"index": gpu.index, "energy_mj": nvml.energy_mj(gpu)[0], "util": sample["util_percent"],
+                        "sm_clock": sample["sm_clock_mhz"]})
         return out
 
     def _loop(self) -> None:
@@ -159,7 +157,7 @@ class NvmlTrace:
             self.rows.append((time.time(), self.read()))
 
     def __enter__(self) -> NvmlTrace:
-        if self.handles:
+        if self.gpus:
             self._thread.start()
         return self
 
@@ -177,19 +175,16 @@ class NvmlTrace:
         return None
 
     def median(self, index: int, key: str, t0: float, t1: float) -> float | None:
-        vals = [r[index][key] for ts, r in self.rows if t0 <= ts <= t1]
+        vals = [v for ts, r in self.rows if t0 <= ts <= t1 and (v := r[index][key]) is not None]
         return statistics.median(vals) if vals else None
 
     def uuid(self, index: int) -> str:
-        import pynvml
-
-        u = pynvml.nvmlDeviceGetUUID(self.handles[index])
-        return u.decode() if isinstance(u, bytes) else str(u)
+        return self.gpus[index].uuid
 
     def power_limit_w(self, index: int) -> float:
         import pynvml
 
-        return pynvml.nvmlDeviceGetEnforcedPowerLimit(self.handles[index]) / 1e3
+        return pynvml.nvmlDeviceGetEnforcedPowerLimit(self.gpus[index].handle) / 1e3
 
 
 # -- models ------------------------------------------------------------------------------------------
@@ -371,10 +366,10 @@ def other_gpu(report: Report, trial: Trial, trace: NvmlTrace | None, gpu: bool) 
     if not gpu or trace is None:
         report.add(name, None, "", skip=report.gpu_skip)
         return -1
-    if len(trace.handles) < 2:
+    if len(trace.gpus) < 2:
         report.add(name, None, "", skip="skipped: one GPU (needs two to pin a trial to a non-0 GPU)")
         return -1
-    return len(trace.handles) - 1
+    return len(trace.gpus) - 1
 
 
 def check_stored(report: Report, trial: Trial, detail: Any, trace: NvmlTrace | None, index: int | None,
@@ -467,8 +462,7 @@ def machine_info(trace: NvmlTrace | None, gpu: bool, reason: str) -> dict[str, A
     info: dict[str, Any] = {"gpu": gpu, "reason": reason, "torch": torch.__version__,
                             "transformers": transformers.__version__, "python": sys.version.split()[0]}
     if gpu and trace is not None:
-        info["gpus"] = [{"index": i, "name": nvml.gpu_sample(i, h)["name"], "uuid": trace.uuid(i)}
-                        for i, h in enumerate(trace.handles)]
+        info["gpus"] = [{"index": g.index, "name": g.name, "uuid": g.uuid} for g in trace.gpus]
     return info
 
 
@@ -476,7 +470,7 @@ def gpu_status() -> tuple[bool, str]:
     """(True, "") where NVML sees a GPU and torch can use CUDA, else (False, why not)."""
     import torch
 
-    found, reason = nvml.handles()
+    found, reason = nvml.gpus()
     if not found:
         return False, reason
     if not torch.cuda.is_available():
