@@ -30,6 +30,8 @@ from app.study.tables import (
     value_order,
     varying_options,
 )
+from engine import registry
+from engine.config import all_options
 from engine.metric_names import info
 
 # Options that must hold the same values for every compared value of a group, or the comparison is
@@ -150,6 +152,19 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:+.1f}"
 
 
+def _engine_default(run: RunSummary, field: str) -> Any:
+    """What a run measured by InferLab used for an option its engine does not have: that engine's built-in
+    behaviour, i.e. the option's default where another engine declares it (hf-pipeline has no
+    `kv_cache_dtype`: its KV cache is the default one). An imported run's missing option is not recorded."""
+    if run.source != "inferlab":
+        return _NOT_RECORDED
+    for name in registry.names():
+        declared = all_options(name).get(field)
+        if declared is not None:
+            return declared.default
+    return _NOT_RECORDED
+
+
 def _fairness_table(runs: Sequence[RunSummary], spec: StudySpec) -> Table:
     seen: dict[tuple[Any, ...], dict[str, dict[Any, dict[str, Any]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(dict)))  # group -> option -> compared value -> {repr: value}
@@ -157,7 +172,7 @@ def _fairness_table(runs: Sequence[RunSummary], spec: StudySpec) -> Table:
         group = tuple(option_of(run, k) for k in spec.group_by)
         compared = option_of(run, spec.compare)
         for field in FAIR_FIELDS:
-            value = run.config.get(field, _NOT_RECORDED)
+            value = run.config.get(field, _engine_default(run, field))
             seen[group][field][compared][repr(value)] = value
     rows = []
     for group in sorted(seen, key=repr):
