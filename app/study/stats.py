@@ -10,7 +10,8 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
+
+# scipy is imported where a test runs: importing scipy.stats costs ~0.6 s, too much for every CLI start.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +32,8 @@ def wilcoxon_paired(a: Sequence[float], b: Sequence[float]) -> TestResult:
     if len(diffs) < 2 or not np.any(diffs):
         return TestResult("Wilcoxon signed-rank (paired)", n, None, None,
                           "needs at least 2 pairs with a non-zero difference")
+    from scipy import stats
+
     out = stats.wilcoxon(a, b)
     return TestResult("Wilcoxon signed-rank (paired)", n, float(out.statistic), float(out.pvalue))
 
@@ -40,6 +43,8 @@ def mann_whitney(a: Sequence[float], b: Sequence[float]) -> TestResult:
     n = (len(a), len(b))
     if not a or not b:
         return TestResult("Mann-Whitney U", n, None, None, "needs at least one value in each sample")
+    from scipy import stats
+
     out = stats.mannwhitneyu(a, b, alternative="two-sided")
     return TestResult("Mann-Whitney U", n, float(out.statistic), float(out.pvalue))
 
@@ -51,6 +56,8 @@ def kruskal_wallis(samples: Sequence[Sequence[float]]) -> TestResult:
         return TestResult("Kruskal-Wallis H", n, None, None, "needs at least two non-empty samples")
     if len({v for s in samples for v in s}) < 2:
         return TestResult("Kruskal-Wallis H", n, None, None, "every value is the same")
+    from scipy import stats
+
     out = stats.kruskal(*samples)
     return TestResult("Kruskal-Wallis H", n, float(out.statistic), float(out.pvalue))
 

@@ -92,5 +92,6 @@ def test_engine_python_comes_from_the_environment_variable(tmp_path: Path, bare_
                    env={"INFERLAB_ENGINE_PYTHON": bare_python})
     assert run.returncode == 1 and "failed (worker-exit)" in run.stderr
     shown = json.loads(inferlab("show", "1", "--json", "--store", url).stdout)
-    # The bare interpreter (no psutil) hosted the worker, not this test's Python.
-    assert "No module named 'psutil'" in shown["summary"]["failure_message"]
+    # The bare interpreter (no psutil) hosted the worker, not this test's Python: the engine names what it lacks.
+    message = shown["summary"]["failure_message"]
+    assert bare_python in message and "-m pip install psutil platformdirs" in message
