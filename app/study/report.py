@@ -152,27 +152,27 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:+.1f}"
 
 
-def _engine_default(run: RunSummary, field: str) -> Any:
-    """What a run measured by InferLab used for an option its engine does not have: that engine's built-in
-    behaviour, i.e. the option's default where another engine declares it (hf-pipeline has no
-    `kv_cache_dtype`: its KV cache is the default one). An imported run's missing option is not recorded."""
-    if run.source != "inferlab":
-        return _NOT_RECORDED
+def _engine_defaults() -> dict[str, Any]:
+    """For each fair field, its default where an engine declares it: what a run InferLab measured used for an
+    option its engine does not have (hf-pipeline has no `kv_cache_dtype`: its KV cache is the default one)."""
+    defaults: dict[str, Any] = {}
     for name in registry.names():
-        declared = all_options(name).get(field)
-        if declared is not None:
-            return declared.default
-    return _NOT_RECORDED
+        for field, declared in all_options(name).items():
+            if field in FAIR_FIELDS:
+                defaults.setdefault(field, declared.default)
+    return defaults
 
 
 def _fairness_table(runs: Sequence[RunSummary], spec: StudySpec) -> Table:
     seen: dict[tuple[Any, ...], dict[str, dict[Any, dict[str, Any]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(dict)))  # group -> option -> compared value -> {repr: value}
+    defaults = _engine_defaults()
     for run in runs:
         group = tuple(option_of(run, k) for k in spec.group_by)
         compared = option_of(run, spec.compare)
-        for field in FAIR_FIELDS:
-            value = run.config.get(field, _engine_default(run, field))
+        for field in FAIR_FIELDS:  # an imported run's missing option is not recorded
+            missing = defaults.get(field, _NOT_RECORDED) if run.source == "inferlab" else _NOT_RECORDED
+            value = run.config.get(field, missing)
             seen[group][field][compared][repr(value)] = value
     rows = []
     for group in sorted(seen, key=repr):
