@@ -30,6 +30,12 @@ class CommonOptions:
                          choices=("auto", "cpu", "cuda"), load_time=True)
     dtype: str = option("auto", "Weight and activation precision; 'auto' keeps the checkpoint's.",
                         choices=("auto", "float32", "bfloat16", "float16"), load_time=True)
+    num_gpus: int = option(1, "GPUs the trial uses: CUDA devices 0..num_gpus-1 of the worker (transformers shards "
+                           "with device_map='auto', vLLM with tensor × pipeline parallelism).", min=1, max=64,
+                           load_time=True)
+    gpu_devices: str | None = option(None, "The GPUs to use, as CUDA_VISIBLE_DEVICES takes them: nvidia-smi "
+                                     "indices or GPU UUIDs, comma-separated, exactly num_gpus of them (None: the "
+                                     "first num_gpus the worker sees).", load_time=True, advanced=True)
     quantization: str = option("none", "Weight quantization; each engine accepts those its hardware runs.",
                                choices=QUANTIZATION_CHOICES, load_time=True)
     trust_remote_code: bool = option(False, "Run code shipped inside the model folder (off unless you trust it).",
@@ -105,6 +111,14 @@ class TrialConfig:
         """Identity of what is loaded: trials with equal keys share one loaded model."""
         infos = all_options(self.engine)
         return tuple((k, v) for k, v in self.to_flat().items() if k == "engine" or infos[k].load_time)
+
+    def worker_env(self) -> dict[str, str]:
+        """Environment variables the worker process must be started with for this trial: `gpu_devices` as
+        CUDA_VISIBLE_DEVICES, its indices in PCI bus order (nvidia-smi's numbering); nothing otherwise."""
+        if self.common.gpu_devices is None:
+            return {}
+        listed = ",".join(rules.gpu_device_entries(self.common.gpu_devices))
+        return {"CUDA_VISIBLE_DEVICES": listed, "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
 
     def check_consistency(self) -> None:
         """Cross-option rules known without loading anything (`engine.rules`)."""

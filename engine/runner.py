@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import threading
 import time
 import traceback
@@ -62,6 +63,7 @@ class Runner:
             raise UnsupportedError("engine", f"{config.engine} is not available here: {reason}")
         self.checkpoint_quantization = rules.check_checkpoint(config)
         cls.check(config)
+        _require_gpus(config, cls)
         if self.backend is not None and self.key == config.load_key():
             self.backend.config = config
             return 0.0, True
@@ -250,6 +252,24 @@ class _Trial:
         self.result.notes.append(f"workload {c.workload}; {stop}; {c.num_requests} requests × "
                                  f"{c.repetitions} repetitions after {c.warmup_requests} warm-up requests; "
                                  f"batch_size {c.batch_size}")
+
+
+def _require_gpus(config: TrialConfig, cls: type[Backend]) -> None:
+    """A trial that asks for several GPUs, or names its GPUs, finds them before anything loads (else
+    UnsupportedError with the count seen); one GPU by default on device 'auto' may fall back to the CPU."""
+    c = config.common
+    if c.device == "cpu" or (c.num_gpus == 1 and c.gpu_devices is None) or not registry.spec(config.engine).local_model:
+        return
+    started = {name: os.environ.get(name) for name in config.worker_env()}
+    if started != config.worker_env():
+        raise UnsupportedError("gpu_devices", f"this worker was started with {started}, not {config.worker_env()}: "
+                               "InferLab starts a worker per device list; start a worker run by hand with them")
+    planned = cls.gpus(config)
+    if planned.gpus:
+        return
+    reason = planned.reason if nvml.gpus()[0] else (f"the trial needs {c.num_gpus} GPU(s) but 0 NVIDIA GPUs are "
+                                                    f"seen here ({planned.reason})")
+    raise UnsupportedError("num_gpus" if c.gpu_devices is None else "gpu_devices", reason)
 
 
 def _device(config: TrialConfig, info: LoadInfo) -> str:

@@ -65,8 +65,8 @@ class Backend(abc.ABC):
     @classmethod
     def gpus(cls, config: TrialConfig) -> devices.DeviceSet:
         """The NVIDIA GPUs a trial of `config` runs on, as NVML devices (read before anything loads):
-        CUDA device 0 of this worker; a backend that shards a model or runs elsewhere overrides it."""
-        return devices.trial_gpus(1)
+        CUDA devices 0..num_gpus-1 of this worker; a backend that runs elsewhere overrides it."""
+        return devices.trial_gpus(config.common.num_gpus)
 
     def __init__(self, config: TrialConfig) -> None:
         self.config = config

@@ -109,7 +109,7 @@ def test_effective_engine_settings_are_read_back(first_trial) -> None:
 
 
 @pytest.mark.parametrize(("option", "value", "reason"), [
-    ("tensor_parallel_size", 2, "CPU platform"),
+    ("num_gpus", 2, "CPU platform"),
     ("device", "cuda", "CPU platform"),
     ("kv_cache_dtype", "bfloat16", "CPU attention backend"),
     ("quantization", "bnb-4bit", "bitsandbytes"),

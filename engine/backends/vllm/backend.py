@@ -29,7 +29,6 @@ from engine.backends.vllm import engine_args, readback
 from engine.backends.vllm.phases import PhaseTimes
 from engine.config import TrialConfig
 from engine.errors import CancelledError
-from engine.meters import devices
 from engine.results import Measurement, RequestRecord
 
 
@@ -46,11 +45,6 @@ class Backend(BaseBackend):
     @classmethod
     def check(cls, config: TrialConfig) -> None:
         engine_args.check(config)
-
-    @classmethod
-    def gpus(cls, config: TrialConfig) -> devices.DeviceSet:
-        """CUDA devices 0..tensor_parallel_size-1: the ones vLLM's workers take."""
-        return devices.trial_gpus(config.engine_options.tensor_parallel_size)
 
     def __init__(self, config: TrialConfig) -> None:
         super().__init__(config)

@@ -19,7 +19,11 @@ class Options:
     enable_prefix_caching: bool = option(False, "Prefix caching (off by default here: it flatters "
                                          "repeated prompts).", load_time=True)
     enforce_eager: bool = option(False, "Skip graph capture/compilation.", load_time=True)
-    tensor_parallel_size: int = option(1, "GPUs to shard the model over.", min=1, max=64, load_time=True)
+    tensor_parallel_size: int | None = option(None, "GPUs each layer is sharded over (None: num_gpus / "
+                                              "pipeline_parallel_size; tensor × pipeline must equal num_gpus).",
+                                              min=1, max=64, load_time=True)
+    pipeline_parallel_size: int = option(1, "Pipeline stages the layers are split into, each on its own "
+                                         "tensor-parallel group of GPUs.", min=1, max=64, load_time=True)
     kv_cache_dtype: str = option("auto", "KV cache precision.", choices=("auto", "fp8", "fp8_e4m3", "fp8_e5m2",
                                  "bfloat16"), load_time=True, advanced=True)
     max_model_len: int | None = option(None, "Context length (None: the model's).", min=16, max=10_000_000,

@@ -11,6 +11,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from engine import rules
 from engine.config import TrialConfig
 from engine.errors import UnsupportedError
 from engine.models.resolve import resolve
@@ -58,6 +59,7 @@ def speculative_config(config: TrialConfig) -> dict[str, Any] | None:
 def llm_kwargs(config: TrialConfig) -> dict[str, Any]:
     """Keyword arguments of `vllm.LLM(...)` for this trial (no vLLM import needed)."""
     c, o = config.common, config.engine_options
+    tensor, pipeline = rules.parallel_sizes(config)
     kwargs: dict[str, Any] = {
         "model": str(model_path(config)),
         "dtype": c.dtype,
@@ -71,7 +73,8 @@ def llm_kwargs(config: TrialConfig) -> dict[str, Any]:
         "enable_chunked_prefill": o.enable_chunked_prefill,
         "enable_prefix_caching": o.enable_prefix_caching,
         "enforce_eager": o.enforce_eager,
-        "tensor_parallel_size": o.tensor_parallel_size,
+        "tensor_parallel_size": tensor,
+        "pipeline_parallel_size": pipeline,
         "kv_cache_dtype": o.kv_cache_dtype,
         "max_model_len": o.max_model_len,
         "speculative_config": speculative_config(config),
@@ -111,9 +114,9 @@ def _check_platform(config: TrialConfig) -> None:
         return
     if c.device == "cuda":
         raise UnsupportedError("device", "this vLLM installation runs on the CPU platform (no CUDA build/GPU)")
-    if o.tensor_parallel_size > 1:
-        raise UnsupportedError("tensor_parallel_size", "tensor parallelism needs several GPUs; vLLM runs on the "
-                               "CPU platform here")
+    if c.num_gpus > 1:
+        raise UnsupportedError("num_gpus", f"got {c.num_gpus}; tensor and pipeline parallelism need several GPUs, "
+                               "and vLLM runs on the CPU platform here")
     if c.quantization == "fp8":
         raise UnsupportedError("quantization", "vLLM's fp8 weight method has no CPU kernels (CPU platform here)")
     _check_cpu_kv_dtype(o.kv_cache_dtype)

@@ -47,6 +47,7 @@ def settings(llm: Any) -> dict[str, Any]:
         "enforce_eager": model.enforce_eager,
         "compilation_mode": str(vc.compilation_config.mode),
         "tensor_parallel_size": par.tensor_parallel_size,
+        "pipeline_parallel_size": par.pipeline_parallel_size,
         "speculative_method": None if spec is None else spec.method,
         "num_speculative_tokens": None if spec is None else spec.num_speculative_tokens,
     }
