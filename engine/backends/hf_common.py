@@ -6,15 +6,16 @@ torch and transformers are imported inside functions so that importing this modu
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.backends import hf_quantization
 from engine.backends.base import LoadInfo, Request
 from engine.config import TrialConfig
-from engine.errors import CancelledError, UnsupportedError
+from engine.errors import CancelledError, OutOfMemoryError, UnsupportedError
 from engine.models.resolve import ModelSource, resolve
 from engine.results import Measurement, RequestRecord
 
@@ -41,6 +42,8 @@ def check_common(config: TrialConfig) -> None:
     if c.device == "cuda" and not cuda_available():
         raise UnsupportedError("device", "CUDA is not available to torch in this environment")
     device = device_of(config)
+    if c.num_gpus > 1:
+        _check_gpu_count(c.num_gpus, device)
     hf_quantization.check(c.quantization, device, resolve(c.model).path)
     if c.quantization in ("fp8", "awq", "gptq"):
         raise UnsupportedError("quantization", f"{c.quantization!r} is not applied by the transformers backends; "
@@ -53,6 +56,16 @@ def check_common(config: TrialConfig) -> None:
     if c.speculative in ("ngram", "eagle"):
         raise UnsupportedError("speculative", f"{c.speculative!r} is a vLLM method; transformers offers "
                                "'prompt-lookup' and 'draft'")
+
+
+def _check_gpu_count(num_gpus: int, device: str) -> None:
+    """Sharding over `num_gpus` GPUs needs torch to see that many CUDA devices."""
+    import torch
+
+    seen = torch.cuda.device_count() if device == "cuda" else 0
+    if seen < num_gpus:
+        raise UnsupportedError("num_gpus", f"got {num_gpus}; torch sees {seen} CUDA device(s) in this worker"
+                               + ("" if device == "cuda" else " (it has no CUDA here)"))
 
 
 def load(config: TrialConfig) -> tuple[Any, Any, LoadInfo]:
@@ -80,10 +93,17 @@ def load(config: TrialConfig) -> tuple[Any, Any, LoadInfo]:
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    if c.quantization in _BNB:
+    sharded = c.num_gpus > 1
+    if sharded:
+        kwargs.update(gpu_placement(_free_gpu_bytes(c.num_gpus)))
+    elif c.quantization in _BNB:
         kwargs["device_map"] = device
     model = AutoModelForCausalLM.from_pretrained(str(source.path), **kwargs)
-    if c.quantization not in _BNB:
+    if sharded:
+        check_placement(model.hf_device_map, c.num_gpus)
+        notes.append(f"sharded with device_map='auto' over CUDA devices 0..{c.num_gpus - 1} (max_memory: their "
+                     "free memory at load, no host memory): " + placement_summary(model.hf_device_map))
+    elif c.quantization not in _BNB:
         model.to(device)
     model.eval()
     if getattr(config.engine_options, "torch_compile", False):
@@ -94,6 +114,41 @@ def load(config: TrialConfig) -> tuple[Any, Any, LoadInfo]:
                               "quantization_applied": hf_quantization.label(c.quantization)},
                     weights_bytes=weights_bytes(model), notes=tuple(notes))
     return model, tokenizer, info
+
+
+def gpu_placement(free_bytes: Sequence[int]) -> dict[str, Any]:
+    """`from_pretrained` arguments that shard a model over CUDA devices 0..n-1 (n = len(free_bytes), each
+    allowed its free bytes) and nowhere else: `max_memory` has no 'cpu' key, so accelerate offloads
+    nothing to host memory (what would not fit goes to 'disk', which `check_placement` refuses)."""
+    return {"device_map": "auto", "max_memory": {index: int(free) for index, free in enumerate(free_bytes)}}
+
+
+def check_placement(device_map: Mapping[str, Any], num_gpus: int) -> None:
+    """Refuse (OutOfMemoryError) a loaded model any of whose modules sits outside CUDA devices 0..num_gpus-1."""
+    outside = sorted({str(where) for where in device_map.values() if _gpu_index(where) not in range(num_gpus)})
+    if outside:
+        raise OutOfMemoryError(f"the weights do not fit in the free memory of the trial's {num_gpus} GPUs: "
+                               f"accelerate placed modules on {', '.join(outside)} (offloading is not allowed)")
+
+
+def placement_summary(device_map: Mapping[str, Any]) -> str:
+    """How many modules each GPU holds, e.g. 'cuda:0 16 modules, cuda:1 15 modules'."""
+    counts = collections.Counter(_gpu_index(where) for where in device_map.values())
+    return ", ".join(f"cuda:{index} {count} modules" for index, count in sorted(counts.items(), key=str))
+
+
+def _gpu_index(where: Any) -> int | None:
+    """The CUDA index of a device-map entry (0, 'cuda:0', torch.device('cuda', 0)); None for cpu/disk."""
+    if isinstance(where, int):
+        return where
+    kind, _, index = str(where).partition(":")
+    return int(index) if kind == "cuda" and index.isdigit() else None
+
+
+def _free_gpu_bytes(count: int) -> list[int]:
+    import torch
+
+    return [torch.cuda.mem_get_info(index)[0] for index in range(count)]
 
 
 def _compile(fn: Any) -> Any:
@@ -139,12 +194,14 @@ def _tensor_bytes(t: Any) -> int:
     return t.numel() * t.element_size()
 
 
-def synchronize(device: str) -> None:
-    """Wait for queued device work so a following clock read is honest."""
+def synchronize(device: str, num_gpus: int = 1) -> None:
+    """Wait for queued work on CUDA devices 0..num_gpus-1 (a sharded model's every device) so a following
+    clock read is honest."""
     if device == "cuda":
         import torch
 
-        torch.cuda.synchronize()
+        for index in range(num_gpus):
+            torch.cuda.synchronize(index)
 
 
 def generation_kwargs(config: TrialConfig, tokenizer: Any, max_new_tokens: int) -> dict[str, Any]:

@@ -36,17 +36,23 @@ class MemoryMeter:
                 self.not_reset.append(f"pid {proc.pid}: {exc}")
         torch = sys.modules.get("torch")
         if self.device == "cuda" and torch is not None:
-            torch.cuda.reset_peak_memory_stats()
+            for index in range(self._cuda_count()):
+                torch.cuda.reset_peak_memory_stats(index)
 
     def metrics(self, samples: Sequence[dict[str, Any]]) -> dict[str, Measurement]:
         out = {"peak_rss_bytes": self._peak_rss()}
         torch = sys.modules.get("torch")
         if self.device == "cuda" and torch is not None and torch.cuda.is_initialized() \
                 and torch.cuda.max_memory_allocated() > 0:
+            count = self._cuda_count()
+            over = ("over the measured window" if count == 1 else f"summed over the trial's {count} CUDA devices "
+                    "(each device's own peak: an upper bound of the simultaneous total), over the measured window")
             out["peak_cuda_allocated_bytes"] = Measurement.measured(
-                torch.cuda.max_memory_allocated(), "B", "torch.cuda.max_memory_allocated over the measured window")
+                sum(torch.cuda.max_memory_allocated(i) for i in range(count)), "B",
+                f"torch.cuda.max_memory_allocated {over}")
             out["peak_cuda_reserved_bytes"] = Measurement.measured(
-                torch.cuda.max_memory_reserved(), "B", "torch.cuda.max_memory_reserved over the measured window")
+                sum(torch.cuda.max_memory_reserved(i) for i in range(count)), "B",
+                f"torch.cuda.max_memory_reserved {over}")
         else:
             reason = ("the trial does not run on CUDA with torch" if self.device != "cuda" else
                       "CUDA memory is allocated outside the worker process (e.g. vLLM's engine core); "
@@ -55,6 +61,11 @@ class MemoryMeter:
             out["peak_cuda_reserved_bytes"] = Measurement.unavailable("B", reason)
         out["peak_gpu_memory_used_bytes"] = nvml_peak(samples, self.devices)
         return out
+
+    def _cuda_count(self) -> int:
+        """CUDA devices 0..n-1 the trial uses (n: its GPUs as NVML resolved them, at least 1); never
+        more, since touching another device would open a CUDA context on it."""
+        return max(1, len(self.devices.gpus))
 
     def _peak_rss(self) -> Measurement:
         """One method whatever the telemetry does: the sum of each process's kernel peak RSS."""

@@ -82,7 +82,7 @@ class Backend(HFBackend):
             del generated
             if not self._sample_ids:  # keep references only; decoded after the window
                 self._sample_ids = [out[row, enc["input_ids"].shape[1]:] for row in range(min(2, len(batch)))]
-            hf_common.synchronize(self.device)
+            hf_common.synchronize(self.device, config.common.num_gpus)
             # records carry the token count actually fed (after tokenization)
             lengths = enc["attention_mask"].sum(dim=1).tolist()
             fed = [dataclasses.replace(r, input_tokens=int(n)) for r, n in zip(batch, lengths, strict=True)]

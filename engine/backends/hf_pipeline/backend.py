@@ -71,7 +71,7 @@ class Backend(HFBackend):
         start = time.perf_counter()
         with torch.inference_mode():  # the pipeline's own context is no_grad, ~2% slower on CPU
             outputs = self.pipe(prompts, batch_size=size, streamer=recorder, return_full_text=False, **kw)
-        hf_common.synchronize(self.device)
+        hf_common.synchronize(self.device, config.common.num_gpus)
         if len(self._fed_tokens) != len(requests):
             raise EngineError(f"hf-pipeline preprocessed {len(self._fed_tokens)} prompts for {len(requests)}")
         # records carry the token count the pipeline actually fed, not the workload's count
