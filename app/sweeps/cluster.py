@@ -57,10 +57,10 @@ def connect(address: str) -> None:
 
 def gpus_for(config: TrialConfig, cluster_gpus: float) -> int:
     """GPUs a trial needs: none on `device = "cpu"`, for a server engine or on a cluster without
-    GPUs; else its tensor-parallel size (1 for engines without one)."""
+    GPUs; else its `num_gpus` (Ray then sets the actor's CUDA_VISIBLE_DEVICES to that many)."""
     if config.common.device == "cpu" or not registry.spec(config.engine).local_model or cluster_gpus < 1:
         return 0
-    return int(getattr(config.engine_options, "tensor_parallel_size", 1))
+    return config.common.num_gpus
 
 
 @dataclasses.dataclass
@@ -276,11 +276,14 @@ class ClusterSweepRun(_SweepRun):
                                                             FailureCause.INVALID_CONFIG, str(exc))))
             return True
         gpus = gpus_for(config, self.pool.gpus_total)
-        if gpus > self.pool.gpus_total:
+        refusal = (f"the trial needs {gpus} GPUs; the cluster has {self.pool.gpus_total} in all"
+                   if gpus > self.pool.gpus_total else
+                   "gpu_devices names GPUs of one machine; on a Ray cluster Ray chooses each trial's GPUs "
+                   "(set num_gpus only)" if config.common.gpu_devices is not None else None)
+        if refusal is not None:
             self.emit({"type": "trial-started", "index": item.index, "total": total, "config": dict(item.config)})
             on_done(item, *self._finish_trial(item, TrialResult.failed(
-                item.trial_id, item.config, FailureCause.UNSUPPORTED,
-                f"the trial needs {gpus} GPUs; the cluster has {self.pool.gpus_total} in all")))
+                item.trial_id, item.config, FailureCause.UNSUPPORTED, refusal)))
             return True
         if not self.pool.fits(gpus):
             return False

@@ -40,6 +40,7 @@ from app.sweeps.planning import axis_params, config_identity, normalize, plan_gr
 from app.sweeps.profile import Profile
 from app.sweeps.study_journal import journal_path, journal_storage, study_name
 from engine.causes import FailureCause
+from engine.config import TrialConfig
 from engine.errors import ConfigError
 from engine.results import TrialResult
 
@@ -249,8 +250,9 @@ class _SweepRun:
     def _execute(self, config: Mapping[str, Any], forward: Callable[[Event], None]) -> TrialResult:
         trial_id = uuid.uuid4().hex
         try:
-            flat = normalize(config)
-            return self._ensure_client().run_trial(flat, on_event=forward, trial_id=trial_id)
+            trial = TrialConfig.from_flat(config)
+            return self._ensure_client(trial.worker_env()).run_trial(trial.to_flat(), on_event=forward,
+                                                                     trial_id=trial_id)
         except ConfigError as exc:
             log.warning("trial %s: invalid config: %s", trial_id, exc)
             return TrialResult.failed(trial_id, config, FailureCause.INVALID_CONFIG, str(exc))
@@ -262,12 +264,14 @@ class _SweepRun:
                 self.emit({"type": "log", "level": "error", "message": f"the sweep stops: {exc}"})
             return TrialResult.failed(trial_id, config, exc.cause, f"worker failed to start: {exc}")
 
-    def _ensure_client(self) -> WorkerClient:
+    def _ensure_client(self, env: dict[str, str]) -> WorkerClient:
+        """The sweep's worker, started afresh when it died or was started with another environment (a trial
+        with other `gpu_devices` needs a worker that sees those GPUs)."""
         with self.client_lock:
-            if self.client is None or not self.client.alive:
+            if self.client is None or not self.client.alive or self.client.env != env:
                 if self.client is not None:
                     self.client.close()
-                self.client = WorkerClient(transport=self.transport)
+                self.client = WorkerClient(transport=self.transport, env=env)
                 self.client.start()
             return self.client
 
