@@ -66,3 +66,16 @@ def test_each_device_list_gets_a_worker_that_sees_exactly_those_devices(
         # no NVIDIA GPU here: the named device cannot be used, and the run says so before loading
         assert run.summary.failure_cause == "unsupported" and run.summary.failure_message.startswith("gpu_devices: ")
         assert "0 NVIDIA GPUs are seen" in run.summary.failure_message
+
+
+def test_a_cluster_trial_asks_ray_for_num_gpus_gpus() -> None:
+    from app.sweeps.cluster import gpus_for
+    from engine.config import TrialConfig
+
+    def gpus(cluster_gpus: float, **flat: object) -> int:
+        return gpus_for(TrialConfig.from_flat({"engine": "hf-generate", **flat}), cluster_gpus)
+
+    assert gpus(8, num_gpus=4) == 4 and gpus(8) == 1
+    assert gpus(8, device="cpu") == 0 and gpus(0, num_gpus=2) == 0
+    vllm = TrialConfig.from_flat({"engine": "vllm", "num_gpus": 4, "pipeline_parallel_size": 2})
+    assert gpus_for(vllm, 8) == 4
