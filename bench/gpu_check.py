@@ -12,7 +12,11 @@ process reads from NVML itself:
 - activity: utilisation and SM clock rise during trials and fall after;
 - identity: the GPUs read are the GPUs used (a trial pinned by CUDA_VISIBLE_DEVICES to a non-0 GPU;
   the recorded UUID; the stored power is the used GPU's, not another's);
-- overhead: InferLab decode tok/s ≥ 0.97 × a bare hand-timed inference_mode loop (bench/bare_loop.py).
+- overhead: InferLab decode tok/s ≥ 0.97 × a bare hand-timed inference_mode loop (bench/bare_loop.py);
+- GPU axis: hf-generate with num_gpus=1 and (with two GPUs or more) num_gpus=2 on the last GPUs, named
+  by gpu_devices and started as the sweep runner starts a worker (`TrialConfig.worker_env`): the recorded
+  devices, the telemetry and the energy method name exactly those GPUs, and a sharded model holds
+  modules on each of them. On one GPU, num_gpus=2 is reported as not tried.
 
 Without an NVIDIA GPU it runs the same path end to end on CPU with tiny models and a few tokens, and
 reports every GPU check "skipped: no NVIDIA GPU". Writes OUT/gpu_check.json and OUT/gpu_check.html.
@@ -45,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.core.worker_client import WorkerClient  # noqa: E402
 from app.store import Store  # noqa: E402
 from bench.bare_loop import BareLoop  # noqa: E402
+from engine.config import TrialConfig  # noqa: E402
 from engine.meters import nvml  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data" / "gpu_check"
@@ -114,6 +119,7 @@ class Report:
         self.gpu_skip = gpu_skip  # how a GPU check reads on a CPU run: NO_GPU, or CPU_RUN where forced
         self.checks: list[Check] = []
         self.trials: list[dict[str, Any]] = []
+        self.axis_trials: list[dict[str, Any]] = []  # the GPU-axis runs (num_gpus 1 and 2)
 
     def add(self, name: str, ok: bool | None, detail: str, ratio: float | None = None, skip: str = "") -> None:
         status = skip or ("pass" if ok else "fail")
@@ -438,10 +444,63 @@ def check_overhead(report: Report, models: Mapping[str, Path], gpu: bool, reps: 
                        skip=report.gpu_skip)
 
 
+def check_gpu_axis(report: Report, models: Mapping[str, Path], store: Store, trace: NvmlTrace | None,
+                   gpu: bool) -> None:
+    """hf-generate on 1 and 2 GPUs (the last ones, by gpu_devices), each in a worker started with the
+    trial's environment; the run must read exactly those GPUs."""
+    found = len(trace.gpus) if gpu and trace is not None else 0
+    for count in (1, 2):
+        name = f"GPU axis: hf-generate with num_gpus={count}"
+        if not gpu or trace is None:
+            if count > 1:
+                report.add(name, None, "", skip=report.gpu_skip)
+                continue
+        elif count > found:
+            report.add(name, None, "", skip=f"skipped: {found} GPU here, so num_gpus={count} could not be tried")
+            continue
+        listed = list(range(found - count, found))
+        cfg = {"engine": "hf-generate", "model": str(models["llama-1b" if gpu else "smollm2-135m"]),
+               "device": "cuda" if gpu else "cpu", "dtype": "bfloat16" if gpu else "float32",
+               "batch_size": 16 if gpu else 2, "num_requests": 16 if gpu else 2, "warmup_requests": 0,
+               "input_tokens": 32, "output_tokens": 128 if gpu else 4, "ignore_eos": True, "repetitions": 1,
+               "idle_baseline_s": 0.0, "telemetry_hz": 10.0, "seed": 0, "num_gpus": count,
+               **({"gpu_devices": ",".join(map(str, listed))} if gpu else {})}
+        with WorkerClient(python=sys.executable, env=TrialConfig.from_flat(cfg).worker_env()) as client:
+            result = client.run_trial(cfg)
+        detail = store.get_run(store.add_run(result, tags=["gpu-check", "gpu-axis"]))
+        s = detail.summary
+        report.axis_trials.append({"label": name, "run_id": s.id, "status": s.status, "config": s.config,
+                                   "devices": detail.environment.get("devices")})
+        report.add(f"{name}: trial ok", s.status == "ok",
+                   f"run {s.id}: {s.status} {s.failure_cause or ''} {s.failure_message or ''}".strip())
+        if s.status != "ok" or trace is None or not gpu:
+            continue
+        check_axis_devices(report, name, detail, [trace.uuid(i) for i in listed], count)
+
+
+def check_axis_devices(report: Report, name: str, detail: Any, uuids: list[str], count: int) -> None:
+    """The run's recorded devices, telemetry and energy method name exactly `uuids`; a sharded model
+    holds modules on each of its CUDA devices."""
+    recorded = [g["uuid"] for g in detail.environment.get("devices", {}).get("gpus", [])]
+    report.add(f"{name}: recorded devices are the listed GPUs", recorded == uuids,
+               f"listed {uuids}; recorded {recorded}")
+    sampled = {u for sample in detail.telemetry for g in first(sample, SAMPLE_GPUS) or [] for u in uuids_in(g)}
+    report.add(f"{name}: telemetry samples exactly the listed GPUs", sampled == set(uuids),
+               f"{len(detail.telemetry)} samples over {sorted(sampled)}")
+    energy = detail.summary.metrics.get("gpu_energy_j")
+    method = energy.method if energy is not None else ""
+    report.add(f"{name}: GPU energy summed over the listed GPUs", all(u in method for u in uuids),
+               f"{energy.value if energy is not None else None} J; method: {method[:300]}")
+    if count > 1:
+        note = next((n for n in detail.notes_list if "sharded" in n), "no sharding note recorded")
+        holding = [i for i in range(count) if f"cuda:{i} " in note]
+        report.add(f"{name}: the model is sharded over every listed GPU", holding == list(range(count)), note[:300])
+
+
 # -- output -------------------------------------------------------------------------------------------
 def write(report: Report, out: Path, machine: Mapping[str, Any]) -> None:
     data = {"machine": dict(machine), "checks": [dataclasses.asdict(c) for c in report.checks],
-            "trials": report.trials, "failed": report.failed}
+            "trials": report.trials, "gpu_axis_trials": report.axis_trials, "failed": report.failed}
     (out / "gpu_check.json").write_text(json.dumps(data, indent=2, default=str))
     rows = "".join(f"<tr class='{html.escape(c.status.split(':')[0])}'><td>{html.escape(c.status)}</td>"
                    f"<td>{html.escape(c.name)}</td><td>{'' if c.ratio is None else f'{c.ratio:.3f}'}</td>"
@@ -502,6 +561,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if trace is not None:
                 time.sleep(3.5)  # the "before" window of the activity checks
             run_trials(report, plan(gpu), models, store, trace, gpu)
+            check_gpu_axis(report, models, store, trace, gpu)
         check_overhead(report, models, gpu, args.reps if gpu else 1)  # no trace thread beside the bare loop
     finally:
         store.close()

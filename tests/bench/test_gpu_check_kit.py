@@ -31,5 +31,9 @@ def test_cpu_dry_run_stores_every_trial_and_skips_every_gpu_check_with_the_reaso
     assert all(t["output_tokens"] == t["config"]["num_requests"] * 6 for t in trials)  # counted from the store
     assert {c["name"].rpartition(": ")[2] for c in report["checks"] if c["status"] != "pass"} >= {
         "GPU checks", "GPUs read are the GPUs used"}
+    axis = report["gpu_axis_trials"]  # num_gpus=1 runs (on the CPU here); 2 is reported as not tried
+    assert [(t["config"]["num_gpus"], t["status"]) for t in axis] == [(1, "ok")]
+    assert [c["status"] for c in report["checks"] if c["name"] == "GPU axis: hf-generate with num_gpus=2"] in (
+        ["skipped: no NVIDIA GPU"], ["skipped: CPU dry run (--cpu)"])
     assert (tmp_path / "out" / "store.db").stat().st_size > 0
     assert "InferLab GPU check" in (tmp_path / "out" / "gpu_check.html").read_text()
