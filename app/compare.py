@@ -36,7 +36,7 @@ TELEMETRY_FIELDS: dict[str, tuple[str, str]] = {
 
 # Short names of options in labels ("bs=8"); other options show as `key=value`, text values alone.
 SHORT_NAMES = {"batch_size": "bs", "input_tokens": "in", "output_tokens": "out", "gpu_count": "gpus",
-               "tensor_parallel_size": "tp", "max_num_seqs": "seqs", "num_requests": "reqs"}
+               "num_gpus": "gpus", "tensor_parallel_size": "tp", "max_num_seqs": "seqs", "num_requests": "reqs"}
 # Keys that name a run rather than configure it: every run-level key a group or line can be split by.
 RUN_KEYS = ("model", "engine", "source")
 LABEL_CHARS = 28

@@ -112,3 +112,9 @@ def test_each_local_backend_reports_the_trials_devices(four_gpus: list[ScriptedG
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", four_gpus[2].uuid)
     missing = cls.gpus(two)
     assert missing.gpus == () and "needs 2 GPU(s) but CUDA sees 1" in missing.reason
+
+
+def test_runs_differing_in_num_gpus_are_labelled_by_their_gpu_count() -> None:
+    from app.compare import option_label
+
+    assert option_label("num_gpus", 2) == "gpus=2"

@@ -79,3 +79,16 @@ def test_a_cluster_trial_asks_ray_for_num_gpus_gpus() -> None:
     assert gpus(8, device="cpu") == 0 and gpus(0, num_gpus=2) == 0
     vllm = TrialConfig.from_flat({"engine": "vllm", "num_gpus": 4, "pipeline_parallel_size": 2})
     assert gpus_for(vllm, 8) == 4
+
+
+@pytest.mark.slow
+def test_a_worker_not_started_with_the_trials_devices_refuses_it(data_dir: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.core.worker_client import WorkerClient
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    with WorkerClient() as client:  # started by hand, without the trial's environment
+        result = client.run_trial({"engine": "hf-generate", "model": "demo", "gpu_devices": "0"})
+    assert result.status == "failed" and result.failure_cause == "unsupported"
+    assert result.failure_message.startswith("gpu_devices: this worker was started with")
+    assert "'CUDA_VISIBLE_DEVICES': '0'" in result.failure_message
