@@ -118,3 +118,16 @@ def test_runs_differing_in_num_gpus_are_labelled_by_their_gpu_count() -> None:
     from app.compare import option_label
 
     assert option_label("num_gpus", 2) == "gpus=2"
+
+
+def test_more_gpus_than_the_worker_sees_are_refused_before_loading_with_the_count(
+        four_gpus: list[ScriptedGpu], monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.errors import UnsupportedError
+    from engine.runner import _require_gpus
+
+    cls = registry.backend_class("hf-generate")
+    _require_gpus(TrialConfig.from_flat({"engine": "hf-generate", "num_gpus": 4}), cls)  # all four: fine
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,2")
+    with pytest.raises(UnsupportedError) as err:
+        _require_gpus(TrialConfig.from_flat({"engine": "hf-generate", "num_gpus": 3}), cls)
+    assert err.value.field == "num_gpus" and "needs 3 GPU(s) but CUDA sees 2" in err.value.reason
