@@ -1,5 +1,5 @@
-"""`inferlab study best|improvement|report|replay`: the study's tables from stored runs, as text, JSON, an
-HTML/PDF report, or an offline replay of the search over a stored grid."""
+"""`inferlab study best|improvement|report|replay|retune`: the study's tables from stored runs, as text, JSON, an
+HTML/PDF report, an offline replay of the search over a stored grid, or a re-tune of a sweep's best here."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli.exit_codes import Exit
 from app.cli.output import table, to_json
 from app.study.tables import BestRow, ImprovementRow, best_per_group, improvement, varying_options
+
+if TYPE_CHECKING:
+    from app.store.records import RunSummary
+    from app.study.retune import RetuneGain
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,6 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     replay.add_argument("--seeds", type=int, default=10, help="seeds 0 … N-1 (default 10)")
     replay.add_argument("--budget", type=int, help="new configurations each search may measure (default: the grid)")
     replay.set_defaults(func=cmd_replay)
+    _register_retune(tables)
     for parser in (best, gain, report, replay):
         parser.add_argument("--metric", default="output_tokens_per_s", help="metric (default: output_tokens_per_s)")
         parser.add_argument("--group", action="append", metavar="OPTION",
@@ -67,6 +72,86 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             help="SQLAlchemy URL of the results store (default: the user's SQLite store)")
     for parser in (best, gain, replay):
         parser.add_argument("--json", action="store_true", help="print JSON on stdout (for scripts)")
+
+
+def _register_retune(tables: argparse._SubParsersAction) -> None:
+    retune = tables.add_parser(
+        "retune", help="run a sweep's best configuration here, then search here: the re-tuning gain",
+        description="Take sweep SWEEP_ID's best configuration (by its objective and constraints), run it here "
+                    "(the transferred configuration), then search the sweep's space here with Optuna for "
+                    "--budget new configurations, the transferred one told first; prints the gain of the "
+                    "re-tuned best over the transferred one. The new sweep is linked to SWEEP_ID (its runs "
+                    "are tagged retune-of-sweep-SWEEP_ID) and shows in `inferlab study report`.")
+    retune.add_argument("sweep", type=int, metavar="SWEEP_ID", help="the sweep whose best configuration moves here")
+    retune.add_argument("--budget", type=int, required=True, metavar="N",
+                        help="new configurations the search measures after the transferred one")
+    retune.add_argument("--objective", default=None, metavar="METRIC",
+                        help="metric that picks the best (default: the sweep's first objective)")
+    retune.add_argument("--minimize", action="store_true", help="with --objective: lower is better")
+    retune.add_argument("--host", default=None, metavar="HOST", help="run the workers on this SSH host "
+                        "(default: this computer)")
+    retune.add_argument("--ssh-config", default=None, metavar="FILE", help="ssh client config file (ssh -F)")
+    retune.add_argument("--python", default=None, metavar="PATH", help="interpreter that runs the engine worker")
+    retune.add_argument("--store", default=None, metavar="URL",
+                        help="SQLAlchemy URL of the results store (default: the user's SQLite store)")
+    retune.add_argument("--json", action="store_true", help="print JSON on stdout (for scripts)")
+    retune.set_defaults(func=cmd_retune, output=None)
+
+
+def cmd_retune(args: argparse.Namespace) -> int:
+    from app.cli.commands import UsageError, execute
+    from app.store import Store
+    from app.study.retune import RetuneError, plan_retune, retune_gain
+
+    if args.minimize and args.objective is None:
+        raise UsageError("--minimize: only with --objective (the sweep's own objective keeps its direction)")
+    with Store(args.store) as store:
+        try:
+            plan = plan_retune(store, args.sweep, args.budget, metric=args.objective, minimize=args.minimize,
+                               host=args.host)
+        except RetuneError as exc:
+            raise UsageError(str(exc)) from exc
+
+    def summary(store: Store, sweep_id: int) -> tuple[str, dict[str, Any]]:
+        found = retune_gain(store, store.get_sweep(sweep_id))
+        assert found is not None  # the sweep was made with its origin
+        return gain_text(found), {"retune": gain_dict(found)}
+
+    return execute(plan.profile, args, resume=False, first=plan.transferred, origin=plan.origin, summary=summary)
+
+
+def gain_dict(g: RetuneGain) -> dict[str, Any]:
+    """A re-tune's gain (app.study.retune.RetuneGain) as plain JSON fields."""
+    return {"sweep_id": g.sweep_id, "source_sweep": g.source_sweep, "source_run": g.source_run, "metric": g.metric,
+            "direction": "maximize" if g.maximize else "minimize",
+            "transferred_run": g.transferred.id if g.transferred else None,
+            "transferred_value": g.transferred.value(g.metric) if g.transferred else None,
+            "best_run": g.best.id if g.best else None, "best_value": g.best.value(g.metric) if g.best else None,
+            "ratio": g.ratio, "gain_pct": g.gain_pct, "unavailable_reason": g.reason or None, "noise": g.noise,
+            "new_configurations": g.trials, "budget": g.budget, "hardware_source": g.hardware_source,
+            "hardware_here": g.hardware_here}
+
+
+def gain_text(g: RetuneGain) -> str:
+    """A re-tune's gain for people: both runs with their values and hardware, the ratio and %, the noise."""
+    def run_line(label: str, run: RunSummary | None) -> str:
+        if run is None:
+            return f"{label}: none"
+        value = run.value(g.metric)
+        return f"{label}: run {run.id}, {g.metric} = {_fmt(value)}" + (
+            f" ({run.status}{', ' + run.failure_cause if run.failure_cause else ''})" if value is None else "")
+
+    gain = (f"unavailable: {g.reason}" if g.ratio is None
+            else f"x{g.ratio:.4g} ({g.gain_pct:+.1f} %); {g.noise}")
+    ratio_of = "re-tuned / transferred" if g.maximize else "transferred / re-tuned (lower is better)"
+    return "\n".join([
+        f"re-tuning gain (sweep {g.sweep_id}, a re-tune of sweep {g.source_sweep}, whose best was run {g.source_run}):",
+        f"  source hardware: {g.hardware_source}",
+        f"  here:            {g.hardware_here}",
+        "  " + run_line("transferred", g.transferred),
+        "  " + run_line("re-tuned best", g.best),
+        f"  new configurations searched: {g.trials} of a budget of {g.budget}",
+        f"  gain ({ratio_of}): {gain}"])
 
 
 def _runs(args: argparse.Namespace) -> list[Any]:
@@ -137,7 +222,9 @@ _FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
 def cmd_report(args: argparse.Namespace) -> int:
     from app.reports.cli import parse_run_ids
     from app.reports.export import write_report
+    from app.store import Store
     from app.study.report import StudySpec, build_study_report
+    from app.study.retune import retune_gains
 
     fmt = _FORMATS.get(args.output.suffix.lower())
     if fmt is None:
@@ -165,7 +252,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         return Exit.USAGE
     spec = StudySpec(args.metric, tuple(args.group or ["model"]), args.compare, args.rows, args.columns,
                      not args.minimize)
-    report = build_study_report(runs, spec, title=args.title, notes=args.notes, now=time.time())
+    with Store(args.store) as store:
+        gains = retune_gains(store, runs)
+    report = build_study_report(runs, spec, title=args.title, notes=args.notes, now=time.time(), retunes=gains)
     try:
         path = write_report(report, fmt, args.output)
     except OSError as exc:

@@ -4,8 +4,9 @@ writers render (app/reports/html_export.py, pdf_export.py).
 Sections: where the runs come from; best configuration per group and compared value with the ratios;
 the paired improvement of each compared value over the first, with n, Wilcoxon p and Cliff's δ; one
 landscape per group (rows × columns, by default batch size × GPU count), OOM cells marked; the
-fair-comparison warnings (options that should be equal across compared values but are not); and the
-method and source of every figure. Every number is read from the store's summaries through
+fair-comparison warnings (options that should be equal across compared values but are not); the
+re-tuning gains of the re-tune sweeps in the selection (app/study/retune.py); and the method and source
+of every figure. Every number is read from the store's summaries through
 app/study/tables.py, never recomputed differently here.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 from app.reports.model import Report, format_number, format_option, inferlab_version, metric_header
 from app.reports.tables import Cell, Table
 from app.store.records import RunSummary
+from app.study.retune import RetuneGain
 from app.study.stats import cliffs_magnitude
 from app.study.tables import (
     ImprovementRow,
@@ -56,11 +58,13 @@ class StudySpec:
 
 
 def build_study_report(runs: Sequence[RunSummary], spec: StudySpec, *, title: str = "", notes: str = "",
-                       now: float) -> Report:
-    """The study report of `runs` (a store listing), generated at `now` (unix time)."""
+                       now: float, retunes: Sequence[RetuneGain] = ()) -> Report:
+    """The study report of `runs` (a store listing), generated at `now` (unix time); `retunes` are the
+    gains of the re-tune sweeps among them (`app.study.retune.retune_gains`)."""
     pts = points(runs, spec.metric)
     sections = [_sources_table(runs), _best_table(pts, spec), _improvement_table(pts, spec),
-                _fairness_table(runs, spec), *_landscape_tables(pts, spec), _methods_table(runs, spec)]
+                _fairness_table(runs, spec), *_landscape_tables(pts, spec), _retune_table(retunes),
+                _methods_table(runs, spec)]
     return Report(title or "InferLab study", notes, now, f"InferLab {inferlab_version()}", [], {}, [spec.metric],
                   [], [], sections, subject=f"{len(runs)} run(s) in {len(pts)} configuration point(s)")
 
@@ -224,6 +228,36 @@ def _landscape_tables(pts: Sequence[Point], spec: StudySpec) -> list[Table]:
 
 def _axis_text(value: Any) -> str:
     return "(not set)" if value is None else format_option(value)
+
+
+def _retune_table(gains: Sequence[RetuneGain]) -> Table:
+    rows = []
+    for g in gains:
+        before = g.transferred.value(g.metric) if g.transferred else None
+        after = g.best.value(g.metric) if g.best else None
+        rows.append([
+            Cell(f"{g.sweep_id}"), Cell(f"{g.source_sweep} (best: run #{g.source_run})", tip=g.hardware_source),
+            Cell(g.metric + ("" if g.maximize else " (lower is better)")),
+            Cell("—" if g.transferred is None else f"{_fmt_value(before)} (run #{g.transferred.id})",
+                 tip=g.hardware_here),
+            Cell("—" if g.best is None else f"{_fmt_value(after)} (run #{g.best.id})"),
+            Cell(f"unavailable: {g.reason}", kind="unavailable") if g.ratio is None
+            else Cell(f"×{g.ratio:.3g} ({g.gain_pct:+.1f} %)"),
+            Cell(g.noise), Cell(f"{g.trials} of {g.budget}"),
+            Cell(f"source: {g.hardware_source}; here: {g.hardware_here}")])
+    note = ("Each re-tune (`inferlab study retune`) ran the source sweep's best configuration here (the "
+            "transferred run), then searched the same space with Optuna for a budget of new configurations, "
+            "the transferred one told first. Gain: re-tuned best / transferred (transferred / re-tuned for a "
+            "metric where lower is better), each a single run's value; within noise when the two runs' 95% "
+            "CIs of the median overlap." if gains else
+            "No re-tune sweep in this selection (`inferlab study retune SWEEP_ID --budget N` makes one).")
+    return Table("retune", "Re-tuning gains", ["Re-tune sweep", "Source sweep", "Metric", "Transferred",
+                                               "Re-tuned best", "Gain", "Noise", "New configurations (of budget)",
+                                               "Hardware"], rows, note=note)
+
+
+def _fmt_value(value: float | None) -> str:
+    return "no value" if value is None else format_number(value)
 
 
 def _methods_table(runs: Sequence[RunSummary], spec: StudySpec) -> Table:
