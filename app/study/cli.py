@@ -15,6 +15,8 @@ from app.study.tables import BestRow, ImprovementRow, best_per_group, improvemen
 
 if TYPE_CHECKING:
     from app.store.records import RunSummary
+    from app.study.replay import ReplayRow
+    from app.study.report import StudySpec
     from app.study.retune import RetuneGain
 
 
@@ -50,6 +52,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--minimize", action="store_true", help="lower is better (latency, energy)")
     report.add_argument("--title", default="", help="what the study asks")
     report.add_argument("--notes", default="", help="anything a reader must know")
+    report.add_argument("--replay-seeds", type=int, default=0, metavar="N",
+                        help="also replay the Optuna search over each --columns x --rows landscape with seeds "
+                             "0 … N-1, as a table and box plots (default 0: no replay)")
+    report.add_argument("--replay-budget", type=int, default=None, metavar="N",
+                        help="new configurations each replayed search may measure (default: the grid)")
     report.set_defaults(func=cmd_report)
     replay = tables.add_parser("replay", help="replay the Optuna search over stored grids with many seeds",
                                description="For each group's measured grid (e.g. GPU count x batch size), run "
@@ -252,9 +259,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         return Exit.USAGE
     spec = StudySpec(args.metric, tuple(args.group or ["model"]), args.compare, args.rows, args.columns,
                      not args.minimize)
+    try:
+        replays = _report_replays(runs, spec, args.replay_seeds, args.replay_budget)
+    except ValueError as exc:
+        print(f"error: --replay-seeds: {exc}", file=sys.stderr)
+        return Exit.USAGE
     with Store(args.store) as store:
         gains = retune_gains(store, runs)
-    report = build_study_report(runs, spec, title=args.title, notes=args.notes, now=time.time(), retunes=gains)
+    report = build_study_report(runs, spec, title=args.title, notes=args.notes, now=time.time(), retunes=gains,
+                                replays=replays)
     try:
         path = write_report(report, fmt, args.output)
     except OSError as exc:
@@ -262,6 +275,22 @@ def cmd_report(args: argparse.Namespace) -> int:
         return Exit.STORE_OR_IO
     print(f"wrote {path} ({fmt}, {len(runs)} run(s))")
     return Exit.OK
+
+
+def _report_replays(runs: list[RunSummary], spec: StudySpec, seeds: int, budget: int | None) -> list[ReplayRow]:
+    """The replay rows the report shows (none for 0 seeds); ValueError names what stops them."""
+    from app.study.replay import landscapes, replay
+
+    if seeds == 0:
+        return []
+    if seeds < 0 or (budget is not None and budget < 1):
+        raise ValueError("seeds must be at least 0 and --replay-budget at least 1")
+    if not spec.maximize:
+        raise ValueError("the replayed search maximizes the metric; drop --minimize")
+    grids = landscapes(runs, spec.metric, [spec.columns, spec.rows], spec.group_by)
+    if not grids:
+        raise ValueError(f"no group has an ok run with {spec.metric} on the axes {spec.columns} x {spec.rows}")
+    return [replay(land, spec.metric, seeds, budget) for land in grids]
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -5,8 +5,9 @@ Sections: where the runs come from; best configuration per group and compared va
 the paired improvement of each compared value over the first, with n, Wilcoxon p and Cliff's δ; one
 landscape per group (rows × columns, by default batch size × GPU count), OOM cells marked; the
 fair-comparison warnings (options that should be equal across compared values but are not); the
-re-tuning gains of the re-tune sweeps in the selection (app/study/retune.py); and the method and source
-of every figure. Every number is read from the store's summaries through
+re-tuning gains of the re-tune sweeps in the selection (app/study/retune.py); optionally the offline
+replay of the search over each landscape (app/study/replay.py), as a table and two box plots; and the
+method and source of every figure. Every number is read from the store's summaries through
 app/study/tables.py, never recomputed differently here.
 """
 
@@ -15,12 +16,18 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.reports.model import Report, format_number, format_option, inferlab_version, metric_header
+from app.reports.model import (
+    Distribution,
+    Report,
+    format_number,
+    format_option,
+    inferlab_version,
+    metric_header,
+)
 from app.reports.tables import Cell, Table
 from app.store.records import RunSummary
-from app.study.retune import RetuneGain
 from app.study.stats import cliffs_magnitude
 from app.study.tables import (
     ImprovementRow,
@@ -35,6 +42,10 @@ from app.study.tables import (
 from engine import registry
 from engine.config import all_options
 from engine.metric_names import info
+
+if TYPE_CHECKING:
+    from app.study.replay import ReplayRow
+    from app.study.retune import RetuneGain
 
 # Options that must hold the same values for every compared value of a group, or the comparison is
 # not like for like: sampling, precision, workload and the number of new tokens.
@@ -58,15 +69,17 @@ class StudySpec:
 
 
 def build_study_report(runs: Sequence[RunSummary], spec: StudySpec, *, title: str = "", notes: str = "",
-                       now: float, retunes: Sequence[RetuneGain] = ()) -> Report:
+                       now: float, retunes: Sequence[RetuneGain] = (), replays: Sequence[ReplayRow] = ()) -> Report:
     """The study report of `runs` (a store listing), generated at `now` (unix time); `retunes` are the
-    gains of the re-tune sweeps among them (`app.study.retune.retune_gains`)."""
+    gains of the re-tune sweeps among them (`app.study.retune.retune_gains`), `replays` the search replayed
+    over their landscapes (`app.study.replay.replay`; no section without them)."""
     pts = points(runs, spec.metric)
     sections = [_sources_table(runs), _best_table(pts, spec), _improvement_table(pts, spec),
                 _fairness_table(runs, spec), *_landscape_tables(pts, spec), _retune_table(retunes),
-                _methods_table(runs, spec)]
+                *([_replay_table(replays, spec.metric)] if replays else []), _methods_table(runs, spec)]
     return Report(title or "InferLab study", notes, now, f"InferLab {inferlab_version()}", [], {}, [spec.metric],
-                  [], [], sections, subject=f"{len(runs)} run(s) in {len(pts)} configuration point(s)")
+                  [], [], sections, subject=f"{len(runs)} run(s) in {len(pts)} configuration point(s)",
+                  distributions=_replay_distributions(replays))
 
 
 def _group_text(group: Sequence[Any]) -> str:
@@ -254,6 +267,48 @@ def _retune_table(gains: Sequence[RetuneGain]) -> Table:
     return Table("retune", "Re-tuning gains", ["Re-tune sweep", "Source sweep", "Metric", "Transferred",
                                                "Re-tuned best", "Gain", "Noise", "New configurations (of budget)",
                                                "Hardware"], rows, note=note)
+
+
+REPLAY_METHOD = ("Each seed runs the sweep's Optuna search (the runner's OptunaSearch) over the landscape's stored "
+                 "outcomes instead of measuring: a point's value, OOM (bounds its larger neighbours) or a failure; "
+                 "an unmeasured grid point counts as failed. Random: uniform sampling without replacement, "
+                 "(N + 1) / (K + 1) for K points within 98 % of the best among N.")
+
+
+def _replay_label(row: ReplayRow) -> str:
+    return f"{row.landscape.name} · {row.landscape.engine}"
+
+
+def _replay_table(replays: Sequence[ReplayRow], metric: str) -> Table:
+    rows = []
+    for r in replays:
+        q, s = r.trials_quantiles(), r.share_quantiles()
+        rows.append([Cell(_replay_label(r)), Cell(str(len(r.landscape.outcomes))), Cell(str(r.budget)),
+                     Cell(f"{r.reached}/{len(r.trials)}"),
+                     Cell("none reached" if q is None else " / ".join(f"{v:.3g}" for v in q),
+                          kind="" if q is not None else "failed"),
+                     Cell(f"{r.random_expected:.3g}"), Cell(" / ".join(f"{v:.1%}" for v in s))])
+    return Table("replay", "Search replay over the stored landscapes",
+                 ["Landscape", "Grid points", "Budget", "Seeds reaching 98 %", "New configs to 98 % (p10 / p50 / p90)",
+                  "Random expected", "Best found within budget, share of the grid's best (p10 / p50 / p90)"], rows,
+                 note=f"{REPLAY_METHOD} Metric: {metric}. Percentiles of new configurations are over the seeds "
+                      "that reached 98 % of the best within the budget.")
+
+
+def _replay_distributions(replays: Sequence[ReplayRow]) -> list[Distribution]:
+    if not replays:
+        return []
+    seeds = len(replays[0].trials)
+    trials = [(_replay_label(r), [float(t) for t in r.trials if t is not None]) for r in replays]
+    left = [f"{_replay_label(r)} ({len(r.trials) - r.reached})" for r in replays if r.reached < len(r.trials)]
+    return [Distribution("replay-trials", "Search replay: new configurations to 98 % of the best",
+                         "new configurations measured (one dot per seed)", trials,
+                         f"{seeds} seeds per landscape; seeds that did not reach 98 % within the budget are left "
+                         f"out: {', '.join(left) or 'none'}."),
+            Distribution("replay-share", "Search replay: best found within the budget",
+                         "% of the grid's best (one dot per seed)",
+                         [(_replay_label(r), [100 * v for v in r.shares]) for r in replays],
+                         f"{seeds} seeds per landscape; budget per landscape in the replay table.")]
 
 
 def _fmt_value(value: float | None) -> str:

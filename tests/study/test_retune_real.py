@@ -1,8 +1,8 @@
 """`inferlab study retune` for real: a tiny source sweep on the demo model (hf-generate, real worker, real
 SQLite), then a re-tune of it with a budget of 2 in a real `inferlab` subprocess. The transferred run must
 hold the source best's configuration, the printed and reported gain must equal the ratio computed here from
-the store's raw rows (sqlite3), and `inferlab study report` must show it. Bad input is refused before any
-trial runs."""
+the store's raw rows (sqlite3), and `inferlab study report` must show it, with the search replayed over the
+re-tune's grid as a table and box plots. Bad input is refused before any trial runs."""
 
 from __future__ import annotations
 
@@ -98,11 +98,23 @@ def test_retune_runs_the_source_best_first_and_reports_the_gain(data_dir: Path, 
     assert text.returncode == 2 and "--budget" in text.stderr
 
     html = tmp_path / "study.html"
-    report = _inferlab("study", "report", "--sweep", str(out["sweep_id"]), "-o", str(html), "--store", url)
+    grid = ["--rows", "batch_size", "--columns", "output_tokens"]
+    report = _inferlab("study", "report", "--sweep", str(out["sweep_id"]), "-o", str(html), "--store", url, *grid,
+                       "--replay-seeds", "3")
     assert report.returncode == 0, report.stderr[-3000:]
     page = html.read_text(encoding="utf-8")
     assert "Re-tuning gains" in page and f"{source} (best: run #{source_best})" in page
     assert f"×{ratio:.3g} ({(ratio - 1) * 100:+.1f} %)" in page and "2 of 2" in page
+    # the replay over the re-tune's 2 x 2 grid (3 points measured): the same rows as `study replay`, drawn
+    replayed = _inferlab("study", "replay", "--sweep", str(out["sweep_id"]), "--axis", "output_tokens", "--axis",
+                         "batch_size", "--seeds", "3", "--store", url, "--json")
+    assert replayed.returncode == 0, replayed.stderr[-3000:]
+    (row,) = json.loads(replayed.stdout)
+    reached = [t for t in row["trials_to_98pct"] if t is not None]
+    assert row["grid_points"] == 4 and f"{len(reached)}/3" in page
+    assert 'id="chart-replay-trials"' in page and 'id="chart-replay-share"' in page
+    dots = page.split('id="chart-replay-share"')[1].split("</figure>")[0]
+    assert "n=3, median" in dots  # one dot per seed
 
 
 @pytest.mark.parametrize(("args", "message"), [
