@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from app.store.records import RunSummary
     from app.study.replay import ReplayRow
     from app.study.report import StudySpec
-    from app.study.retune import RetuneGain
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -122,43 +121,9 @@ def cmd_retune(args: argparse.Namespace) -> int:
     def summary(store: Store, sweep_id: int) -> tuple[str, dict[str, Any]]:
         found = retune_gain(store, store.get_sweep(sweep_id))
         assert found is not None  # the sweep was made with its origin
-        return gain_text(found), {"retune": gain_dict(found)}
+        return found.text(), {"retune": found.as_dict()}
 
     return execute(plan.profile, args, resume=False, first=plan.transferred, origin=plan.origin, summary=summary)
-
-
-def gain_dict(g: RetuneGain) -> dict[str, Any]:
-    """A re-tune's gain (app.study.retune.RetuneGain) as plain JSON fields."""
-    return {"sweep_id": g.sweep_id, "source_sweep": g.source_sweep, "source_run": g.source_run, "metric": g.metric,
-            "direction": "maximize" if g.maximize else "minimize",
-            "transferred_run": g.transferred.id if g.transferred else None,
-            "transferred_value": g.transferred.value(g.metric) if g.transferred else None,
-            "best_run": g.best.id if g.best else None, "best_value": g.best.value(g.metric) if g.best else None,
-            "ratio": g.ratio, "gain_pct": g.gain_pct, "unavailable_reason": g.reason or None, "noise": g.noise,
-            "new_configurations": g.trials, "budget": g.budget, "hardware_source": g.hardware_source,
-            "hardware_here": g.hardware_here}
-
-
-def gain_text(g: RetuneGain) -> str:
-    """A re-tune's gain for people: both runs with their values and hardware, the ratio and %, the noise."""
-    def run_line(label: str, run: RunSummary | None) -> str:
-        if run is None:
-            return f"{label}: none"
-        value = run.value(g.metric)
-        return f"{label}: run {run.id}, {g.metric} = {_fmt(value)}" + (
-            f" ({run.status}{', ' + run.failure_cause if run.failure_cause else ''})" if value is None else "")
-
-    gain = (f"unavailable: {g.reason}" if g.ratio is None
-            else f"x{g.ratio:.4g} ({g.gain_pct:+.1f} %); {g.noise}")
-    ratio_of = "re-tuned / transferred" if g.maximize else "transferred / re-tuned (lower is better)"
-    return "\n".join([
-        f"re-tuning gain (sweep {g.sweep_id}, a re-tune of sweep {g.source_sweep}, whose best was run {g.source_run}):",
-        f"  source hardware: {g.hardware_source}",
-        f"  here:            {g.hardware_here}",
-        "  " + run_line("transferred", g.transferred),
-        "  " + run_line("re-tuned best", g.best),
-        f"  new configurations searched: {g.trials} of a budget of {g.budget}",
-        f"  gain ({ratio_of}): {gain}"])
 
 
 def _runs(args: argparse.Namespace) -> list[Any]:

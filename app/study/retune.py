@@ -137,6 +137,41 @@ class RetuneGain:
     def gain_pct(self) -> float | None:
         return None if self.ratio is None else (self.ratio - 1) * 100
 
+    def as_dict(self) -> dict[str, Any]:
+        """The gain as plain JSON fields."""
+        before, after = self.transferred, self.best
+        return {"sweep_id": self.sweep_id, "source_sweep": self.source_sweep, "source_run": self.source_run,
+                "metric": self.metric, "direction": "maximize" if self.maximize else "minimize",
+                "transferred_run": before.id if before else None,
+                "transferred_value": before.value(self.metric) if before else None,
+                "best_run": after.id if after else None, "best_value": after.value(self.metric) if after else None,
+                "ratio": self.ratio, "gain_pct": self.gain_pct, "unavailable_reason": self.reason or None,
+                "noise": self.noise, "new_configurations": self.trials, "budget": self.budget,
+                "hardware_source": self.hardware_source, "hardware_here": self.hardware_here}
+
+    def text(self) -> str:
+        """The gain for people: both runs with their values and hardware, the ratio and %, the noise."""
+        gain = (f"unavailable: {self.reason}" if self.ratio is None
+                else f"x{self.ratio:.4g} ({self.gain_pct:+.1f} %); {self.noise}")
+        ratio_of = "re-tuned / transferred" if self.maximize else "transferred / re-tuned (lower is better)"
+        return "\n".join([
+            f"re-tuning gain (sweep {self.sweep_id}, a re-tune of sweep {self.source_sweep}, whose best was run "
+            f"{self.source_run}):",
+            f"  source hardware: {self.hardware_source}",
+            f"  here:            {self.hardware_here}",
+            "  " + self._run_line("transferred", self.transferred),
+            "  " + self._run_line("re-tuned best", self.best),
+            f"  new configurations searched: {self.trials} of a budget of {self.budget}",
+            f"  gain ({ratio_of}): {gain}"])
+
+    def _run_line(self, label: str, run: RunSummary | None) -> str:
+        if run is None:
+            return f"{label}: none"
+        value = run.value(self.metric)
+        if value is None:
+            return f"{label}: run {run.id}, no {self.metric} ({run.status}: {run.failure_cause or 'not measured'})"
+        return f"{label}: run {run.id}, {self.metric} = {value:.4g}"
+
 
 def retune_gain(store: Store, sweep: SweepSummary) -> RetuneGain | None:
     """The gain of a re-tune sweep, read from the store (None if `sweep` is no re-tune)."""

@@ -214,6 +214,9 @@ class MainWindow(QMainWindow):
         from app.study.retune import RetuneError, plan_retune
         from app.sweeps.profile import MAX_TRIALS
 
+        if self.controller.running:
+            self.statusBar().showMessage("A sweep is already running.", 5000)
+            return
         budget, ok = QInputDialog.getInt(
             self, "Re-tune here", f"Sweep {sweep_id}'s best configuration runs here first; then the Optuna "
             "search measures this many new configurations:", 10, 1, MAX_TRIALS - 1)
@@ -276,6 +279,19 @@ class MainWindow(QMainWindow):
         self.worker_label.setText(f"Worker: idle (sweep {sweep_id} ended)")
         if self.runs is not None:
             self.runs.refresh()
+        if isinstance(sweep_id, int) and self.store is not None:
+            self._show_retune_gain(sweep_id)
+
+    def _show_retune_gain(self, sweep_id: int) -> None:
+        """A re-tune's gain, when the sweep that ended is one, in the Live log and the status bar."""
+        from app.study.retune import retune_gain
+
+        gain = retune_gain(self.store, self.store.get_sweep(sweep_id))
+        if gain is None:
+            return
+        if self.live is not None:
+            self.live.append_log(gain.text())
+        self.statusBar().showMessage(gain.text().splitlines()[-1].strip(), 60_000)
 
     def _on_sweep_failed(self, message: str) -> None:
         first = message.splitlines()[0] if message else "unknown error"

@@ -60,3 +60,8 @@ def test_retune_here_asks_the_budget_and_runs_the_retune(qtbot, make_window, sto
         made = store.list_runs(sweep_id=retune, sort="id")
     assert sweep.status == "finished" and sweep.profile["origin"]["source_sweep"] == source
     assert len(made) == 2 and made[0].config == best.config  # the transferred run, then the budget of 1
+    shown = window.statusBar().currentMessage()
+    assert shown.startswith("gain (re-tuned / transferred): ")
+    better = max(made, key=lambda r: r.value("output_tokens_per_s") or 0.0)
+    ratio = better.value("output_tokens_per_s") / made[0].value("output_tokens_per_s")
+    assert f"x{ratio:.4g} ({(ratio - 1) * 100:+.1f} %)" in shown
