@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +144,13 @@ class _Interrupt:
         signal.signal(signal.SIGINT, self.previous)
 
 
-def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
+Summary = Callable[[Store, int], tuple[str, dict[str, Any]]]
+
+
+def execute(profile: Profile, args: argparse.Namespace, resume: bool, *, first: Mapping[str, Any] | None = None,
+            origin: Mapping[str, Any] | None = None, summary: Summary | None = None) -> int:
+    """Run a sweep with progress on stderr and its runs on stdout; `first` and `origin` go to `run_profile`,
+    and `summary(store, sweep_id)` adds text after the runs and fields to the JSON (`inferlab study retune`)."""
     fmt = _output_format(args)
     if args.python and not (os.path.isfile(args.python) and os.access(args.python, os.X_OK)):
         raise UsageError(f"--python: {brief(args.python)} is not an executable file")
@@ -165,23 +171,26 @@ def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
         transport = make_transport(host, args.python, ssh_config=Path(args.ssh_config) if args.ssh_config else None)
         try:
             sweep_id = run_profile(profile, store, on_event=on_event, stop=stop, resume=resume, transport=transport,
-                                   cluster=cluster)
+                                   cluster=cluster, first=first, origin=origin)
         except ClusterUnavailable as exc:
             raise UsageError(str(exc)) from exc
         runs = store.list_runs(sweep_id=sweep_id, sort="id")
         best = best_runs(runs, profile.objectives, profile.constraints)
         sweep = store.get_sweep(sweep_id)
+        extra_text, extra = summary(store, sweep_id) if summary else ("", {})
         if fmt is not None and runs:
             path = export_runs(store, [r.id for r in runs], fmt, args.output)
             print(f"wrote {path} ({fmt}, {len(runs)} run(s))", file=sys.stderr)
     if args.json:
         print(output.to_json({"sweep_id": sweep_id, "status": sweep.status, "runs": runs,
-                              "best_run_ids": [r.id for r in best]}))
+                              "best_run_ids": [r.id for r in best], **extra}))
     else:
         print(output.runs_table(runs, [o.metric for o in profile.objectives] or output.DEFAULT_COLUMNS))
         if best:
             label = "Pareto set" if len(profile.objectives) > 1 else "best"
             print(f"\n{label} (feasible): runs {', '.join(str(r.id) for r in best)}")
+        if extra_text:
+            print(f"\n{extra_text}")
     if recovered:
         print(f"\n{len(recovered)} result(s) could not be written to the store and were saved to:\n  "
               + "\n  ".join(recovered) + "\nbring them back with `inferlab import --recover`", file=sys.stderr)
@@ -193,13 +202,13 @@ def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return _execute(single_trial_profile(_profile(args), args.set), args, resume=False)
+    return execute(single_trial_profile(_profile(args), args.set), args, resume=False)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     profile = _profile(args)
     profile = with_overrides(profile, set_values(args.set), f"--set {brief(' '.join(args.set))}")
-    return _execute(profile, args, resume=args.resume)
+    return execute(profile, args, resume=args.resume)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

@@ -9,13 +9,14 @@ import html
 import io
 import math
 import re
+import statistics
 
 import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from app.reports import chart_data
-from app.reports.model import Report, format_number, metric_header
+from app.reports.model import Distribution, Report, format_number, metric_header
 from engine.metric_names import info
 from engine.results import MEDIAN_CI
 
@@ -41,7 +42,8 @@ class Chart:
 def build_charts(report: Report) -> list[Chart]:
     """The charts that have data, in report order."""
     with matplotlib.rc_context(_RC):
-        charts = [_bars(report), _landscape(report), _pareto(report), _telemetry(report)]
+        charts = [_bars(report), _landscape(report), _pareto(report), _telemetry(report),
+                  *(_distribution(d) for d in report.distributions)]
     return [c for c in charts if c is not None]
 
 
@@ -153,6 +155,28 @@ def _landscape(report: Report) -> Chart | None:
     return Chart("landscape", f"Throughput landscape over {land.x_param} × {land.y_param}", fig, tips,
                  "Cell: median output throughput of the finished runs with those two values; grey: no run."
                  + (f" * {land.note}." if land.note else ""))
+
+
+def _distribution(dist: Distribution) -> Chart | None:
+    """One horizontal box per label (quartiles, whiskers at 1.5 IQR), its values as dots over it."""
+    groups = [(label, values) for label, values in dist.groups if values]
+    if not groups:
+        return None
+    fig = Figure(figsize=(8, min(10, 1.2 + 0.32 * len(groups))), layout="constrained")
+    ax = fig.subplots()
+    ax.boxplot([values for _, values in groups], orientation="horizontal", widths=0.6, showfliers=False,
+               medianprops={"color": _COLORS[1]})
+    tips: dict[str, str] = {}
+    for i, (label, values) in enumerate(groups, start=1):
+        dots = ax.scatter(values, [i] * len(values), s=9, color=_COLORS[0], alpha=0.5, zorder=3)
+        gid = f"tip-dist-{i}"
+        dots.set_gid(gid)
+        tips[gid] = f"{label}: n={len(values)}, median {format_number(statistics.median(values))}, " \
+                    f"min {format_number(min(values))}, max {format_number(max(values))}"
+    ax.set_yticks(range(1, len(groups) + 1), [label for label, _ in groups])
+    ax.invert_yaxis()
+    ax.set_xlabel(dist.axis_label)
+    return Chart(dist.key, dist.title, fig, tips, dist.note)
 
 
 def _pareto(report: Report) -> Chart | None:

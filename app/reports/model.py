@@ -24,6 +24,18 @@ _BYTES_PER_MIB = 2**20
 _PATH_LIKE = re.compile(r"[\w.~/\-]+")  # folders and org/name ids are shortened to their last part
 
 
+@dataclasses.dataclass(frozen=True)
+class Distribution:
+    """Values drawn as one box plot per label with every value shown as a dot (e.g. a search's trials to
+    the goal over many seeds, per landscape); `note` says what a value is and what was left out."""
+
+    key: str
+    title: str
+    axis_label: str
+    groups: list[tuple[str, list[float]]]
+    note: str = ""
+
+
 @dataclasses.dataclass
 class Report:
     """One comparison: title and notes, the runs (store records) and the sections every format shows."""
@@ -39,6 +51,7 @@ class Report:
     differing_options: list[str]
     sections: list[Table]
     subject: str = ""  # what the report covers, when not a list of runs compared side by side
+    distributions: list[Distribution] = dataclasses.field(default_factory=list)  # drawn as box plots
 
     def section(self, key: str) -> Table | None:
         return next((t for t in self.sections if t.key == key), None)

@@ -1,5 +1,5 @@
-"""`inferlab study best|improvement|report|replay`: the study's tables from stored runs, as text, JSON, an
-HTML/PDF report, or an offline replay of the search over a stored grid."""
+"""`inferlab study best|improvement|report|replay|retune`: the study's tables from stored runs, as text, JSON, an
+HTML/PDF report, an offline replay of the search over a stored grid, or a re-tune of a sweep's best here."""
 
 from __future__ import annotations
 
@@ -7,11 +7,16 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli.exit_codes import Exit
 from app.cli.output import table, to_json
 from app.study.tables import BestRow, ImprovementRow, best_per_group, improvement, varying_options
+
+if TYPE_CHECKING:
+    from app.store.records import RunSummary
+    from app.study.replay import ReplayRow
+    from app.study.report import StudySpec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,6 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--minimize", action="store_true", help="lower is better (latency, energy)")
     report.add_argument("--title", default="", help="what the study asks")
     report.add_argument("--notes", default="", help="anything a reader must know")
+    report.add_argument("--replay-seeds", type=int, default=0, metavar="N",
+                        help="also replay the Optuna search over each --columns x --rows landscape with seeds "
+                             "0 … N-1, as a table and box plots (default 0: no replay)")
+    report.add_argument("--replay-budget", type=int, default=None, metavar="N",
+                        help="new configurations each replayed search may measure (default: the grid)")
     report.set_defaults(func=cmd_report)
     replay = tables.add_parser("replay", help="replay the Optuna search over stored grids with many seeds",
                                description="For each group's measured grid (e.g. GPU count x batch size), run "
@@ -57,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     replay.add_argument("--seeds", type=int, default=10, help="seeds 0 … N-1 (default 10)")
     replay.add_argument("--budget", type=int, help="new configurations each search may measure (default: the grid)")
     replay.set_defaults(func=cmd_replay)
+    _register_retune(tables)
     for parser in (best, gain, report, replay):
         parser.add_argument("--metric", default="output_tokens_per_s", help="metric (default: output_tokens_per_s)")
         parser.add_argument("--group", action="append", metavar="OPTION",
@@ -67,6 +78,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             help="SQLAlchemy URL of the results store (default: the user's SQLite store)")
     for parser in (best, gain, replay):
         parser.add_argument("--json", action="store_true", help="print JSON on stdout (for scripts)")
+
+
+def _register_retune(tables: argparse._SubParsersAction) -> None:
+    retune = tables.add_parser(
+        "retune", help="run a sweep's best configuration here, then search here: the re-tuning gain",
+        description="Take sweep SWEEP_ID's best configuration (by its objective and constraints), run it here "
+                    "(the transferred configuration), then search the sweep's space here with Optuna for "
+                    "--budget new configurations, the transferred one told first; prints the gain of the "
+                    "re-tuned best over the transferred one. The new sweep is linked to SWEEP_ID (its runs "
+                    "are tagged retune-of-sweep-SWEEP_ID) and shows in `inferlab study report`.")
+    retune.add_argument("sweep", type=int, metavar="SWEEP_ID", help="the sweep whose best configuration moves here")
+    retune.add_argument("--budget", type=int, required=True, metavar="N",
+                        help="new configurations the search measures after the transferred one")
+    retune.add_argument("--objective", default=None, metavar="METRIC",
+                        help="metric that picks the best (default: the sweep's first objective)")
+    retune.add_argument("--minimize", action="store_true", help="with --objective: lower is better")
+    retune.add_argument("--host", default=None, metavar="HOST", help="run the workers on this SSH host "
+                        "(default: this computer)")
+    retune.add_argument("--ssh-config", default=None, metavar="FILE", help="ssh client config file (ssh -F)")
+    retune.add_argument("--python", default=None, metavar="PATH", help="interpreter that runs the engine worker")
+    retune.add_argument("--store", default=None, metavar="URL",
+                        help="SQLAlchemy URL of the results store (default: the user's SQLite store)")
+    retune.add_argument("--json", action="store_true", help="print JSON on stdout (for scripts)")
+    retune.set_defaults(func=cmd_retune, output=None)
+
+
+def cmd_retune(args: argparse.Namespace) -> int:
+    from app.cli.commands import UsageError, execute
+    from app.store import Store
+    from app.study.retune import RetuneError, plan_retune, retune_gain
+
+    if args.minimize and args.objective is None:
+        raise UsageError("--minimize: only with --objective (the sweep's own objective keeps its direction)")
+    with Store(args.store) as store:
+        try:
+            plan = plan_retune(store, args.sweep, args.budget, metric=args.objective, minimize=args.minimize,
+                               host=args.host)
+        except RetuneError as exc:
+            raise UsageError(str(exc)) from exc
+
+    def summary(store: Store, sweep_id: int) -> tuple[str, dict[str, Any]]:
+        found = retune_gain(store, store.get_sweep(sweep_id))
+        assert found is not None  # the sweep was made with its origin
+        return found.text(), {"retune": found.as_dict()}
+
+    return execute(plan.profile, args, resume=False, first=plan.transferred, origin=plan.origin, summary=summary)
 
 
 def _runs(args: argparse.Namespace) -> list[Any]:
@@ -137,7 +194,9 @@ _FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
 def cmd_report(args: argparse.Namespace) -> int:
     from app.reports.cli import parse_run_ids
     from app.reports.export import write_report
+    from app.store import Store
     from app.study.report import StudySpec, build_study_report
+    from app.study.retune import retune_gains
 
     fmt = _FORMATS.get(args.output.suffix.lower())
     if fmt is None:
@@ -165,7 +224,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         return Exit.USAGE
     spec = StudySpec(args.metric, tuple(args.group or ["model"]), args.compare, args.rows, args.columns,
                      not args.minimize)
-    report = build_study_report(runs, spec, title=args.title, notes=args.notes, now=time.time())
+    try:
+        replays = _report_replays(runs, spec, args.replay_seeds, args.replay_budget)
+    except ValueError as exc:
+        print(f"error: --replay-seeds: {exc}", file=sys.stderr)
+        return Exit.USAGE
+    with Store(args.store) as store:
+        gains = retune_gains(store, runs)
+    report = build_study_report(runs, spec, title=args.title, notes=args.notes, now=time.time(), retunes=gains,
+                                replays=replays)
     try:
         path = write_report(report, fmt, args.output)
     except OSError as exc:
@@ -173,6 +240,22 @@ def cmd_report(args: argparse.Namespace) -> int:
         return Exit.STORE_OR_IO
     print(f"wrote {path} ({fmt}, {len(runs)} run(s))")
     return Exit.OK
+
+
+def _report_replays(runs: list[RunSummary], spec: StudySpec, seeds: int, budget: int | None) -> list[ReplayRow]:
+    """The replay rows the report shows (none for 0 seeds); ValueError names what stops them."""
+    from app.study.replay import landscapes, replay
+
+    if seeds == 0:
+        return []
+    if seeds < 0 or (budget is not None and budget < 1):
+        raise ValueError("seeds must be at least 0 and --replay-budget at least 1")
+    if not spec.maximize:
+        raise ValueError("the replayed search maximizes the metric; drop --minimize")
+    grids = landscapes(runs, spec.metric, [spec.columns, spec.rows], spec.group_by)
+    if not grids:
+        raise ValueError(f"no group has an ok run with {spec.metric} on the axes {spec.columns} x {spec.rows}")
+    return [replay(land, spec.metric, seeds, budget) for land in grids]
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

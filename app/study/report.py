@@ -4,7 +4,9 @@ writers render (app/reports/html_export.py, pdf_export.py).
 Sections: where the runs come from; best configuration per group and compared value with the ratios;
 the paired improvement of each compared value over the first, with n, Wilcoxon p and Cliff's δ; one
 landscape per group (rows × columns, by default batch size × GPU count), OOM cells marked; the
-fair-comparison warnings (options that should be equal across compared values but are not); and the
+fair-comparison warnings (options that should be equal across compared values but are not); the
+re-tuning gains of the re-tune sweeps in the selection (app/study/retune.py); optionally the offline
+replay of the search over each landscape (app/study/replay.py), as a table and two box plots; and the
 method and source of every figure. Every number is read from the store's summaries through
 app/study/tables.py, never recomputed differently here.
 """
@@ -14,9 +16,16 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.reports.model import Report, format_number, format_option, inferlab_version, metric_header
+from app.reports.model import (
+    Distribution,
+    Report,
+    format_number,
+    format_option,
+    inferlab_version,
+    metric_header,
+)
 from app.reports.tables import Cell, Table
 from app.store.records import RunSummary
 from app.study.stats import cliffs_magnitude
@@ -33,6 +42,10 @@ from app.study.tables import (
 from engine import registry
 from engine.config import all_options
 from engine.metric_names import info
+
+if TYPE_CHECKING:
+    from app.study.replay import ReplayRow
+    from app.study.retune import RetuneGain
 
 # Options that must hold the same values for every compared value of a group, or the comparison is
 # not like for like: sampling, precision, workload and the number of new tokens.
@@ -56,13 +69,17 @@ class StudySpec:
 
 
 def build_study_report(runs: Sequence[RunSummary], spec: StudySpec, *, title: str = "", notes: str = "",
-                       now: float) -> Report:
-    """The study report of `runs` (a store listing), generated at `now` (unix time)."""
+                       now: float, retunes: Sequence[RetuneGain] = (), replays: Sequence[ReplayRow] = ()) -> Report:
+    """The study report of `runs` (a store listing), generated at `now` (unix time); `retunes` are the
+    gains of the re-tune sweeps among them (`app.study.retune.retune_gains`), `replays` the search replayed
+    over their landscapes (`app.study.replay.replay`; no section without them)."""
     pts = points(runs, spec.metric)
     sections = [_sources_table(runs), _best_table(pts, spec), _improvement_table(pts, spec),
-                _fairness_table(runs, spec), *_landscape_tables(pts, spec), _methods_table(runs, spec)]
+                _fairness_table(runs, spec), *_landscape_tables(pts, spec), _retune_table(retunes),
+                *([_replay_table(replays, spec.metric)] if replays else []), _methods_table(runs, spec)]
     return Report(title or "InferLab study", notes, now, f"InferLab {inferlab_version()}", [], {}, [spec.metric],
-                  [], [], sections, subject=f"{len(runs)} run(s) in {len(pts)} configuration point(s)")
+                  [], [], sections, subject=f"{len(runs)} run(s) in {len(pts)} configuration point(s)",
+                  distributions=_replay_distributions(replays))
 
 
 def _group_text(group: Sequence[Any]) -> str:
@@ -224,6 +241,78 @@ def _landscape_tables(pts: Sequence[Point], spec: StudySpec) -> list[Table]:
 
 def _axis_text(value: Any) -> str:
     return "(not set)" if value is None else format_option(value)
+
+
+def _retune_table(gains: Sequence[RetuneGain]) -> Table:
+    rows = []
+    for g in gains:
+        before = g.transferred.value(g.metric) if g.transferred else None
+        after = g.best.value(g.metric) if g.best else None
+        rows.append([
+            Cell(f"{g.sweep_id}"), Cell(f"{g.source_sweep} (best: run #{g.source_run})", tip=g.hardware_source),
+            Cell(g.metric + ("" if g.maximize else " (lower is better)")),
+            Cell("—" if g.transferred is None else f"{_fmt_value(before)} (run #{g.transferred.id})",
+                 tip=g.hardware_here),
+            Cell("—" if g.best is None else f"{_fmt_value(after)} (run #{g.best.id})"),
+            Cell(f"unavailable: {g.reason}", kind="unavailable") if g.ratio is None
+            else Cell(f"×{g.ratio:.3g} ({g.gain_pct:+.1f} %)"),
+            Cell(g.noise), Cell(f"{g.trials} of {g.budget}"),
+            Cell(f"source: {g.hardware_source}; here: {g.hardware_here}")])
+    note = ("Each re-tune (`inferlab study retune`) ran the source sweep's best configuration here (the "
+            "transferred run), then searched the same space with Optuna for a budget of new configurations, "
+            "the transferred one told first. Gain: re-tuned best / transferred (transferred / re-tuned for a "
+            "metric where lower is better), each a single run's value; within noise when the two runs' 95% "
+            "CIs of the median overlap." if gains else
+            "No re-tune sweep in this selection (`inferlab study retune SWEEP_ID --budget N` makes one).")
+    return Table("retune", "Re-tuning gains", ["Re-tune sweep", "Source sweep", "Metric", "Transferred",
+                                               "Re-tuned best", "Gain", "Noise", "New configurations (of budget)",
+                                               "Hardware"], rows, note=note)
+
+
+REPLAY_METHOD = ("Each seed runs the sweep's Optuna search (the runner's OptunaSearch) over the landscape's stored "
+                 "outcomes instead of measuring: a point's value, OOM (bounds its larger neighbours) or a failure; "
+                 "an unmeasured grid point counts as failed. Random: uniform sampling without replacement, "
+                 "(N + 1) / (K + 1) for K points within 98 % of the best among N.")
+
+
+def _replay_label(row: ReplayRow) -> str:
+    return f"{row.landscape.name} · {row.landscape.engine}"
+
+
+def _replay_table(replays: Sequence[ReplayRow], metric: str) -> Table:
+    rows = []
+    for r in replays:
+        q, s = r.trials_quantiles(), r.share_quantiles()
+        rows.append([Cell(_replay_label(r)), Cell(str(len(r.landscape.outcomes))), Cell(str(r.budget)),
+                     Cell(f"{r.reached}/{len(r.trials)}"),
+                     Cell("none reached" if q is None else " / ".join(f"{v:.3g}" for v in q),
+                          kind="" if q is not None else "failed"),
+                     Cell(f"{r.random_expected:.3g}"), Cell(" / ".join(f"{v:.1%}" for v in s))])
+    return Table("replay", "Search replay over the stored landscapes",
+                 ["Landscape", "Grid points", "Budget", "Seeds reaching 98 %", "New configs to 98 % (p10 / p50 / p90)",
+                  "Random expected", "Best found within budget, share of the grid's best (p10 / p50 / p90)"], rows,
+                 note=f"{REPLAY_METHOD} Metric: {metric}. Percentiles of new configurations are over the seeds "
+                      "that reached 98 % of the best within the budget.")
+
+
+def _replay_distributions(replays: Sequence[ReplayRow]) -> list[Distribution]:
+    if not replays:
+        return []
+    seeds = len(replays[0].trials)
+    trials = [(_replay_label(r), [float(t) for t in r.trials if t is not None]) for r in replays]
+    left = [f"{_replay_label(r)} ({len(r.trials) - r.reached})" for r in replays if r.reached < len(r.trials)]
+    return [Distribution("replay-trials", "Search replay: new configurations to 98 % of the best",
+                         "new configurations measured (one dot per seed)", trials,
+                         f"{seeds} seeds per landscape; seeds that did not reach 98 % within the budget are left "
+                         f"out: {', '.join(left) or 'none'}."),
+            Distribution("replay-share", "Search replay: best found within the budget",
+                         "% of the grid's best (one dot per seed)",
+                         [(_replay_label(r), [100 * v for v in r.shares]) for r in replays],
+                         f"{seeds} seeds per landscape; budget per landscape in the replay table.")]
+
+
+def _fmt_value(value: float | None) -> str:
+    return "no value" if value is None else format_number(value)
 
 
 def _methods_table(runs: Sequence[RunSummary], spec: StudySpec) -> Table:

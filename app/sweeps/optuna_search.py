@@ -177,9 +177,8 @@ class OptunaSearch:
         """Whether every point of a finite grid is measured or ruled out (never for other spaces)."""
         return isinstance(self.sampler, GridTPESampler) and self.sampler.exhausted()
 
-    def add_stored(self, config: Mapping[str, Any], ok: bool, metrics: Mapping[str, float | None],
-                   failure_cause: str | None = None) -> bool:
-        """Re-add a trial measured earlier (resume); False if it lies outside this profile's space."""
+    def _params(self, config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, BaseDistribution]] | None:
+        """A config's Optuna parameters and their distributions, or None if it lies outside the space."""
         params, dists = {}, {}
         for axis in self.profile.axes:
             if axis.active(config) and axis.name in config:
@@ -187,10 +186,28 @@ class OptunaSearch:
                 if _ordinal(axis):
                     points = sorted(axis.grid_points())
                     if value not in points:
-                        return False
+                        return None
                     value = points.index(value)
                 params[axis.name] = value
                 dists[axis.name] = distribution(axis)
+        return params, dists
+
+    def enqueue(self, config: Mapping[str, Any]) -> bool:
+        """Make the next ask return this config's axis values (a re-tune's transferred configuration,
+        measured first; the profile's base completes it); False if it lies outside this profile's space."""
+        found = self._params({**self.defaults, **self.profile.base, **config})
+        if found is None:
+            return False
+        self.study.enqueue_trial(found[0], skip_if_exists=True)
+        return True
+
+    def add_stored(self, config: Mapping[str, Any], ok: bool, metrics: Mapping[str, float | None],
+                   failure_cause: str | None = None) -> bool:
+        """Re-add a trial measured earlier (resume); False if it lies outside this profile's space."""
+        found = self._params(config)
+        if found is None:
+            return False
+        params, dists = found
         values = self.objective_values(metrics) if ok else None
         try:
             frozen: FrozenTrial = optuna.trial.create_trial(

@@ -8,6 +8,8 @@ trial gets a fresh worker. `stop` cancels the trial in flight (`WorkerClient.can
 thread) and ends the sweep; `pause` holds it after the current trial. `resume` continues the newest
 sweep of the same name: finished trials (same flat config, status ok or failed) are skipped and the
 sweep's persisted Optuna study (`app.sweeps.study_journal`) continues.
+An Optuna sweep given `first` measures that configuration's axis values first (a re-tune's transferred
+configuration, `app.study.retune`); `origin` is kept with the sweep's stored profile (key "origin").
 
 The workers run where `transport` says (default: child processes of `python` here). A trial whose
 connection drops is failed with cause `connection-lost` and the next trial reconnects; when the
@@ -57,8 +59,9 @@ MAX_REPEATED_ASKS = 50  # Optuna suggestions in a row that were all measured alr
 def run_profile(profile: Profile, store: Store, *, on_event: Callable[[Event], None] | None = None,
                 stop: threading.Event | None = None, pause: threading.Event | None = None,
                 resume: bool = False, python: str | None = None, transport: Transport | None = None,
-                cluster: str | None = None) -> int:
-    """Run the profile's trials and return the sweep id (see module docs for events and semantics)."""
+                cluster: str | None = None, first: Mapping[str, Any] | None = None,
+                origin: Mapping[str, Any] | None = None) -> int:
+    """Run the profile's trials and return the sweep id (see module docs for events, `first` and `origin`)."""
     transport = transport or make_transport(None, python)
     kind: type[_SweepRun] = _SweepRun
     if cluster is not None:
@@ -68,14 +71,15 @@ def run_profile(profile: Profile, store: Store, *, on_event: Callable[[Event], N
 
         connect(cluster)
         kind = ClusterSweepRun
-    return kind(profile, store, on_event, stop or threading.Event(), pause, transport).run(resume)
+    return kind(profile, store, on_event, stop or threading.Event(), pause, transport, first, origin).run(resume)
 
 
 class _SweepRun:
     def __init__(self, profile: Profile, store: Store, on_event: Callable[[Event], None] | None,
-                 stop: threading.Event, pause: threading.Event | None, transport: Transport) -> None:
+                 stop: threading.Event, pause: threading.Event | None, transport: Transport,
+                 first: Mapping[str, Any] | None = None, origin: Mapping[str, Any] | None = None) -> None:
         self.profile, self.store, self.stop, self.pause = profile, store, stop, pause
-        self.transport = transport
+        self.transport, self.first, self.origin = transport, first, origin
         self.unreachable = False  # a reconnect failed: the sweep stops
         self.on_event = on_event or (lambda event: None)
         self.client: WorkerClient | None = None
@@ -90,7 +94,8 @@ class _SweepRun:
     def run(self, resume: bool) -> int:
         previous = self.store.latest_sweep(self.profile.name) if resume else None
         if previous is None:
-            self.sweep_id = self.store.create_sweep(self.profile.name, self.profile.to_dict(), self.profile.strategy)
+            stored = self.profile.to_dict() | ({"origin": dict(self.origin)} if self.origin else {})
+            self.sweep_id = self.store.create_sweep(self.profile.name, stored, self.profile.strategy)
         else:
             self.sweep_id = previous.id
             self.store.set_sweep_status(self.sweep_id, "running")
@@ -164,6 +169,9 @@ class _SweepRun:
             for run in self.done.values():
                 search.add_stored(_normalized(run.config), run.status == "ok", _values(run.metrics),
                                   run.failure_cause)
+        if self.first is not None and not search.resumed and not self.done and not search.enqueue(self.first):
+            self.emit({"type": "log", "level": "warning", "message": "the configuration to measure first lies "
+                       f"outside the search space: {axis_params(self.profile, self.first)}"})
         return search
 
     def _run_optuna(self) -> None:

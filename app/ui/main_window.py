@@ -7,6 +7,7 @@ built before `show()`; the store and the plotting views are built right after th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QSettings, Signal
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
             self.tabs.insertTab(index, view, title)
             old.deleteLater()
         self.runs.compare_requested.connect(self.show_compare)
+        self.runs.retune_requested.connect(self.retune_sweep)
         self.compare.export_requested.connect(self.export_report)
         apply_theme(QApplication.instance(), self.theme, self)  # type: ignore[arg-type]
         self.statusBar().showMessage(f"Store: {self.store_url}", 8000)
@@ -192,18 +194,42 @@ class MainWindow(QMainWindow):
         AboutDialog(self).exec()
 
     # -- sweeps --------------------------------------------------------------------------------------
-    def start_sweep(self, profile: Any) -> None:
+    def start_sweep(self, profile: Any, first: Mapping[str, Any] | None = None,
+                    origin: Mapping[str, Any] | None = None) -> None:
+        """Run a profile's sweep (`first`, `origin`: see `app.sweeps.run_profile`)."""
         if self.controller.running:
             self.statusBar().showMessage("A sweep is already running.", 5000)
             return
         self.finish_startup()
         self._remember("recent_models", str(profile.base.get("model", "demo")))
         cluster = self.cluster()
-        self.controller.start(profile, self.store_url, self.worker_python, cluster)
+        self.controller.start(profile, self.store_url, self.worker_python, cluster, first, origin)
         self._set_running(True)
         where = f" on Ray cluster {cluster}" if cluster else ""
         self.worker_label.setText(f"Worker: running sweep '{profile.name}'{where}")
         self.tabs.setCurrentIndex(TAB_LIVE)
+
+    def retune_sweep(self, sweep_id: int) -> None:
+        """Ask for a budget, then re-tune the sweep here (`inferlab study retune`), through the sweep runner."""
+        from app.study.retune import RetuneError, plan_retune
+        from app.sweeps.profile import MAX_TRIALS
+
+        if self.controller.running:
+            self.statusBar().showMessage("A sweep is already running.", 5000)
+            return
+        budget, ok = QInputDialog.getInt(
+            self, "Re-tune here", f"Sweep {sweep_id}'s best configuration runs here first; then the Optuna "
+            "search measures this many new configurations:", 10, 1, MAX_TRIALS - 1)
+        if not ok:
+            return
+        self.finish_startup()
+        assert self.store is not None
+        try:
+            plan = plan_retune(self.store, sweep_id, budget)
+        except RetuneError as exc:
+            QMessageBox.warning(self, "Re-tune here", str(exc))
+            return
+        self.start_sweep(plan.profile, plan.transferred, plan.origin)
 
     def cluster(self) -> str | None:
         """Where sweeps run: None for this machine, else 'auto' or a Ray address (the saved setting)."""
@@ -253,6 +279,19 @@ class MainWindow(QMainWindow):
         self.worker_label.setText(f"Worker: idle (sweep {sweep_id} ended)")
         if self.runs is not None:
             self.runs.refresh()
+        if isinstance(sweep_id, int) and self.store is not None:
+            self._show_retune_gain(sweep_id)
+
+    def _show_retune_gain(self, sweep_id: int) -> None:
+        """A re-tune's gain, when the sweep that ended is one, in the Live log and the status bar."""
+        from app.study.retune import retune_gain
+
+        gain = retune_gain(self.store, self.store.get_sweep(sweep_id))
+        if gain is None:
+            return
+        if self.live is not None:
+            self.live.append_log(gain.text())
+        self.statusBar().showMessage(gain.text().splitlines()[-1].strip(), 60_000)
 
     def _on_sweep_failed(self, message: str) -> None:
         first = message.splitlines()[0] if message else "unknown error"

@@ -1,8 +1,10 @@
-"""Runs view: every run in the store in a sortable, filterable table; multi-select to compare or delete."""
+"""Runs view: every run in the store in a sortable, filterable table; multi-select to compare or delete;
+the table's context menu re-tunes the current run's sweep here ("Re-tune here…")."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -30,6 +32,7 @@ class RunsView(QWidget):
     """The table, its filters, and actions on the selection."""
 
     compare_requested = Signal(list)
+    retune_requested = Signal(int)  # the sweep id
 
     def __init__(self, store: Store, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -58,6 +61,12 @@ class RunsView(QWidget):
         self.delete_button = QPushButton("Delete selected…")
         self.refresh_button = QPushButton("Refresh")
         self.details = QTextBrowser()
+        self.retune_action = QAction("Re-tune here…", self)
+        self.retune_action.setToolTip("Run this run's sweep's best configuration here, then search here for a "
+                                      "better one: the re-tuning gain")
+        self.retune_action.setEnabled(False)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.addAction(self.retune_action)
         self.confirm_box: QMessageBox | None = None
         self._build_layout()
         self.text_filter.returnPressed.connect(self.apply_filters)
@@ -67,6 +76,7 @@ class RunsView(QWidget):
         self.compare_button.clicked.connect(self.request_compare)
         self.delete_button.clicked.connect(self.delete_selected)
         self.refresh_button.clicked.connect(self.refresh)
+        self.retune_action.triggered.connect(self.request_retune)
         self.table.selectionModel().currentRowChanged.connect(self._show_current)
         self.model.modelReset.connect(self._update_count)
         self.model.modelReset.connect(self._fit_columns)
@@ -112,6 +122,16 @@ class RunsView(QWidget):
         if ids:
             self.compare_requested.emit(ids)
 
+    def current_sweep(self) -> int | None:
+        """The sweep of the current run (None: no current run, or a run outside any sweep)."""
+        index = self.table.currentIndex()
+        return self.model.run_at(index.row()).sweep_id if index.isValid() else None
+
+    def request_retune(self) -> None:
+        sweep_id = self.current_sweep()
+        if sweep_id is not None:
+            self.retune_requested.emit(sweep_id)
+
     def delete_selected(self) -> None:
         """Delete the selected runs after the user confirms (the store deletes them atomically)."""
         ids = self.selected_ids()
@@ -131,6 +151,9 @@ class RunsView(QWidget):
 
     def _show_current(self) -> None:
         index = self.table.currentIndex()
+        sweep_id = self.current_sweep()
+        self.retune_action.setEnabled(sweep_id is not None)
+        self.retune_action.setText("Re-tune here…" if sweep_id is None else f"Re-tune sweep {sweep_id} here…")
         if index.isValid():
             self.details.setHtml(run_details_html(self.store.get_run(self.model.run_at(index.row()).id)))
 

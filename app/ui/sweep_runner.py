@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
@@ -24,9 +25,10 @@ class SweepRunner(QObject):
     finished = Signal(object)  # the sweep id, or None if the sweep could not start
     failed = Signal(str)
 
-    def __init__(self, profile: Any, store_url: str, python: str | None = None, cluster: str | None = None) -> None:
+    def __init__(self, profile: Any, store_url: str, python: str | None = None, cluster: str | None = None,
+                 first: Mapping[str, Any] | None = None, origin: Mapping[str, Any] | None = None) -> None:
         super().__init__()
-        self.profile = profile
+        self.profile, self.first, self.origin = profile, first, origin  # first, origin: see run_profile
         self.store_url = store_url
         self.python = python
         self.cluster = cluster  # None: this machine, one trial at a time; else a Ray address or 'auto'
@@ -44,7 +46,8 @@ class SweepRunner(QObject):
                 host = getattr(self.profile, "host", None)  # a remote host runs its own default python3
                 transport = make_transport(host, None if host else self.python)
                 sweep_id = run_profile(self.profile, store, on_event=self.event.emit, stop=self.stop,
-                                       pause=self.pause, transport=transport, cluster=self.cluster)
+                                       pause=self.pause, transport=transport, cluster=self.cluster,
+                                       first=self.first, origin=self.origin)
         except Exception as exc:  # the sweep's own errors (bad profile, store) are shown, not raised
             log.exception("sweep %r stopped by an error", getattr(self.profile, "name", "?"))
             self.failed.emit(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")
@@ -71,12 +74,13 @@ class SweepController(QObject):
     def paused(self) -> bool:
         return self._runner is not None and self._runner.pause.is_set()
 
-    def start(self, profile: Any, store_url: str, python: str | None = None, cluster: str | None = None) -> None:
+    def start(self, profile: Any, store_url: str, python: str | None = None, cluster: str | None = None,
+              first: Mapping[str, Any] | None = None, origin: Mapping[str, Any] | None = None) -> None:
         if self.running:
             raise RuntimeError("a sweep is already running")
         thread = QThread()
         thread.setObjectName("inferlab-sweep")
-        runner = SweepRunner(profile, store_url, python, cluster)
+        runner = SweepRunner(profile, store_url, python, cluster, first, origin)
         runner.moveToThread(thread)
         thread.started.connect(runner.run)
         runner.event.connect(self.event)

@@ -133,3 +133,18 @@ def test_parallel_asks_on_a_grid_never_give_a_point_a_running_trial_measures() -
     assert len(asked) == len(set(asked)) == 20
     search.tell(trial, True, landscape(*asked[-1]))
     assert not search.can_ask_new() and not search.exhausted()  # 19 still running
+
+
+def test_an_enqueued_configuration_is_asked_first_with_its_conditional_axes() -> None:
+    # compression-style space: kv_cache_dtype applies only where quantization is "none" (a fixed option
+    # completes the enqueued axis values, as a re-tune's transferred configuration is given)
+    text = PROFILE.replace('output_tokens = [16, 32, 64, 128, 256]',
+                           'output_tokens = [16, 32, 64, 128, 256]\nkv_cache_dtype = { values = ["auto", '
+                           '"quanto-int4"], when = { quantization = "none" } }')
+    text = text.replace("[axes]", '[options]\nquantization = "none"\n\n[axes]')
+    search = OptunaSearch(parse_profile(text, "landscape.toml"))
+    wanted = {"batch_size": 37, "output_tokens": 128, "kv_cache_dtype": "quanto-int4"}
+    assert search.enqueue(wanted)
+    _, config = search.ask()
+    assert {k: config[k] for k in wanted} == wanted
+    assert not search.enqueue({"output_tokens": 100})  # not a point of the value list
