@@ -249,7 +249,7 @@ class _Trial:
                 else f"natural stopping at EOS, at most {c.output_tokens} tokens per request")
         self.result.notes.append(f"workload {c.workload}; {stop}; {c.num_requests} requests × "
                                  f"{c.repetitions} repetitions after {c.warmup_requests} warm-up requests; "
-                                 f"batch_size {c.batch_size}")
+                                 f"batch_size {c.batch_size}; prompt order {c.prompt_order}")
 
 
 def _device(config: TrialConfig, info: LoadInfo) -> str:
