@@ -25,6 +25,7 @@ from engine.meters import devices, nvml
 from engine.meters.energy import EnergyMeter
 from engine.meters.latency import (
     Repetition,
+    batch_median_metric,
     count_metrics,
     latency_metrics,
     mark_estimated,
@@ -177,6 +178,7 @@ class _Trial:
             memory.begin()
             reps, gaps_ms = self.measure(backend, measured, energy)
         self.result.metrics.update(throughput_metrics(reps))
+        self.result.metrics.update(batch_median_metric(reps, self.config.engine))
         self.result.metrics.update(latency_metrics(reps, gaps_ms, backend.ttft_method))
         output_counting, estimated = backend.output_token_counting()
         self.result.metrics.update(count_metrics(reps, output_counting))
@@ -219,7 +221,7 @@ class _Trial:
             records = backend.run(self.config, requests, rep, t0, self.cancel, report)
             wall_s = time.perf_counter() - t0
             energy.end(sum(r.output_tokens for r in records if r.ok))
-            reps.append(Repetition(records, wall_s))
+            reps.append(Repetition(records, wall_s, tuple(backend.batch_sizes())))
             gaps_ms.extend(backend.inter_token_gaps_ms())
             for record in records:
                 self.runner.emit("request", id=self.id, record=record.to_dict())

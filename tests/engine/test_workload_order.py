@@ -34,3 +34,24 @@ def test_prompt_order_given_sorted_shuffled(client: WorkerClient, tmp_path: Path
     result = client.run_trial(tiny(prompt_order="sorted", repetitions=1))
     assert result.config["prompt_order"] == "sorted"
     assert any("prompt order sorted" in n for n in result.notes)
+
+
+def test_batch_median_throughput_per_generate_call(client: WorkerClient) -> None:
+    for engine in ("hf-generate", "hf-pipeline"):
+        result = client.run_trial(tiny(engine=engine, num_requests=5, batch_size=2, repetitions=2))
+        assert result.status == "ok", result.failure_message
+        m = result.metrics["batch_median_output_tokens_per_s"]
+        assert m.status == "measured" and m.n == 6, (engine, m)  # batches of 2, 2, 1 in each of 2 repetitions
+        assert "median over 6 batches of 2 repetition(s)" in m.method
+        # a batch's wall time leaves out the gaps between batches: near the window's throughput, not below half
+        window = result.value("output_tokens_per_s")
+        assert window is not None and m.value is not None and 0.5 * window < m.value < 3 * window, (engine, m, window)
+
+
+def test_batch_median_is_unavailable_without_batch_calls() -> None:
+    from engine.meters.latency import Repetition, batch_median_metric
+    from engine.results import RequestRecord
+
+    records = [RequestRecord(0, i, 16, 6, 0.01 * i, 0.02 * i + 0.05, 0.5 + 0.01 * i) for i in range(4)]
+    m = batch_median_metric([Repetition(records, 0.6)], "openai")["batch_median_output_tokens_per_s"]
+    assert m.status == "unavailable" and m.value is None and "openai" in m.method
