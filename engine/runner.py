@@ -268,13 +268,19 @@ def check_cancel(cancel: threading.Event) -> None:
         raise CancelledError("trial cancelled")
 
 
+# How an allocation that failed reads when the library raises a plain error: CUDA's and vLLM's "out of memory",
+# torch's CPU allocator ("DefaultCPUAllocator: can't allocate memory ... Error code 12 (Cannot allocate memory)").
+_OOM_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memory")
+
+
 def classify(exc: BaseException) -> tuple[FailureCause, str]:
-    """(cause, message) for an exception raised during a trial."""
+    """(cause, message) for an exception raised during a trial: an out-of-memory error on the device
+    (torch.OutOfMemoryError) or the host (MemoryError, a failed CPU allocation) is `oom`."""
     if isinstance(exc, EngineError):
         return exc.cause, str(exc)
     if isinstance(exc, MemoryError) or type(exc).__name__ in ("OutOfMemoryError", "OutOfMemoryError_"):
         return OutOfMemoryError.cause, f"{type(exc).__name__}: {exc}"
-    if "out of memory" in str(exc).lower():
+    if any(text in str(exc).lower() for text in _OOM_MESSAGES):
         return OutOfMemoryError.cause, f"{type(exc).__name__}: {exc}"
     return FailureCause.CRASH, f"{type(exc).__name__}: {exc}"
 
