@@ -201,4 +201,11 @@ def test_report_landscape_draws_oom_cells(store: Store, frame: pd.DataFrame) -> 
     oom_tips = {tip.split(":")[0] for tip in land.tips.values() if ": OOM, every run ran out of memory" in tip}
     assert expected and oom_tips == {f"batch_size={b}, gpu_count={n}" for b, n in expected}
     html = render_html(report, charts)
-    assert html.count(">OOM<") == len(expected)  # the cell's text in the inline SVG
+    assert html.count(">OOM</text>") == len(expected)  # the cells' text in the inline SVG
+    # the metrics table: a run that ran out of memory reads OOM where its figures would be, not "—"
+    oom_runs = [r for r in runs if r.failure_cause == "oom"]
+    metrics = report.section("metrics")
+    assert metrics is not None
+    cells = [c.text for row in metrics.rows for c in row]
+    assert oom_runs and cells.count("OOM") == len(oom_runs) * len(report.metric_names)
+    assert html.count(">OOM</td>") == cells.count("OOM")
