@@ -128,7 +128,9 @@ def _climbing(profile: Profile, configs: list[dict[str, Any]]) -> list[dict[str,
     """Configs in ascending order of the stop_after_oom axes (stable), so an axis is climbed from its
     smallest value and an out-of-memory failure can stop it (unchanged without such axes)."""
     names = [a.name for a in profile.axes if a.stop_after_oom]
-    return sorted(configs, key=lambda c: [c.get(n, -math.inf) for n in names]) if names else configs
+    if not names:
+        return configs
+    return sorted(configs, key=lambda c: [(c.get(n) is not None, c.get(n) or 0) for n in names])  # None first
 
 
 def stopped_by_oom(profile: Profile, config: Mapping[str, Any], ooms: Iterable[Mapping[str, Any]]) -> str | None:
@@ -139,7 +141,8 @@ def stopped_by_oom(profile: Profile, config: Mapping[str, Any], ooms: Iterable[M
         if not axis.stop_after_oom or name not in config:
             continue
         for failed in ooms:
-            if (name in failed and failed[name] < config[name] and failed.keys() == config.keys()
+            if (None not in (failed.get(name), config[name]) and failed[name] < config[name]
+                    and failed.keys() == config.keys()
                     and all(failed[k] == v for k, v in config.items() if k != name)):
                 return (f"not run: out of memory at {name}={failed[name]} with every other option equal "
                         f"({name} stops after out of memory)")
