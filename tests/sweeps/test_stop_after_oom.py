@@ -4,6 +4,9 @@ other option equal) in grid and random sweeps, on resume too, and bounds the Opt
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,3 +140,17 @@ def test_a_real_oom_stops_the_axis_and_resume_keeps_it_stopped(data_dir: Path, t
         assert sorted(bool(e.get("reason")) for e in again if e["type"] == "trial-skipped") == [False, False,
                                                                                                 True, True]
         assert len(store.list_runs(sweep_id=sweep_id)) == 2
+
+
+@pytest.mark.slow
+def test_the_cli_shows_each_stopped_trial_and_counts_them(data_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "real.toml"
+    path.write_text(REAL.replace("seed = [0, 1]", "seed = [0]"))
+    proc = subprocess.run([sys.executable, "-m", "app.main", "sweep", str(path), "--python", limited_python(tmp_path),
+                           "--store", f"sqlite:///{tmp_path / 'store.db'}"], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "INFERLAB_NUM_THREADS": "1"},
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 1, proc.stderr  # a trial failed (out of memory)
+    assert "trial 1/2 failed (oom)" in proc.stderr
+    assert "trial 2/2 not run: out of memory at output_tokens=65536 with every other option equal" in proc.stderr
+    assert "1 trial(s) not run: an out-of-memory failure stopped their axis (stop_after_oom)" in proc.stderr
