@@ -17,6 +17,7 @@ from typing import Any
 from app.pareto import pareto_front
 from app.store.records import RunDetail, RunSummary
 from app.study.tables import NOT_OPTIONS, Point, option_of, points
+from engine.causes import FailureCause
 from engine.metric_names import HEADLINE_METRICS, info
 
 BAR_COUNT = 7  # grouped bar charts shown: the first headline metrics (each chart costs paint time)
@@ -191,7 +192,8 @@ def pareto_data(runs: Sequence[RunSummary], x_metric: str, y_metric: str) -> Par
 
 @dataclasses.dataclass(frozen=True)
 class Landscape:
-    """A metric over two parameters: grid[j][i] is at (x_values[i], y_values[j]); NaN where no run.
+    """A metric over two parameters: grid[j][i] is at (x_values[i], y_values[j]); NaN where no run has a
+    value. `oom[j][i]` is True where the cell's every run ran out of memory (a value-less cell drawn "OOM").
 
     `pooled[j][i]` says what a cell's runs differ in besides x and y ("" when they are one configuration,
     else e.g. "3 configurations differing in gpu_count (1, 2, 4)"); `note` sums that up for the chart.
@@ -206,10 +208,19 @@ class Landscape:
     counts: tuple[tuple[int, ...], ...]
     pooled: tuple[tuple[str, ...], ...] = ()
     note: str = ""
+    oom: tuple[tuple[bool, ...], ...] = ()
+
+    def cell_text(self, i: int, j: int) -> str:
+        """What cell (x_values[i], y_values[j]) shows: its value, "OOM", or "—" where no run has a value."""
+        v = self.grid[j][i]
+        if not math.isnan(v):
+            return f"{v:.4g}" + (" *" if self.pooled[j][i] else "")  # * = the cell pools configurations
+        return "OOM" if self.oom and self.oom[j][i] else "—"
 
 
 def landscape(runs: Sequence[RunSummary], x_param: str, y_param: str, metric: str) -> Landscape:
-    """Median of `metric` per (x, y) cell over the runs that have it (median: repeated configs agree).
+    """Median of `metric` per (x, y) cell over the runs that have it (median: repeated configs agree); a
+    cell whose every run failed out of memory is kept, without a value, as an OOM cell.
 
     A cell whose runs differ in another option (a model, an engine, a GPU count) pools them: each such
     cell says what and how many configurations, and the note counts those cells, so nothing is pooled
@@ -217,13 +228,15 @@ def landscape(runs: Sequence[RunSummary], x_param: str, y_param: str, metric: st
     """
     cells: dict[tuple[Any, Any], list[RunSummary]] = {}
     for r in runs:
-        if r.value(metric) is None or x_param not in r.config or y_param not in r.config:
+        if (r.value(metric) is None and r.failure_cause != FailureCause.OOM) or x_param not in r.config \
+                or y_param not in r.config:
             continue
         cells.setdefault((_hashable(r.config[x_param]), _hashable(r.config[y_param])), []).append(r)
     xs = sorted({k[0] for k in cells}, key=_sort_key)
     ys = sorted({k[1] for k in cells}, key=_sort_key)
-    grid = tuple(tuple(statistics.median(_values(cells[(x, y)], metric)) if (x, y) in cells else math.nan
+    grid = tuple(tuple(statistics.median(values) if (values := _values(cells.get((x, y), ()), metric)) else math.nan
                        for x in xs) for y in ys)
+    oom = tuple(tuple((x, y) in cells and not _values(cells[(x, y)], metric) for x in xs) for y in ys)
     counts = tuple(tuple(len(cells.get((x, y), ())) for x in xs) for y in ys)
     pooled = tuple(tuple(_pooled(cells.get((x, y), ()), (x_param, y_param)) for x in xs) for y in ys)
     mixed = [text for row in pooled for text in row if text]
@@ -233,7 +246,7 @@ def landscape(runs: Sequence[RunSummary], x_param: str, y_param: str, metric: st
                             for k in differing_options(members) if k not in (x_param, y_param)})
         note = (f"{len(mixed)} of {len(cells)} cell(s) pool runs that differ in {', '.join(differing)}: "
                 f"the median mixes them")
-    return Landscape(x_param, y_param, metric, tuple(xs), tuple(ys), grid, counts, pooled, note)
+    return Landscape(x_param, y_param, metric, tuple(xs), tuple(ys), grid, counts, pooled, note, oom)
 
 
 def _values(members: Sequence[RunSummary], metric: str) -> list[float]:

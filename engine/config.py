@@ -17,6 +17,7 @@ from engine.schema import OptionInfo, build, option, options_of, to_dict
 
 QUANTIZATION_CHOICES = ("none", "int8-weight", "int4-weight", "torchao-int8-weight", "torchao-int8-dynamic",
                         "torchao-int4-weight", "bnb-8bit", "bnb-4bit", "fp8", "awq", "gptq")
+PROMPT_ORDERS = ("given", "sorted", "shuffled")
 SPECULATIVE_CHOICES = ("none", "draft", "prompt-lookup", "ngram", "eagle")
 
 
@@ -43,6 +44,9 @@ class CommonOptions:
     workload: str = option("synthetic", "Prompts: synthetic (exact input token count), chat-formatted, "
                            "or a JSONL file of your own.", choices=("synthetic", "chat", "jsonl"))
     prompt_file: str | None = option(None, "JSONL prompt file (one {\"prompt\": ...} per line) for workload=jsonl.")
+    prompt_order: str = option("given", "Order the measured requests are sent in: as given, sorted by prompt length "
+                               "(shortest first, so a batch holds similar lengths), or shuffled with the trial's "
+                               "seed.", choices=PROMPT_ORDERS)
     input_tokens: int = option(128, "Prompt length in tokens (synthetic and chat workloads).", min=1,
                                max=131072, unit="tokens")
     output_tokens: int = option(64, "Tokens to generate per request (the maximum, if stopping naturally).",

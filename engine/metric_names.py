@@ -36,6 +36,9 @@ def _family(base: str, unit: str, label: str, meaning: str, headline: dict[str, 
 CATALOGUE: dict[str, MetricInfo] = {m.name: m for m in [
     MetricInfo("output_tokens_per_s", "tok/s", "Output throughput", True,
                "Generated tokens / wall time of the measured window (median over repetitions).", headline=1),
+    MetricInfo("batch_median_output_tokens_per_s", "tok/s", "Per-batch median output throughput", True,
+               "The seed study's throughput: per batch (engine call), its generated tokens / its wall time; the "
+               "median over batches. Beside output_tokens_per_s, it leaves out the gaps between batches."),
     MetricInfo("total_tokens_per_s", "tok/s", "Total throughput", True,
                "(Prompt + generated tokens) / wall time of the measured window."),
     MetricInfo("requests_per_s", "req/s", "Request throughput", True, "Finished requests / wall time.",

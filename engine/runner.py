@@ -26,6 +26,7 @@ from engine.meters import devices, nvml
 from engine.meters.energy import EnergyMeter
 from engine.meters.latency import (
     Repetition,
+    batch_median_metric,
     count_metrics,
     latency_metrics,
     mark_estimated,
@@ -179,6 +180,7 @@ class _Trial:
             memory.begin()
             reps, gaps_ms = self.measure(backend, measured, energy)
         self.result.metrics.update(throughput_metrics(reps))
+        self.result.metrics.update(batch_median_metric(reps, self.config.engine))
         self.result.metrics.update(latency_metrics(reps, gaps_ms, backend.ttft_method))
         output_counting, estimated = backend.output_token_counting()
         self.result.metrics.update(count_metrics(reps, output_counting))
@@ -221,7 +223,7 @@ class _Trial:
             records = backend.run(self.config, requests, rep, t0, self.cancel, report)
             wall_s = time.perf_counter() - t0
             energy.end(sum(r.output_tokens for r in records if r.ok))
-            reps.append(Repetition(records, wall_s))
+            reps.append(Repetition(records, wall_s, tuple(backend.batch_sizes())))
             gaps_ms.extend(backend.inter_token_gaps_ms())
             for record in records:
                 self.runner.emit("request", id=self.id, record=record.to_dict())
@@ -251,7 +253,7 @@ class _Trial:
                 else f"natural stopping at EOS, at most {c.output_tokens} tokens per request")
         self.result.notes.append(f"workload {c.workload}; {stop}; {c.num_requests} requests × "
                                  f"{c.repetitions} repetitions after {c.warmup_requests} warm-up requests; "
-                                 f"batch_size {c.batch_size}")
+                                 f"batch_size {c.batch_size}; prompt order {c.prompt_order}")
 
 
 def _require_gpus(config: TrialConfig, cls: type[Backend]) -> None:
@@ -286,13 +288,19 @@ def check_cancel(cancel: threading.Event) -> None:
         raise CancelledError("trial cancelled")
 
 
+# How an allocation that failed reads when the library raises a plain error: CUDA's and vLLM's "out of memory",
+# torch's CPU allocator ("DefaultCPUAllocator: can't allocate memory ... Error code 12 (Cannot allocate memory)").
+_OOM_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memory")
+
+
 def classify(exc: BaseException) -> tuple[FailureCause, str]:
-    """(cause, message) for an exception raised during a trial."""
+    """(cause, message) for an exception raised during a trial: an out-of-memory error on the device
+    (torch.OutOfMemoryError) or the host (MemoryError, a failed CPU allocation) is `oom`."""
     if isinstance(exc, EngineError):
         return exc.cause, str(exc)
     if isinstance(exc, MemoryError) or type(exc).__name__ in ("OutOfMemoryError", "OutOfMemoryError_"):
         return OutOfMemoryError.cause, f"{type(exc).__name__}: {exc}"
-    if "out of memory" in str(exc).lower():
+    if any(text in str(exc).lower() for text in _OOM_MESSAGES):
         return OutOfMemoryError.cause, f"{type(exc).__name__}: {exc}"
     return FailureCause.CRASH, f"{type(exc).__name__}: {exc}"
 

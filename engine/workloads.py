@@ -5,12 +5,14 @@
 - chat: a synthetic user message wrapped in the model's chat template, counted after templating;
 - jsonl: the user's file, one `{"prompt": str}` or `{"messages": [{"role", "content"}, ...]}` per line.
 
-The same requests are used in every repetition (so repetitions differ only by noise); warm-up
+`prompt_order` sends them as given, sorted by prompt length (shortest first) or shuffled with the
+trial's seed. The same requests are used in every repetition (so repetitions differ only by noise); warm-up
 requests are drawn from another seed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -62,7 +64,19 @@ class WordPool:
 
 
 def build(config: TrialConfig, tokenizer: Any, count: int, seed_offset: int = 0) -> list[Request]:
-    """`count` requests for the trial's workload (seed_offset separates warm-up from measured prompts)."""
+    """`count` requests for the trial's workload (seed_offset separates warm-up from measured prompts), in
+    the trial's `prompt_order`; each request's index is its place in that order (the order sent)."""
+    requests = _requests(config, tokenizer, count, seed_offset)
+    order = config.common.prompt_order
+    if order == "sorted":  # stable: equal lengths keep the given order
+        requests.sort(key=lambda r: r.input_tokens)
+    elif order == "shuffled":
+        random.Random(f"prompt_order:{config.common.seed}:{seed_offset}").shuffle(requests)
+    return [dataclasses.replace(r, index=i) for i, r in enumerate(requests)]
+
+
+def _requests(config: TrialConfig, tokenizer: Any, count: int, seed_offset: int) -> list[Request]:
+    """The workload's requests in the order given (file order, or as drawn)."""
     c = config.common
     rng = random.Random(c.seed * 1_000_003 + seed_offset)
     if c.workload == "jsonl":

@@ -158,11 +158,14 @@ def execute(profile: Profile, args: argparse.Namespace, resume: bool, *, first: 
     headline = profile.objectives[0].metric if profile.objectives else "output_tokens_per_s"
     progress = Progress(headline_metric=headline)
     recovered: list[str] = []
+    not_run: list[str] = []  # trials an out-of-memory failure stopped (stop_after_oom)
 
     def on_event(event: dict[str, Any]) -> None:
         progress(event)
         if event.get("recovery_file"):
             recovered.append(event["recovery_file"])
+        if event.get("type") == "trial-skipped" and event.get("reason"):
+            not_run.append(event["reason"])
 
     with Store(args.store) as store, _Interrupt(stop):
         host, cluster = args.host or profile.host, getattr(args, "cluster", None)
@@ -191,6 +194,9 @@ def execute(profile: Profile, args: argparse.Namespace, resume: bool, *, first: 
             print(f"\n{label} (feasible): runs {', '.join(str(r.id) for r in best)}")
         if extra_text:
             print(f"\n{extra_text}")
+    if not_run:
+        print(f"\n{len(not_run)} trial(s) not run: an out-of-memory failure stopped their axis (stop_after_oom)",
+              file=sys.stderr)
     if recovered:
         print(f"\n{len(recovered)} result(s) could not be written to the store and were saved to:\n  "
               + "\n  ".join(recovered) + "\nbring them back with `inferlab import --recover`", file=sys.stderr)

@@ -46,7 +46,8 @@ class Progress:
             self._draw(event["index"])
         elif kind == "trial-skipped":
             self.finished += 1
-            self._line(f"trial {event['index'] + 1}/{self.total} already done (run {event['run_id']})", final=True)
+            why = event.get("reason") or f"already done (run {event['run_id']})"
+            self._line(f"trial {event['index'] + 1}/{self.total} {why}", final=True)
         elif kind == "progress":
             phase = str(event.get("phase", ""))
             if not self.tty and not self.phase.startswith(phase):  # plain logs: one line per phase

@@ -10,6 +10,7 @@ import math
 from app import compare
 from app.reports.model import Report
 from app.store.records import RunDetail, RunSummary
+from engine.causes import FailureCause
 
 MAX_BAR_RUNS = 30
 MAX_BAR_METRICS = 4
@@ -71,8 +72,10 @@ def bar_groups(report: Report) -> tuple[list[BarGroup], str]:
 
 
 def landscape(report: Report) -> compare.Landscape | None:
-    """Throughput over the two numeric swept options with the most distinct values (None without two)."""
-    runs = [d.summary for d in ok_runs(report) if d.summary.value(THROUGHPUT) is not None]
+    """Throughput over the two numeric swept options with the most distinct values (None without two), over
+    the finished runs with a throughput and the runs that ran out of memory (OOM cells)."""
+    runs = [d.summary for d in report.runs if (d.summary.status == "ok" and d.summary.value(THROUGHPUT) is not None)
+            or d.summary.failure_cause == FailureCause.OOM]
     swept = [k for k in compare.swept_parameters(runs) if _numeric_option(runs, k)]
     distinct = {k: len({r.config[k] for r in runs if k in r.config}) for k in swept}
     swept = [k for k in swept if distinct[k] >= 2]

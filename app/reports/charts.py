@@ -24,6 +24,7 @@ _RC = {"svg.fonttype": "none", "svg.hashsalt": "inferlab-report", "font.size": 8
        "axes.spines.top": False, "axes.spines.right": False}
 _MAX_TIPPED_POINTS = 300
 _MAX_TIPPED_CELLS = 600
+_OOM_COLOR = "#b03a2e"
 _BYTES_PER_MIB = 2**20
 _COLORS = ("#3465a4", "#cc6633", "#4e9a06", "#75507b", "#c4a000", "#2e8b8b")
 
@@ -121,7 +122,7 @@ def _landscape(report: Report) -> Chart | None:
     nx, ny = len(land.x_values), len(land.y_values)
     fig = Figure(figsize=(min(10, 2.5 + 0.7 * nx), min(8, 1.8 + 0.45 * ny)), layout="constrained")
     ax = fig.subplots()
-    values = [v for row in land.grid for v in row if not math.isnan(v)]
+    values = [v for row in land.grid for v in row if not math.isnan(v)] or [0.0]
     lo, hi = min(values), max(values)
     cmap = matplotlib.colormaps["viridis"]
     norm = matplotlib.colors.Normalize(lo, hi if hi > lo else lo + 1)
@@ -129,22 +130,23 @@ def _landscape(report: Report) -> Chart | None:
     annotate = nx * ny <= 150
     for yi, row in enumerate(land.grid):
         for xi, v in enumerate(row):
-            empty = math.isnan(v)
-            rect = Rectangle((xi - 0.5, yi - 0.5), 1, 1, facecolor="#eeeeee" if empty else cmap(norm(v)),
-                             edgecolor="white")
+            empty, oom = math.isnan(v), land.oom[yi][xi]
+            rect = Rectangle((xi - 0.5, yi - 0.5), 1, 1, edgecolor="white",
+                             facecolor=_OOM_COLOR if oom else "#eeeeee" if empty else cmap(norm(v)))
             ax.add_patch(rect)
-            if empty:
+            if empty and not oom:
                 continue
             if nx * ny <= _MAX_TIPPED_CELLS:
                 gid = f"tip-cell-{xi}-{yi}"
                 rect.set_gid(gid)
                 pooled = f"; pools {land.pooled[yi][xi]}" if land.pooled[yi][xi] else ""
-                tips[gid] = (f"{land.x_param}={land.x_values[xi]}, {land.y_param}={land.y_values[yi]}: "
-                             f"{format_number(v)} tok/s (median of {land.counts[yi][xi]} run(s){pooled})")
+                value = (f"OOM, every run ran out of memory ({land.counts[yi][xi]} run(s){pooled})" if oom else
+                         f"{format_number(v)} tok/s (median of {land.counts[yi][xi]} run(s){pooled})")
+                tips[gid] = f"{land.x_param}={land.x_values[xi]}, {land.y_param}={land.y_values[yi]}: {value}"
             if annotate:
                 mark = " *" if land.pooled[yi][xi] else ""
-                ax.text(xi, yi, format_number(v) + mark, ha="center", va="center", fontsize=7,
-                        color="white" if norm(v) < 0.6 else "black")
+                ax.text(xi, yi, "OOM" if oom else format_number(v) + mark, ha="center", va="center", fontsize=7,
+                        color="white" if oom or norm(v) < 0.6 else "black")
     ax.set_xlim(-0.5, nx - 0.5)
     ax.set_ylim(-0.5, ny - 0.5)
     ax.set_xticks(range(nx), [str(v) for v in land.x_values], rotation=45 if nx > 8 else 0)
@@ -153,7 +155,8 @@ def _landscape(report: Report) -> Chart | None:
     ax.set_ylabel(land.y_param)
     fig.colorbar(matplotlib.cm.ScalarMappable(norm, cmap), ax=ax, label=metric_header("output_tokens_per_s"))
     return Chart("landscape", f"Throughput landscape over {land.x_param} × {land.y_param}", fig, tips,
-                 "Cell: median output throughput of the finished runs with those two values; grey: no run."
+                 "Cell: median output throughput of the finished runs with those two values; OOM (red): every "
+                 "run ran out of memory; grey: no run."
                  + (f" * {land.note}." if land.note else ""))
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from app.reports import tables
 from app.reports.tables import Cell, Table
-from app.store.records import RunDetail
+from app.store.records import RunDetail, RunSummary
+from engine.causes import FailureCause
 from engine.metric_names import CATALOGUE, HEADLINE_METRICS, info
 from engine.results import MEDIAN_CI, PERCENTILES, Measurement, min_samples_for_percentile
 
@@ -246,10 +247,18 @@ def _metrics_table(runs: Sequence[RunDetail], headers: list[str], metric_names: 
     item_headers = [metric_header(n, units[n]) for n in metric_names]
     table = tables.matrix("metrics", f"Metrics (value [{MEDIAN_CI}]; n/a = unavailable, see how measured)",
                           item_headers, headers,
-                          lambda i, r: format_measurement(runs[r].summary.metrics.get(metric_names[i])),
+                          lambda i, r: _metric_cell(runs[r].summary, metric_names[i]),
                           item_title="Metric", compact_items=[metric_names.index(k) for k in
                                                               key_metrics(metric_names)])
     return dataclasses.replace(table, note=METRICS_NOTE)
+
+
+def _metric_cell(run: RunSummary, name: str) -> Cell:
+    """A run's figure; "OOM" where a run that ran out of memory has none."""
+    m = run.metrics.get(name)
+    if m is None and run.failure_cause == FailureCause.OOM:
+        return Cell("OOM", kind="failed", tip=run.failure_message or "ran out of memory")
+    return format_measurement(m)
 
 
 def _methods_table(runs: Sequence[RunDetail], metric_names: list[str]) -> Table:

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 # Options that must hold the same values for every compared value of a group, or the comparison is
 # not like for like: sampling, precision, workload and the number of new tokens.
 FAIR_FIELDS = ("temperature", "top_p", "seed", "dtype", "quantization", "kv_cache_dtype", "workload",
-               "prompt_file", "input_tokens", "num_requests", "output_tokens", "ignore_eos")
+               "prompt_file", "prompt_order", "input_tokens", "num_requests", "output_tokens", "ignore_eos")
 _NOT_RECORDED = object()
 POINT_METHOD = "A configuration point pools the runs that differ only in their repetition; its value is the " \
                "median of its ok runs' {metric}. A point whose runs all failed, one at least out of memory, is OOM."

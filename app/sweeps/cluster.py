@@ -189,9 +189,10 @@ class ClusterSweepRun(_SweepRun):
         def next_trial() -> _InFlight | None:
             for index, config in todo:
                 stored = self.done.get(config_identity(config))
-                if stored is None:
+                if stored is not None:
+                    self.emit({"type": "trial-skipped", "index": index, "total": len(configs), "run_id": stored.id})
+                elif not self._skip_after_oom(index, len(configs), config):  # trials in flight may still OOM
                     return _InFlight(index, config, "")
-                self.emit({"type": "trial-skipped", "index": index, "total": len(configs), "run_id": stored.id})
             return None
 
         self._drive(len(configs), next_trial, lambda trial, run_id, status, metrics: None)

@@ -60,7 +60,8 @@ def _grid_of(profile: Profile) -> GridSpace | None:
     """The finite grid of an unconditional profile whose axes are all discrete, else None."""
     if any(axis.when for axis in profile.axes):
         return None
-    return GridSpace.of({axis.name: distribution(axis) for axis in profile.axes})
+    return GridSpace.of({axis.name: distribution(axis) for axis in profile.axes},
+                        frozenset(axis.name for axis in profile.axes if axis.stop_after_oom))
 
 
 def _value(axis: Axis, param: Any) -> Any:

@@ -66,7 +66,7 @@ def plan_grid(profile: Profile) -> list[dict[str, Any]]:
     unique = list({config_identity(c): c for c in map(normalize, configs)}.values())
     if profile.n_trials is not None:
         unique = unique[:profile.n_trials]
-    return order_by_load_key(unique)
+    return order_by_load_key(_climbing(profile, unique))
 
 
 def plan_random(profile: Profile) -> list[dict[str, Any]]:
@@ -84,7 +84,7 @@ def plan_random(profile: Profile) -> list[dict[str, Any]]:
             drawn.add(raw)
             flat = normalize(config)
             seen.setdefault(config_identity(flat), flat)
-    return order_by_load_key(list(seen.values()))
+    return order_by_load_key(_climbing(profile, list(seen.values())))
 
 
 def require_a_valid_draw(profile: Profile, draws: int = 32) -> None:
@@ -122,6 +122,31 @@ def order_by_load_key(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for config in configs:
         groups.setdefault(load_key(config), []).append(config)
     return [c for group in groups.values() for c in group]
+
+
+def _climbing(profile: Profile, configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Configs in ascending order of the stop_after_oom axes (stable), so an axis is climbed from its
+    smallest value and an out-of-memory failure can stop it (unchanged without such axes)."""
+    names = [a.name for a in profile.axes if a.stop_after_oom]
+    if not names:
+        return configs
+    return sorted(configs, key=lambda c: [(c.get(n) is not None, c.get(n) or 0) for n in names])  # None first
+
+
+def stopped_by_oom(profile: Profile, config: Mapping[str, Any], ooms: Iterable[Mapping[str, Any]]) -> str | None:
+    """Why `config` is not run, or None: a trial with every other option equal ran out of memory (`ooms`:
+    their flat configs) at a smaller value of a stop_after_oom axis."""
+    for axis in profile.axes:
+        name = axis.name
+        if not axis.stop_after_oom or name not in config:
+            continue
+        for failed in ooms:
+            if (None not in (failed.get(name), config[name]) and failed[name] < config[name]
+                    and failed.keys() == config.keys()
+                    and all(failed[k] == v for k, v in config.items() if k != name)):
+                return (f"not run: out of memory at {name}={failed[name]} with every other option equal "
+                        f"({name} stops after out of memory)")
+    return None
 
 
 def axis_params(profile: Profile, config: Mapping[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,8 @@ class Axis:
     A grid needs discrete points: a range then gives `step` (linear) or `num` points (log or linear).
     `when` makes the axis conditional: it applies only to configs whose options equal those values
     (a list means any of them), e.g. `draft_model` only when `speculative = "draft"`.
+    `stop_after_oom`: once a trial runs out of memory at a value, the trials at larger values with every
+    other option equal are not run (`app.sweeps.planning.stopped_by_oom`).
     """
 
     name: str
@@ -46,6 +48,7 @@ class Axis:
     step: float | None = None
     num: int | None = None
     when: Mapping[str, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
+    stop_after_oom: bool = False
 
     def active(self, config: Mapping[str, Any]) -> bool:
         """Whether the axis applies to a config with these option values."""

@@ -50,6 +50,8 @@ def _axis(axis: Axis) -> Any:
             spec["num"] = axis.num
     if axis.when:
         spec["when"] = {k: list(v) if len(v) > 1 else v[0] for k, v in axis.when.items()}
+    if axis.stop_after_oom:
+        spec["stop_after_oom"] = True
     return spec["values"] if list(spec) == ["values"] else spec
 
 

@@ -14,6 +14,7 @@ The layout (see profiles/*.toml):
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import re
@@ -51,7 +52,7 @@ from engine.schema import OptionInfo, brief, check_text, coerce
 TOP_KEYS = ("name", "description", "engine", "model", "strategy", "repetitions", "tags", "host", "options",
             "axes", "budget", "objectives", "constraints")
 BUDGET_KEYS = ("n_trials", "timeout_s", "seed")
-AXIS_KEYS = ("values", "min", "max", "step", "num", "log", "when")
+AXIS_KEYS = ("values", "min", "max", "step", "num", "log", "when", "stop_after_oom")
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z0-9_]+)\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
 
@@ -212,18 +213,22 @@ class _Parser:
             raise self.fail(path, "expected a list of values or a table {values=[...]} / {min=, max=}")
         self.check_keys(spec, path, AXIS_KEYS)
         when = self.condition(infos, spec.get("when"), [*path, "when"])
+        stop = self.get(spec, [*path, "stop_after_oom"], bool, "true or false", False)
+        if stop and info.type not in (int, float):
+            raise self.fail([*path, "stop_after_oom"], f"needs a numeric option (larger values need more memory); "
+                            f"{name} takes {info.allowed()}")
         if "values" in spec:
             values = spec["values"]
             if not isinstance(values, list) or not values:
                 raise self.fail([*path, "values"], "expected a non-empty list of values")
             if len(values) > MAX_AXIS_POINTS:
                 raise self.fail([*path, "values"], f"{len(values):,} values; at most {MAX_AXIS_POINTS:,}")
-            extra = sorted(set(spec) - {"values", "when"})
+            extra = sorted(set(spec) - {"values", "when", "stop_after_oom"})
             if extra:
                 raise self.fail([*path, extra[0]], "cannot be combined with `values`")
             coerced = tuple(self.option_value(infos, name, v, [*path, "values"]) for v in values)
-            return Axis(name, values=tuple(dict.fromkeys(coerced)), when=when)
-        return self.range_axis(info, name, spec, when, path)
+            return Axis(name, values=tuple(dict.fromkeys(coerced)), when=when, stop_after_oom=stop)
+        return dataclasses.replace(self.range_axis(info, name, spec, when, path), stop_after_oom=stop)
 
     def range_axis(self, info: OptionInfo, name: str, spec: Mapping[str, Any],
                    when: Mapping[str, tuple[Any, ...]], path: list[str | int]) -> Axis:

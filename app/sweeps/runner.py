@@ -7,7 +7,10 @@ A failed trial is stored with its cause and the sweep goes on; after a crash/OOM
 trial gets a fresh worker. `stop` cancels the trial in flight (`WorkerClient.cancel`, from a watcher
 thread) and ends the sweep; `pause` holds it after the current trial. `resume` continues the newest
 sweep of the same name: finished trials (same flat config, status ok or failed) are skipped and the
-sweep's persisted Optuna study (`app.sweeps.study_journal`) continues.
+sweep's persisted Optuna study (`app.sweeps.study_journal`) continues. On a stop_after_oom axis, a
+grid or random trial that a stored out-of-memory failure stops (`planning.stopped_by_oom`: a smaller
+value, every other option equal) is not run nor stored: a `trial-skipped` event with its `reason` says
+so, and a resumed sweep decides the same from the stored failures.
 An Optuna sweep given `first` measures that configuration's axis values first (a re-tune's transferred
 configuration, `app.study.retune`); `origin` is kept with the sweep's stored profile (key "origin").
 
@@ -38,7 +41,14 @@ from app.store.records import RunSummary
 from app.store.recovery import WRITE_ERRORS, add_run_or_recover
 from app.sweeps import best
 from app.sweeps.optuna_search import RETRIED_CAUSES, OptunaSearch
-from app.sweeps.planning import axis_params, config_identity, normalize, plan_grid, plan_random
+from app.sweeps.planning import (
+    axis_params,
+    config_identity,
+    normalize,
+    plan_grid,
+    plan_random,
+    stopped_by_oom,
+)
 from app.sweeps.profile import Profile
 from app.sweeps.study_journal import journal_path, journal_storage, study_name
 from engine.causes import FailureCause
@@ -86,6 +96,7 @@ class _SweepRun:
         self.client_lock = threading.Lock()
         self.sweep_id = 0
         self.done: dict[str, RunSummary] = {}
+        self.ooms: list[dict[str, Any]] = []  # flat configs of this sweep's trials that ran out of memory
 
     def emit(self, event: Event) -> None:
         self.on_event(event)
@@ -100,6 +111,7 @@ class _SweepRun:
             self.sweep_id = previous.id
             self.store.set_sweep_status(self.sweep_id, "running")
             self.done = self._finished_runs()
+            self.ooms = [_normalized(r.config) for r in self.done.values() if r.failure_cause == FailureCause.OOM]
         finished = threading.Event()
         watcher = threading.Thread(target=self._watch_stop, args=(finished,), name="sweep-stop", daemon=True)
         watcher.start()
@@ -156,8 +168,18 @@ class _SweepRun:
             if stored is not None:
                 self.emit({"type": "trial-skipped", "index": index, "total": len(configs), "run_id": stored.id})
                 continue
+            if self._skip_after_oom(index, len(configs), config):
+                continue
             self._run_trial(index, len(configs), config)
             self._hold_while_paused()
+
+    def _skip_after_oom(self, index: int, total: int, config: Mapping[str, Any]) -> bool:
+        """Emit `trial-skipped` with the reason when an out-of-memory failure stops this trial's axis."""
+        reason = stopped_by_oom(self.profile, config, self.ooms)
+        if reason is not None:
+            self.emit({"type": "trial-skipped", "index": index, "total": total, "run_id": None,
+                       "config": dict(config), "reason": reason})
+        return reason is not None
 
     def _new_search(self, parallel: bool = False) -> OptunaSearch:
         """The Optuna search, with the trials of a resumed sweep told."""
@@ -248,6 +270,8 @@ class _SweepRun:
         saved = add_run_or_recover(self.store, result, sweep_id=self.sweep_id, sweep_name=self.profile.name,
                                    tags=self.profile.tags)
         metrics = _values(result.metrics)
+        if result.failure_cause == FailureCause.OOM:
+            self.ooms.append(dict(result.config))
         event = {"type": "trial-finished", "index": index, "run_id": saved.run_id, "status": result.status,
                  "failure_cause": result.failure_cause, "metrics": metrics}
         if saved.recovery_file is not None:

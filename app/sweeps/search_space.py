@@ -7,6 +7,8 @@ at least as much memory is out of memory too: the same value on every other axis
 +1 axis and ≤ on each −1 axis. Options not in the table bound nothing. The number of visible GPUs
 under HF `device_map="auto"` is deliberately not there: in the study's A100 data Bloom-3b fits batch
 32 on 2 GPUs but runs out of memory at batch 32 on 8 (the first device holds more as GPUs are added).
+A profile's stop_after_oom axes count as +1 axes too (the rule grid and random sweeps apply is this one
+restricted to one axis: `app.sweeps.planning.stopped_by_oom`).
 """
 
 from __future__ import annotations
@@ -42,21 +44,24 @@ def _choices(dist: BaseDistribution) -> list[Any] | None:
 class GridSpace:
     """The product of a few discrete distributions: its points, their order and OOM implications."""
 
-    def __init__(self, distributions: Mapping[str, BaseDistribution], choices: Mapping[str, list[Any]]) -> None:
+    def __init__(self, distributions: Mapping[str, BaseDistribution], choices: Mapping[str, list[Any]],
+                 climbing: frozenset[str] = frozenset()) -> None:
         self.distributions = dict(distributions)
+        self.climbing = climbing  # stop_after_oom axes: larger values need more memory
         self.names = list(distributions)
         self.choices = {name: choices[name] for name in self.names}
         self.size = math.prod(len(c) for c in self.choices.values())
 
     @classmethod
-    def of(cls, distributions: Mapping[str, BaseDistribution]) -> GridSpace | None:
+    def of(cls, distributions: Mapping[str, BaseDistribution], climbing: frozenset[str] = frozenset()
+           ) -> GridSpace | None:
         """The grid of these distributions, or None if one is continuous or the product is too large."""
         choices = {name: _choices(dist) for name, dist in distributions.items()}
         if not choices or any(c is None for c in choices.values()):
             return None
         if math.prod(len(c) for c in choices.values() if c is not None) > MAX_POINTS:
             return None
-        return cls(distributions, {name: c for name, c in choices.items() if c is not None})
+        return cls(distributions, {name: c for name, c in choices.items() if c is not None}, climbing)
 
     def key(self, params: Mapping[str, Any]) -> Key:
         return tuple(params[name] for name in self.names)
@@ -68,7 +73,7 @@ class GridSpace:
     def needs_no_less_memory(self, point: Mapping[str, Any], failed: Mapping[str, Any]) -> bool:
         """Whether `point` needs at least the memory of the out-of-memory point `failed`."""
         for name in self.names:
-            direction = MEMORY_DIRECTION.get(name, 0)
+            direction = MEMORY_DIRECTION.get(name, 0) or int(name in self.climbing)
             ordered = not isinstance(self.distributions[name], CategoricalDistribution)
             a, b = point[name], failed[name]
             if direction == 0 or not ordered:

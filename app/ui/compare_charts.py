@@ -173,7 +173,8 @@ class ParetoChart(pg.PlotWidget):
 
 
 class LandscapeChart(pg.PlotWidget):
-    """Heatmap of a metric over two swept parameters (median per cell, blank where no run)."""
+    """Heatmap of a metric over two swept parameters (median per cell; "OOM" where every run ran out of
+    memory, "—" where no run)."""
 
     hovered = Signal(str)
 
@@ -204,9 +205,7 @@ class LandscapeChart(pg.PlotWidget):
             self.color_bar.setLevels((low, high if high > low else low + 1.0))
         for i in range(len(land.x_values)):
             for j in range(len(land.y_values)):
-                v = land.grid[j][i]
-                mark = " *" if land.pooled[j][i] else ""  # * = the cell pools configurations (note below)
-                text = pg.TextItem("—" if math.isnan(v) else f"{v:.4g}{mark}", color="#ffffff", anchor=(0.5, 0.5))
+                text = pg.TextItem(land.cell_text(i, j), color="#ffffff", anchor=(0.5, 0.5))
                 text.setPos(i + 0.5, j + 0.5)
                 self.addItem(text)
                 self.labels.append(text)
@@ -229,8 +228,9 @@ class LandscapeChart(pg.PlotWidget):
             unit = info(land.metric).unit
             n = land.counts[j][i]
             pooled = f"; pools {land.pooled[j][i]}" if land.pooled[j][i] else ""
-            text = (f"{land.x_param}={land.x_values[i]}, {land.y_param}={land.y_values[j]}: "
-                    f"{'no run' if math.isnan(v) else display_value(v, unit)} ({n} run(s){pooled})")
+            value = ("OOM: every run out of memory" if land.oom[j][i] else "no run") if math.isnan(v) \
+                else display_value(v, unit)
+            text = f"{land.x_param}={land.x_values[i]}, {land.y_param}={land.y_values[j]}: {value} ({n} run(s){pooled})"
             self.setToolTip(text)
             self.hovered.emit(text)
 

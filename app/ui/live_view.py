@@ -142,6 +142,10 @@ class LiveView(QWidget):
         self.append_log(f"Trial {ev.get('index', 0) + 1} finished: {ev.get('status')}{cause}{figure} → {where}")
         self._update_eta()
 
+    def _on_trial_skipped(self, ev: dict[str, Any]) -> None:
+        why = ev.get("reason") or f"already done (run #{ev.get('run_id')})"
+        self.append_log(f"Trial {ev.get('index', 0) + 1} {why}")
+
     def _on_sweep_paused(self, ev: dict[str, Any]) -> None:
         self.trial_label.setText(f"Sweep {ev.get('sweep_id')} paused after the current trial (Resume to go on).")
         self.append_log("Sweep paused")

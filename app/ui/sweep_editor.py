@@ -3,11 +3,13 @@
 It edits the `app.sweeps.profile` dataclasses; the window turns them into a validated `Profile` by
 round-tripping through the profile parser, so the GUI accepts exactly what a TOML file may say.
 Axis values are typed as a comma list (`1, 2, 4, 8`, `"sdpa", "eager"`) or a range
-(`1..64 log`, `0.1..0.9 num=5`, `16..128 step=16`).
+(`1..64 log`, `0.1..0.9 num=5`, `16..128 step=16`); a trailing `stop_after_oom` stops climbing the
+axis after an out-of-memory failure (`1, 2, 4, 8 stop_after_oom`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from typing import Any
@@ -32,6 +34,7 @@ from engine.errors import ConfigError
 from engine.metric_names import CATALOGUE
 from engine.schema import OptionInfo, brief
 
+STOP_WORD = "stop_after_oom"
 RANGE_RE = re.compile(r"^\s*(?P<low>[-+0-9.e]+)\s*\.\.\s*(?P<high>[-+0-9.e]+)(?P<rest>.*)$")
 CONSTRAINT_RE = re.compile(r"^\s*(?P<metric>[a-z0-9_]+)\s*(?P<op><=|>=|<|>)\s*(?P<bound>[-+0-9.e]+)\s*$")
 
@@ -175,6 +178,12 @@ def parse_axis(name: str, text: str, infos: dict[str, OptionInfo]) -> Axis:
     info = infos.get(name)
     if info is None:
         raise ConfigError(f"axis {name}", "not an option of this engine")
+    stop = text.rstrip().endswith(STOP_WORD)
+    text = text.rstrip().removesuffix(STOP_WORD) if stop else text
+    return dataclasses.replace(_axis(name, text, info), stop_after_oom=stop)
+
+
+def _axis(name: str, text: str, info: OptionInfo) -> Axis:
     m = RANGE_RE.match(text)
     field = f"axis {name}"
     if m is not None:
@@ -208,8 +217,9 @@ def _number(text: str, field: str, kind: type[int] | type[float]) -> Any:
 
 
 def axis_text(axis: Axis) -> str:
+    stop = f" {STOP_WORD}" if axis.stop_after_oom else ""
     if axis.values is not None:
-        return ", ".join(str(v) for v in axis.values)
+        return ", ".join(str(v) for v in axis.values) + stop
     words = [f"{axis.low:g}..{axis.high:g}"]
     if axis.log:
         words.append("log")
@@ -217,7 +227,7 @@ def axis_text(axis: Axis) -> str:
         words.append(f"num={axis.num}")
     if axis.step is not None:
         words.append(f"step={axis.step:g}")
-    return " ".join(words)
+    return " ".join(words) + stop
 
 
 def _value(info: OptionInfo, text: str, name: str) -> Any:

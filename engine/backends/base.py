@@ -99,6 +99,11 @@ class Backend(abc.ABC):
         """How the measured runs counted output tokens (quoted in every figure built on the count, saying
         whether the EOS token is counted), and True where any count was estimated rather than observed."""
 
+    def batch_sizes(self) -> list[int]:
+        """Records each engine call (a generate call, a batch) of the last `run` produced, in record order;
+        empty where the engine does not run the requests as separate calls."""
+        return []
+
     def inter_token_gaps_ms(self) -> list[float]:
         """Gaps between successive tokens of every request of the last `run` (empty: not observable)."""
         return []

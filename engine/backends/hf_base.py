@@ -28,6 +28,7 @@ class HFBackend(Backend):
         self.draft: Any = None
         self.device = "cpu"
         self._gaps_ms: list[float] = []
+        self._batch_sizes: list[int] = []
         self._spec: hf_common.SpecCounter | None = None
 
     def load(self) -> LoadInfo:
@@ -48,6 +49,9 @@ class HFBackend(Backend):
     def output_token_counting(self) -> tuple[str, bool]:
         return ("generated token ids per request, up to and including the EOS token where a request stops on "
                 "it (the EOS token is counted)"), False
+
+    def batch_sizes(self) -> list[int]:
+        return self._batch_sizes
 
     def inter_token_gaps_ms(self) -> list[float]:
         return self._gaps_ms

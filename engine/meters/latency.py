@@ -4,6 +4,7 @@ over all repetitions, throughputs per repetition summarised as median with a 95%
 from __future__ import annotations
 
 import dataclasses
+import statistics
 from collections.abc import Sequence
 
 from engine.results import Measurement, RequestRecord, Summary
@@ -11,10 +12,12 @@ from engine.results import Measurement, RequestRecord, Summary
 
 @dataclasses.dataclass(frozen=True)
 class Repetition:
-    """One measured repetition: its records and the wall time of the whole window."""
+    """One measured repetition: its records, the wall time of the whole window and the records of each
+    engine call in record order (empty where the engine runs no separate calls)."""
 
     records: list[RequestRecord]
     wall_s: float
+    batches: tuple[int, ...] = ()
 
 
 def union_s(intervals: Sequence[tuple[float, float]]) -> float:
@@ -86,6 +89,30 @@ def throughput_metrics(reps: Sequence[Repetition]) -> dict[str, Measurement]:
     return out
 
 
+BATCH_MEDIAN = "batch_median_output_tokens_per_s"
+
+
+def batch_median_metric(reps: Sequence[Repetition], engine: str) -> dict[str, Measurement]:
+    """The seed study's throughput: per engine call, its generated tokens / its wall time (its requests'
+    start to its last token); the median over every call of every repetition."""
+    rates = []
+    for rep in reps:
+        at = 0
+        for size in rep.batches:
+            call = rep.records[at:at + size]
+            at += size
+            wall_s = max(r.end_s for r in call) - min(r.start_s for r in call)
+            if wall_s > 0:
+                rates.append(sum(r.output_tokens for r in call if r.ok) / wall_s)
+    if not rates:
+        return {BATCH_MEDIAN: Measurement.unavailable("tok/s", f"{engine} does not run the requests as separate "
+                                                      "batch calls (batch_size requests are in flight at once)")}
+    method = (f"per engine call (a batch of up to batch_size requests): generated tokens / (the batch's start, "
+              f"before tokenization, to its last token); median over {len(rates)} batches of {len(reps)} "
+              "repetition(s) (the seed study's definition)")
+    return {BATCH_MEDIAN: Measurement.measured(statistics.median(rates), "tok/s", method, n=len(rates))}
+
+
 def latency_metrics(reps: Sequence[Repetition], gaps_ms: Sequence[float], ttft_method: str
                     ) -> dict[str, Measurement]:
     """TTFT, ITL, TPOT and e2e distributions over every measured request of every repetition."""
@@ -133,7 +160,7 @@ def count_metrics(reps: Sequence[Repetition], output_counting: str) -> dict[str,
 
 
 def _built_on_output_count(name: str) -> bool:
-    return (name.startswith(("output_tokens_", "total_tokens_per_s", "decode_tokens_per_s", "tpot_ms_"))
+    return (name.startswith(("output_tokens_", "total_tokens_per_s", "decode_tokens_per_s", "tpot_ms_", BATCH_MEDIAN))
             or name.endswith("_per_output_token"))
 
 

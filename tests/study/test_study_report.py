@@ -185,11 +185,12 @@ def test_landscapes_mark_oom_cells_as_the_raw_rows_say(store_url: str) -> None:
 def test_fair_comparison_warning_names_the_option_that_differs(store_url: str) -> None:
     runs, report = _report(store_url)
     assert _cells(report, "fairness") == []
-    changed = [dataclasses.replace(r, config={**r.config, "temperature": 0.7})
+    changed = [dataclasses.replace(r, config={**r.config, "temperature": 0.7, "prompt_order": "sorted"})
                if r.engine == "hf-pipeline" and r.model not in MODELS else r for r in runs]
     warned = _cells(build_study_report(changed, StudySpec(), now=time.time()), "fairness")
-    assert len(warned) == 1 and warned[0][1] == "temperature"
+    assert [w[1] for w in warned] == ["temperature", "prompt_order"]
     assert "hf-pipeline: 0.7" in warned[0][2] and "hf-generate: " in warned[0][2]
+    assert "hf-pipeline: sorted" in warned[1][2] and "hf-generate: given" in warned[1][2]
 
 
 def test_cli_writes_html_and_pdf_and_replays_the_grids(store_url: str, tmp_path: Path) -> None:

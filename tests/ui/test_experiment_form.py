@@ -76,7 +76,7 @@ def test_options_the_hardware_cannot_run_are_disabled_with_the_reason(qtbot) -> 
 def test_profile_saved_from_the_form_loads_back_identically(qtbot, tmp_path: Path) -> None:
     view = _view(qtbot)
     view.form.set_values({"output_tokens": 16, "temperature": 0.5})
-    view.sweep.add_axis("batch_size", "1, 2, 4")
+    view.sweep.add_axis("batch_size", "1, 2, 4 stop_after_oom")
     view.sweep.add_axis("input_tokens", "16..64 log")
     view.sweep.strategy.setCurrentText("random")
     view.sweep.n_trials.setValue(3)
@@ -88,7 +88,9 @@ def test_profile_saved_from_the_form_loads_back_identically(qtbot, tmp_path: Pat
     assert other.build_profile() == view.build_profile()
     assert other.form.values()["output_tokens"] == 16
     assert other.sweep.n_trials.value() == 3
-    assert [a.name for a in other.sweep.axes()] == ["batch_size", "input_tokens"]
+    assert [(a.name, a.stop_after_oom) for a in other.sweep.axes()] == [("batch_size", True), ("input_tokens", False)]
+    assert "stop_after_oom = true" in path.read_text()
+    assert other.sweep.axes_table.item(0, 1).text() == "1, 2, 4 stop_after_oom"
 
 
 def test_bad_profile_file_reports_file_and_key(qtbot, tmp_path: Path) -> None:

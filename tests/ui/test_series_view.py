@@ -160,3 +160,52 @@ def test_report_charts_label_bars_by_what_differs_and_say_what_cells_pool(store:
                                                     "(hf-pipeline, vllm))") for tip in land.tips.values())
     assert "* 4 of 4 cell(s) pool runs that differ in engine" in land.note
     assert any(tip.startswith("hf-pipeline · bs=1 · gpus=1 — #") for tip in charts["bars"].tips.values())
+
+
+def _expected_oom_cells(frame: pd.DataFrame, model: str) -> set[tuple[int, int]]:
+    """(batch size, GPU count) cells of `model` where no row finished and one at least ran out of memory."""
+    rows = frame[frame.model == model]
+    g = rows.groupby(["batchSize", "nrGPUs"]).errors_l
+    return {cell for cell, errors in g if not (errors == "ok").any() and (errors == "CUDA out of memory").any()}
+
+
+def test_landscape_cells_where_every_run_ran_out_of_memory_read_oom(view: CompareView, store: Store,
+                                                                    frame: pd.DataFrame) -> None:
+    view.show_runs([r.id for r in store.list_runs(limit=None) if r.model in MODELS and r.engine == "hf-pipeline"])
+    view.tabs.setCurrentIndex(1)
+    view.land_group_value.setCurrentText("Wizardcoder-15b")
+    land = view.landscape.landscape
+    texts = {(land.x_values[i], land.y_values[j]): view.landscape.labels[i * len(land.y_values) + j].textItem
+             .toPlainText() for i in range(len(land.x_values)) for j in range(len(land.y_values))}
+    expected = _expected_oom_cells(frame[frame.engine == "autohf"], "Wizardcoder-15b")
+    assert expected and {cell for cell, text in texts.items() if text == "OOM"} == expected
+    assert all(text != "—" for cell, text in texts.items() if cell in expected)
+    x, y = sorted(expected)[-1]
+    i, j = land.x_values.index(x), land.y_values.index(y)
+    view.landscape._on_move(view.landscape.getPlotItem().vb.mapViewToScene(QPointF(i + 0.5, j + 0.5)))
+    assert "OOM: every run out of memory" in view.landscape.toolTip()
+
+
+def test_report_landscape_draws_oom_cells(store: Store, frame: pd.DataFrame) -> None:
+    from app.reports.charts import build_charts
+    from app.reports.html_export import render_html
+    from app.reports.model import build_report
+
+    runs = [r for r in store.list_runs(limit=None) if r.model == "Wizardcoder-15b" and r.engine == "hf-pipeline"
+            and r.config["gpu_count"] in (1, 2)]
+    report = build_report(store.get_runs([r.id for r in runs]))
+    charts = build_charts(report)
+    land = next(c for c in charts if c.key == "landscape")
+    expected = {(b, n) for b, n in _expected_oom_cells(frame[frame.engine == "autohf"], "Wizardcoder-15b")
+                if n in (1, 2)}
+    oom_tips = {tip.split(":")[0] for tip in land.tips.values() if ": OOM, every run ran out of memory" in tip}
+    assert expected and oom_tips == {f"batch_size={b}, gpu_count={n}" for b, n in expected}
+    html = render_html(report, charts)
+    assert html.count(">OOM</text>") == len(expected)  # the cells' text in the inline SVG
+    # the metrics table: a run that ran out of memory reads OOM where its figures would be, not "—"
+    oom_runs = [r for r in runs if r.failure_cause == "oom"]
+    metrics = report.section("metrics")
+    assert metrics is not None
+    cells = [c.text for row in metrics.rows for c in row]
+    assert oom_runs and cells.count("OOM") == len(oom_runs) * len(report.metric_names)
+    assert html.count(">OOM</td>") == cells.count("OOM")

@@ -84,6 +84,14 @@ def test_each_completion_is_one_record_and_times_come_from_the_engine_core(worke
     assert "last_token_ts" in one.metrics["e2e_ms_p50"].method
 
 
+def test_batch_median_throughput_is_per_engine_call(first_trial) -> None:
+    result, _ = first_trial
+    m = result.metrics["batch_median_output_tokens_per_s"]
+    assert m.status == "measured" and m.n == 2 and "median over 2 batches" in m.method  # 8 requests, batches of 4
+    window = result.value("output_tokens_per_s")
+    assert window is not None and m.value is not None and 0.5 * window < m.value < 3 * window
+
+
 def test_queue_and_prefill_times_come_from_vllm_scheduling_stamps(first_trial) -> None:
     result, _ = first_trial
     for name in ("queue_ms_p50", "prefill_ms_p50"):

@@ -65,6 +65,7 @@ class Backend(HFBackend):
         records: list[RequestRecord] = []
         self._sample_ids = []
         self._kv_bytes = []
+        self._batch_sizes = []
         size = config.common.batch_size
         for i in range(0, len(requests), size):
             hf_common.check_cancel(cancel)
@@ -92,6 +93,7 @@ class Backend(HFBackend):
                 self._spec.end_requests(mark, sum(r.input_tokens for r in new), sum(r.output_tokens for r in new),
                                         len(new))
             records.extend(new)
+            self._batch_sizes.append(len(new))
             progress(len(records))
         return records
 

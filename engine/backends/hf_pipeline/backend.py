@@ -81,6 +81,7 @@ class Backend(HFBackend):
             raise EngineError(f"hf-pipeline made {len(recorder.calls)} generate calls for {len(batches)} batches")
         stop_ids = hf_common.stop_token_ids(self.model, self._tokenizer, config.common.ignore_eos)
         records: list[RequestRecord] = []
+        self._batch_sizes = [len(batch) for batch in batches]
         for k, (call, batch) in enumerate(zip(recorder.calls, batches, strict=True)):
             batch_start = start if k == 0 else recorder.calls[k - 1].end_s
             records.extend(hf_common.records_from_call(call, batch, repetition, batch_start, t0, stop_ids,

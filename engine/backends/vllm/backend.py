@@ -52,6 +52,7 @@ class Backend(BaseBackend):
         self._tokenizer: Any = None
         self._spec_delta: dict[str, float] | None = None
         self._phases = PhaseTimes()  # over the measured repetitions so far
+        self._batch_sizes: list[int] = []
 
     def load(self) -> LoadInfo:
         from transformers import AutoTokenizer
@@ -86,6 +87,9 @@ class Backend(BaseBackend):
         spec = {} if self._spec_delta is None else readback.spec_measurements(self._spec_delta)
         return {**self._phases.measurements(), **spec}
 
+    def batch_sizes(self) -> list[int]:
+        return self._batch_sizes
+
     def run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
             cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
         speculative = config.common.speculative != "none"
@@ -95,13 +99,16 @@ class Backend(BaseBackend):
         # Engine timestamps are time.monotonic(); map them onto perf_counter (identical on Linux).
         offset_s = time.monotonic() - time.perf_counter()
         records: list[RequestRecord] = []
+        self._batch_sizes = []
         size = config.common.batch_size
         for i in range(0, len(requests), size):
             if cancel.is_set():
                 raise CancelledError("cancelled between engine calls")
             batch = requests[i:i + size]
-            records += self._run_batch(config, batch, repetition, t0, offset_s, cancel,
-                                       functools.partial(_offset_progress, progress, len(records)))
+            new = self._run_batch(config, batch, repetition, t0, offset_s, cancel,
+                                  functools.partial(_offset_progress, progress, len(records)))
+            records += new
+            self._batch_sizes.append(len(new))
         if before is not None:
             self._spec_delta = readback.counter_delta(before, readback.spec_counters(self.llm))
         return records
