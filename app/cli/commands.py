@@ -25,7 +25,9 @@ from app.store import Store, StoreError
 from app.sweeps import Profile, ProfileError, load_profile, parse_profile, run_profile
 from app.sweeps.best import best_runs
 from app.sweeps.cluster import ClusterUnavailable
+from app.sweeps.fairness import fairness_warnings
 from app.sweeps.profile_dump import dump_profile
+from engine.config import all_options
 from engine.errors import ConfigError
 from engine.schema import brief, check_text
 
@@ -70,8 +72,20 @@ def with_overrides(profile: Profile, values: dict[str, Any], label: str) -> Prof
     a profile file; `label` names the overrides in errors."""
     if not values:
         return profile
-    axes = tuple(a for a in profile.axes if a.name not in values)
-    edited = dataclasses.replace(profile, base={**profile.base, **values}, axes=axes)
+    engine = values.get("engine")  # fixing the engine drops the axes of the other engines' options
+    axes = tuple(a for a in profile.axes
+                 if a.name not in values and (engine is None or engine in a.when.get("engine", (engine,))))
+    base, own = dict(profile.base), {e: dict(table) for e, table in profile.engine_options.items()}
+    for key, value in values.items():
+        having = [e for e in profile.engines if key in all_options(e)]
+        if key != "engine" and engine is None and having and len(having) < len(profile.engines):
+            for e in having:  # an option only some engines have is theirs alone
+                own.setdefault(e, {})[key] = value
+        else:
+            base[key] = value
+            for table in own.values():
+                table.pop(key, None)
+    edited = dataclasses.replace(profile, base=base, axes=axes, engine_options=own)
     if not axes:
         edited = dataclasses.replace(edited, strategy="grid", n_trials=None)
     try:
@@ -199,6 +213,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     profile = _profile(args)
     profile = with_overrides(profile, set_values(args.set), f"--set {brief(' '.join(args.set))}")
+    for line in fairness_warnings(profile):
+        print(f"warning: {profile.source}: {line}", file=sys.stderr)
     return _execute(profile, args, resume=args.resume)
 
 
