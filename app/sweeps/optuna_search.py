@@ -128,12 +128,11 @@ class OptunaSearch:
     def ask(self) -> tuple[Trial, dict[str, Any]]:
         """A new trial and its (not yet normalized) flat config."""
         trial = self.study.ask()
-        axes = self.profile.axes
-        swept = "engine" not in self.profile.base
-        engine = _suggest(trial, "engine", distribution(axes[0])) if swept else self.profile.engines[0]
+        swept = self.profile.engine_axis
+        engine = self.profile.engines[0] if swept is None else _suggest(trial, "engine", distribution(swept))
         config = self.profile.start(engine)
-        for axis in axes[1:] if swept else axes:
-            if axis.active({**defaults_of(engine), **config}):
+        for axis in self.profile.axes:
+            if axis is not swept and axis.active({**defaults_of(engine), **config}):
                 config[axis.name] = _value(axis, _suggest(trial, axis.name, distribution(axis)))
         return trial, config
 

@@ -48,8 +48,8 @@ def config_identity(config: Mapping[str, Any]) -> str:
 def _expand(profile: Profile, choose: Any) -> list[dict[str, Any]]:
     """Configs from the profile's base × its axes, applying conditional axes only where their condition
     holds (judged with the config's engine's defaults). `choose(axis)` gives the values to branch on for
-    one axis; the engine axis (first) also brings in its engine's own fixed options."""
-    engines = choose(profile.axes[0]) if "engine" not in profile.base else profile.engines
+    one axis; the engine axis also brings in its engine's own fixed options."""
+    engines = profile.engines if profile.engine_axis is None else choose(profile.engine_axis)
     configs = [profile.start(engine) for engine in engines]
     for axis in profile.axes:
         if axis.name == "engine":

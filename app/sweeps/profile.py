@@ -162,9 +162,15 @@ class Profile:
     @property
     def engines(self) -> tuple[str, ...]:
         """The engines the trials run on: the fixed engine, or the engine axis's values."""
-        if "engine" in self.base:
+        axis = self.engine_axis
+        if axis is None:
             return (str(self.base["engine"]),)
-        return tuple(str(v) for v in self.axes[0].values or ())
+        return tuple(str(v) for v in axis.values or ())
+
+    @property
+    def engine_axis(self) -> Axis | None:
+        """The `engine` axis, if the profile sweeps the engine."""
+        return next((a for a in self.axes if a.name == "engine"), None)
 
     def start(self, engine: str) -> dict[str, Any]:
         """The flat config a trial on `engine` starts from: `base`, the engine and its own fixed options."""
