@@ -6,10 +6,14 @@ from pathlib import Path
 
 from PySide6.QtGui import QStandardItemModel
 
+from app.sweeps import load_profile
+from app.sweeps.planning import plan_grid
 from app.ui.experiment_view import ExperimentView
 from app.ui.worker_probe import nvml_gpus
 from engine.config import all_options
 from tests.hardware import nvidia_gpu_count
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _view(qtbot) -> ExperimentView:
@@ -89,6 +93,24 @@ def test_profile_saved_from_the_form_loads_back_identically(qtbot, tmp_path: Pat
     assert other.form.values()["output_tokens"] == 16
     assert other.sweep.n_trials.value() == 3
     assert [a.name for a in other.sweep.axes()] == ["batch_size", "input_tokens"]
+
+
+def test_an_engine_axis_profile_loads_saves_and_warns(qtbot, tmp_path: Path) -> None:
+    shipped = load_profile(REPO / "profiles" / "study-cpu.toml")
+    view = _view(qtbot)
+    view.load_profile_file(REPO / "profiles" / "study-cpu.toml")
+    assert view.engine_box.currentData() == "hf-pipeline" and view.form.values()["input_tokens"] == 32
+    assert [a.name for a in view.sweep.axes()] == ["engine", "batch_size", "output_tokens"]
+    assert view.validation_label.text() == "Ready: the configuration is valid."
+    path = tmp_path / "saved.toml"
+    view.save_profile_file(path)
+    saved = load_profile(path)
+    assert plan_grid(saved) == plan_grid(shipped) and saved.engine_options == shipped.engine_options
+    view.sweep.add_axis("output_tokens", "5, 10", {"engine": ("hf-pipeline",)})  # hf-pipeline only: vllm's
+    view.sweep.axes_table.removeRow(2)  # the shared output_tokens axis               is the default (64)
+    assert view.validate() is not None
+    assert "Warning: output_tokens differs between engines (hf-pipeline: swept over 5, 10; vllm: 64)" in \
+        view.validation_label.text()
 
 
 def test_bad_profile_file_reports_file_and_key(qtbot, tmp_path: Path) -> None:
