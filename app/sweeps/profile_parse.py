@@ -273,7 +273,7 @@ class _Parser:
             raise self.fail(path, "is also a fixed option; set it in one place")
         having = tuple(e for e in engines if name in infos[e])
         if not having:
-            self.option_value(_union(infos, engines), name, None, path)  # raises "unknown trial option"
+            self.option_value(union_options(engines), name, None, path)  # raises "unknown trial option"
         if isinstance(spec, list):
             spec = {"values": spec}
         if not isinstance(spec, dict):
@@ -351,7 +351,7 @@ class _Parser:
                                         f"got {brief(v)}")
                 out[key] = tuple(dict.fromkeys(values))
             else:
-                out[key] = tuple(self.option_value(_union(infos, engines), key, v, [*path, key]) for v in values)
+                out[key] = tuple(self.option_value(union_options(engines), key, v, [*path, key]) for v in values)
         return out
 
     def budget(self, strategy: str) -> tuple[int | None, float | None, int]:
@@ -470,11 +470,11 @@ class _Parser:
                                f"a trial of the {profile.strategy} sweep is invalid: {exc.message}") from exc
 
 
-def _union(infos: Mapping[str, Mapping[str, OptionInfo]], engines: tuple[str, ...]) -> dict[str, OptionInfo]:
+def union_options(engines: tuple[str, ...]) -> dict[str, OptionInfo]:
     """The options of any of `engines` (the first engine's description of a shared one)."""
     out: dict[str, OptionInfo] = {}
     for engine in engines:
-        for key, info in infos[engine].items():
+        for key, info in all_options(engine).items():
             out.setdefault(key, info)
     return out
 

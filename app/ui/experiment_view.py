@@ -37,6 +37,7 @@ from app.shipped import shipped_dir
 from app.sweeps import ProfileError
 from app.sweeps.fairness import fairness_warnings
 from app.sweeps.profile import MAX_NAME_CHARS
+from app.sweeps.profile_parse import union_options
 from app.ui.option_form import OptionForm
 from app.ui.sweep_editor import SweepEditor
 from engine import registry
@@ -323,6 +324,7 @@ class ExperimentView(QWidget):
         self.engine_options = {e: dict(table) for e, table in profile.engine_options.items()}
         base = {**profile.base, **profile.engine_options.get(engine, {})}
         self.engine_box.setCurrentIndex(self.engine_box.findData(engine))
+        self.sweep.set_options(union_options(profile.engines))  # an axis may be on another engine's option
         self.model_box.setCurrentText(str(base.get("model", "demo")))
         self.form.set_values({k: v for k, v in base.items() if k not in ("engine", "model")})
         self.name_edit.setText(profile.name)

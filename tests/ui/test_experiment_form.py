@@ -113,6 +113,19 @@ def test_an_engine_axis_profile_loads_saves_and_warns(qtbot, tmp_path: Path) -> 
         view.validation_label.text()
 
 
+def test_an_axis_on_another_engines_option_survives_load_and_save(qtbot, tmp_path: Path) -> None:
+    source = tmp_path / "two.toml"
+    source.write_text('name = "two"\nmodel = "demo"\n[options]\ndevice = "cpu"\n[options.vllm]\n'
+                      'enforce_eager = true\n[axes]\nengine = ["hf-pipeline", "vllm"]\nbatch_size = [1, 2]\n'
+                      'max_num_seqs = [8, 16]\n', encoding="utf-8")
+    view = _view(qtbot)
+    view.load_profile_file(source)
+    assert view.validation_label.text() == "Ready: the configuration is valid."
+    saved = tmp_path / "saved.toml"
+    view.save_profile_file(saved)
+    assert plan_grid(load_profile(saved)) == plan_grid(load_profile(source))
+
+
 def test_bad_profile_file_reports_file_and_key(qtbot, tmp_path: Path) -> None:
     view = _view(qtbot)
     path = tmp_path / "bad.toml"
