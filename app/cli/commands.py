@@ -26,6 +26,7 @@ from app.sweeps import Profile, ProfileError, load_profile, parse_profile, run_p
 from app.sweeps.best import best_runs
 from app.sweeps.cluster import ClusterUnavailable
 from app.sweeps.fairness import fairness_warnings
+from app.sweeps.profile import Axis
 from app.sweeps.profile_dump import dump_profile
 from engine.config import all_options
 from engine.errors import ConfigError
@@ -72,9 +73,8 @@ def with_overrides(profile: Profile, values: dict[str, Any], label: str) -> Prof
     a profile file; `label` names the overrides in errors."""
     if not values:
         return profile
-    engine = values.get("engine")  # fixing the engine drops the axes of the other engines' options
-    axes = tuple(a for a in profile.axes
-                 if a.name not in values and (engine is None or engine in a.when.get("engine", (engine,))))
+    axes = _axes_left(profile, values)
+    engine = values.get("engine")
     base, own = dict(profile.base), {e: dict(table) for e, table in profile.engine_options.items()}
     for key, value in values.items():
         having = [e for e in profile.engines if key in all_options(e)]
@@ -94,6 +94,13 @@ def with_overrides(profile: Profile, values: dict[str, Any], label: str) -> Prof
         raise UsageError(f"{exc.source}: {exc.key}: {exc.message}") from exc
 
 
+def _axes_left(profile: Profile, values: dict[str, Any]) -> tuple[Axis, ...]:
+    """The axes `values` leave swept: not fixed, and (when the engine is fixed) applying to that engine."""
+    engine = values.get("engine")
+    return tuple(a for a in profile.axes
+                 if a.name not in values and (engine is None or engine in a.when.get("engine", (engine,))))
+
+
 def set_values(overrides: Sequence[str]) -> dict[str, Any]:
     """The --set KEY=VALUE items as a dict (TOML value syntax; a bare word is a string)."""
     return dict(_parse_set(item) for item in overrides)
@@ -102,12 +109,13 @@ def set_values(overrides: Sequence[str]) -> dict[str, Any]:
 def single_trial_profile(profile: Profile, overrides: Sequence[str]) -> Profile:
     """The profile with --set overrides as fixed options; refused if an axis is left unset."""
     values = set_values(overrides)
-    left = [a.name for a in profile.axes if a.name not in values]
+    left = [a.name for a in _axes_left(profile, values)]
     if left:
         raise UsageError(f"{profile.source}: the profile sweeps {', '.join(left)}; use `inferlab sweep`, "
                          f"or fix each with --set {left[0]}=VALUE")
-    return with_overrides(dataclasses.replace(profile, axes=(), strategy="grid", n_trials=None), values,
-                          f"--set {brief(' '.join(overrides))}")
+    if not values:  # a profile without axes
+        return dataclasses.replace(profile, strategy="grid", n_trials=None)
+    return with_overrides(profile, values, f"--set {brief(' '.join(overrides))}")  # no axis left: one grid trial
 
 
 def one_shot_profile(engine: str, model: str) -> Profile:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli.commands import with_overrides
+from app.cli.commands import UsageError, single_trial_profile, with_overrides
 from app.sweeps import ProfileError, dump_profile, load_profile, parse_profile
 from app.sweeps.fairness import fairness_warnings
 from app.sweeps.optuna_search import OptunaSearch
@@ -144,6 +144,10 @@ def test_setting_the_engine_keeps_that_engines_options_and_axes() -> None:
     assert all("enforce_eager" not in c for c in plan_grid(hf))
     vllm = with_overrides(profile, {"max_num_seqs": 32}, "--set max_num_seqs=32")
     assert vllm.engine_options["vllm"]["max_num_seqs"] == 32 and len(plan_grid(vllm)) == 2 * 2 + 2
+    one = single_trial_profile(profile, ["engine=hf-pipeline", "batch_size=2", "attn_implementation=eager"])
+    assert one.axes == () and plan_grid(one)[0]["attn_implementation"] == "eager"  # vllm's axes do not apply
+    with pytest.raises(UsageError, match="the profile sweeps max_num_seqs"):
+        single_trial_profile(profile, ["engine=vllm", "batch_size=2"])
 
 
 def test_shipped_study_cpu_profile() -> None:
