@@ -25,7 +25,10 @@ from app.store import Store, StoreError
 from app.sweeps import Profile, ProfileError, load_profile, parse_profile, run_profile
 from app.sweeps.best import best_runs
 from app.sweeps.cluster import ClusterUnavailable
+from app.sweeps.fairness import fairness_warnings
+from app.sweeps.profile import Axis
 from app.sweeps.profile_dump import dump_profile
+from engine.config import all_options
 from engine.errors import ConfigError
 from engine.schema import brief, check_text
 
@@ -70,14 +73,32 @@ def with_overrides(profile: Profile, values: dict[str, Any], label: str) -> Prof
     a profile file; `label` names the overrides in errors."""
     if not values:
         return profile
-    axes = tuple(a for a in profile.axes if a.name not in values)
-    edited = dataclasses.replace(profile, base={**profile.base, **values}, axes=axes)
+    axes = _axes_left(profile, values)
+    engine = values.get("engine")
+    base, own = dict(profile.base), {e: dict(table) for e, table in profile.engine_options.items()}
+    for key, value in values.items():
+        having = [e for e in profile.engines if key in all_options(e)]
+        if key != "engine" and engine is None and having and len(having) < len(profile.engines):
+            for e in having:  # an option only some engines have is theirs alone
+                own.setdefault(e, {})[key] = value
+        else:
+            base[key] = value
+            for table in own.values():
+                table.pop(key, None)
+    edited = dataclasses.replace(profile, base=base, axes=axes, engine_options=own)
     if not axes:
         edited = dataclasses.replace(edited, strategy="grid", n_trials=None)
     try:
         return parse_profile(dump_profile(edited), f"{profile.source} with {label}")
     except ProfileError as exc:
         raise UsageError(f"{exc.source}: {exc.key}: {exc.message}") from exc
+
+
+def _axes_left(profile: Profile, values: dict[str, Any]) -> tuple[Axis, ...]:
+    """The axes `values` leave swept: not fixed, and (when the engine is fixed) applying to that engine."""
+    engine = values.get("engine")
+    return tuple(a for a in profile.axes
+                 if a.name not in values and (engine is None or engine in a.when.get("engine", (engine,))))
 
 
 def set_values(overrides: Sequence[str]) -> dict[str, Any]:
@@ -88,12 +109,13 @@ def set_values(overrides: Sequence[str]) -> dict[str, Any]:
 def single_trial_profile(profile: Profile, overrides: Sequence[str]) -> Profile:
     """The profile with --set overrides as fixed options; refused if an axis is left unset."""
     values = set_values(overrides)
-    left = [a.name for a in profile.axes if a.name not in values]
+    left = [a.name for a in _axes_left(profile, values)]
     if left:
         raise UsageError(f"{profile.source}: the profile sweeps {', '.join(left)}; use `inferlab sweep`, "
                          f"or fix each with --set {left[0]}=VALUE")
-    return with_overrides(dataclasses.replace(profile, axes=(), strategy="grid", n_trials=None), values,
-                          f"--set {brief(' '.join(overrides))}")
+    if not values:  # a profile without axes
+        return dataclasses.replace(profile, strategy="grid", n_trials=None)
+    return with_overrides(profile, values, f"--set {brief(' '.join(overrides))}")  # no axis left: one grid trial
 
 
 def one_shot_profile(engine: str, model: str) -> Profile:
@@ -214,6 +236,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     profile = _profile(args)
     profile = with_overrides(profile, set_values(args.set), f"--set {brief(' '.join(args.set))}")
+    for line in fairness_warnings(profile):
+        print(f"warning: {profile.source}: {line}", file=sys.stderr)
     return execute(profile, args, resume=args.resume)
 
 

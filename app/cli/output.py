@@ -25,8 +25,8 @@ def _plain(obj: Any) -> Any:
         return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, (list, tuple)):
         return [_plain(x) for x in obj]
-    if isinstance(obj, Mapping):
-        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, Mapping):  # a tuple key (a ratio's (a, b)) becomes "a/b": JSON keys are text
+        return {"/".join(map(str, k)) if isinstance(k, tuple) else k: _plain(v) for k, v in obj.items()}
     return obj
 
 

@@ -39,18 +39,13 @@ from app.study.tables import (
     value_order,
     varying_options,
 )
-from engine import registry
-from engine.config import all_options
+from app.sweeps.fairness import FAIR_FIELDS, fair_defaults
 from engine.metric_names import info
 
 if TYPE_CHECKING:
     from app.study.replay import ReplayRow
     from app.study.retune import RetuneGain
 
-# Options that must hold the same values for every compared value of a group, or the comparison is
-# not like for like: sampling, precision, workload and the number of new tokens.
-FAIR_FIELDS = ("temperature", "top_p", "seed", "dtype", "quantization", "kv_cache_dtype", "workload",
-               "prompt_file", "prompt_order", "input_tokens", "num_requests", "output_tokens", "ignore_eos")
 _NOT_RECORDED = object()
 POINT_METHOD = "A configuration point pools the runs that differ only in their repetition; its value is the " \
                "median of its ok runs' {metric}. A point whose runs all failed, one at least out of memory, is OOM."
@@ -169,21 +164,10 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:+.1f}"
 
 
-def _engine_defaults() -> dict[str, Any]:
-    """For each fair field, its default where an engine declares it: what a run InferLab measured used for an
-    option its engine does not have (hf-pipeline has no `kv_cache_dtype`: its KV cache is the default one)."""
-    defaults: dict[str, Any] = {}
-    for name in registry.names():
-        for field, declared in all_options(name).items():
-            if field in FAIR_FIELDS:
-                defaults.setdefault(field, declared.default)
-    return defaults
-
-
 def _fairness_table(runs: Sequence[RunSummary], spec: StudySpec) -> Table:
     seen: dict[tuple[Any, ...], dict[str, dict[Any, dict[str, Any]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(dict)))  # group -> option -> compared value -> {repr: value}
-    defaults = _engine_defaults()
+    defaults = fair_defaults()
     for run in runs:
         group = tuple(option_of(run, k) for k in spec.group_by)
         compared = option_of(run, spec.compare)

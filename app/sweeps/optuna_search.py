@@ -26,9 +26,9 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from app.sweeps.grid_sampler import GridTPESampler
+from app.sweeps.planning import defaults_of
 from app.sweeps.profile import Axis, Profile
 from app.sweeps.search_space import GridSpace
-from engine.config import TrialConfig
 
 optuna.logging.set_verbosity(logging.WARNING)
 RETRIED_CAUSES = ("connection-lost", "node-lost")  # failures that say nothing about the point: run again
@@ -94,7 +94,6 @@ class OptunaSearch:
                  storage: optuna.storages.BaseStorage | None = None, study_name: str | None = None,
                  parallel: bool = False) -> None:
         self.profile = profile
-        self.defaults = TrialConfig.from_flat({"engine": profile.engine}).to_flat()
         n_trials = profile.n_trials or 10
         startup = n_startup_trials if n_startup_trials is not None else max(3, min(10, n_trials // 6))
         directions = [o.direction for o in profile.objectives]
@@ -130,9 +129,11 @@ class OptunaSearch:
     def ask(self) -> tuple[Trial, dict[str, Any]]:
         """A new trial and its (not yet normalized) flat config."""
         trial = self.study.ask()
-        config = dict(self.profile.base)
+        swept = self.profile.engine_axis
+        engine = self.profile.engines[0] if swept is None else _suggest(trial, "engine", distribution(swept))
+        config = self.profile.start(engine)
         for axis in self.profile.axes:
-            if axis.active({**self.defaults, **config}):
+            if axis is not swept and axis.active({**defaults_of(engine), **config}):
                 config[axis.name] = _value(axis, _suggest(trial, axis.name, distribution(axis)))
         return trial, config
 

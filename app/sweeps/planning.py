@@ -29,7 +29,8 @@ def _load_time_options(engine: str) -> frozenset[str]:
 
 
 @functools.cache
-def _defaults(engine: str) -> Mapping[str, Any]:
+def defaults_of(engine: str) -> Mapping[str, Any]:
+    """The flat config of `engine` with every option at its default."""
     return normalize({"engine": engine})
 
 
@@ -44,15 +45,18 @@ def config_identity(config: Mapping[str, Any]) -> str:
     return json.dumps(config, sort_keys=True, default=str)
 
 
-def _expand(base: Mapping[str, Any], axes: Iterable[Axis], choose: Any) -> list[dict[str, Any]]:
-    """Configs from `base` × the axes, applying conditional axes only where their condition holds.
-    `choose(axis)` gives the values to branch on for one axis."""
-    defaults = _defaults(str(base["engine"]))
-    configs = [dict(base)]
-    for axis in axes:
+def _expand(profile: Profile, choose: Any) -> list[dict[str, Any]]:
+    """Configs from the profile's base × its axes, applying conditional axes only where their condition
+    holds (judged with the config's engine's defaults). `choose(axis)` gives the values to branch on for
+    one axis; the engine axis also brings in its engine's own fixed options."""
+    engines = profile.engines if profile.engine_axis is None else choose(profile.engine_axis)
+    configs = [profile.start(engine) for engine in engines]
+    for axis in profile.axes:
+        if axis.name == "engine":
+            continue
         grown = []
         for config in configs:
-            if axis.active({**defaults, **config}):
+            if axis.active({**defaults_of(config["engine"]), **config}):
                 grown.extend({**config, axis.name: v} for v in choose(axis))
             else:
                 grown.append(config)
@@ -62,7 +66,7 @@ def _expand(base: Mapping[str, Any], axes: Iterable[Axis], choose: Any) -> list[
 
 def plan_grid(profile: Profile) -> list[dict[str, Any]]:
     """Every combination of the axes' grid points (capped by n_trials), ordered by load key."""
-    configs = _expand(profile.base, profile.axes, Axis.grid_points)
+    configs = _expand(profile, Axis.grid_points)
     unique = list({config_identity(c): c for c in map(normalize, configs)}.values())
     if profile.n_trials is not None:
         unique = unique[:profile.n_trials]
@@ -78,7 +82,7 @@ def plan_random(profile: Profile) -> list[dict[str, Any]]:
     for _ in range(profile.n_trials * 20):
         if len(seen) == profile.n_trials:
             break
-        config = _expand(profile.base, profile.axes, lambda axis: [sample_axis(axis, rng)])[0]
+        config = _expand(profile, lambda axis: [sample_axis(axis, rng)])[0]
         raw = config_identity(config)
         if raw not in drawn:  # validating is the costly part: once per distinct draw
             drawn.add(raw)
@@ -94,7 +98,7 @@ def require_a_valid_draw(profile: Profile, draws: int = 32) -> None:
     first: ConfigError | None = None
     for _ in range(draws):
         try:
-            normalize(_expand(profile.base, profile.axes, lambda axis: [sample_axis(axis, rng)])[0])
+            normalize(_expand(profile, lambda axis: [sample_axis(axis, rng)])[0])
             return
         except ConfigError as exc:
             first = first or exc

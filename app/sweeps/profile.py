@@ -139,8 +139,13 @@ class Constraint:
 
 @dataclasses.dataclass(frozen=True)
 class Profile:
-    """A validated sweep profile. `base` is the flat config every trial starts from (engine, model,
-    repetitions and the fixed options); each trial adds its axis values."""
+    """A validated sweep profile. `base` is the flat config every trial starts from (model, repetitions
+    and the fixed options, plus `engine` when the profile has one engine); each trial adds its axis values.
+
+    With an `engine` axis (always the first axis) `base` holds the options every swept engine shares and
+    `engine_options` the fixed options of one engine only ({engine: {option: value}}), which a trial on
+    that engine adds when its engine is chosen (`start`).
+    """
 
     name: str
     description: str
@@ -155,10 +160,24 @@ class Profile:
     tags: tuple[str, ...] = ()
     source: str = dataclasses.field(default="<profile>", compare=False)
     host: str | None = None  # where the workers run: an SSH host (None: this computer)
+    engine_options: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
     @property
-    def engine(self) -> str:
-        return str(self.base["engine"])
+    def engines(self) -> tuple[str, ...]:
+        """The engines the trials run on: the fixed engine, or the engine axis's values."""
+        axis = self.engine_axis
+        if axis is None:
+            return (str(self.base["engine"]),)
+        return tuple(str(v) for v in axis.values or ())
+
+    @property
+    def engine_axis(self) -> Axis | None:
+        """The `engine` axis, if the profile sweeps the engine."""
+        return next((a for a in self.axes if a.name == "engine"), None)
+
+    def start(self, engine: str) -> dict[str, Any]:
+        """The flat config a trial on `engine` starts from: `base`, the engine and its own fixed options."""
+        return {**self.base, "engine": engine, **self.engine_options.get(engine, {})}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (stored with the sweep)."""
@@ -167,7 +186,8 @@ class Profile:
                 "n_trials": self.n_trials, "timeout_s": self.timeout_s, "seed": self.seed,
                 "objectives": [dataclasses.asdict(o) for o in self.objectives],
                 "constraints": [str(c) for c in self.constraints], "tags": list(self.tags),
-                "source": self.source, "host": self.host}
+                "source": self.source, "host": self.host,
+                "engine_options": {k: dict(v) for k, v in self.engine_options.items()}}
 
 
 def _axis_dict(axis: Axis) -> dict[str, Any]:

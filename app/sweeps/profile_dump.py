@@ -60,7 +60,9 @@ def dump_profile(profile: Profile) -> str:
     lines = [f"name = {_value(profile.name)}"]
     if profile.description:
         lines.append(f"description = {_value(profile.description)}")
-    lines += [f"engine = {_value(profile.engine)}", f"strategy = {_value(profile.strategy)}"]
+    if "engine" in profile.base:
+        lines.append(f"engine = {_value(profile.base['engine'])}")
+    lines.append(f"strategy = {_value(profile.strategy)}")
     if profile.tags:
         lines.append(f"tags = {_value(list(profile.tags))}")
     if profile.host:
@@ -70,6 +72,10 @@ def dump_profile(profile: Profile) -> str:
     options = {k: v for k, v in profile.base.items() if k != "engine" and v is not None}
     if options:
         lines += ["", "[options]", *(f"{_key(k)} = {_value(v)}" for k, v in options.items())]
+    for engine in profile.engines:
+        own = {k: v for k, v in profile.engine_options.get(engine, {}).items() if v is not None}
+        if own:
+            lines += ["", f"[options.{_key(engine)}]", *(f"{_key(k)} = {_value(v)}" for k, v in own.items())]
     if profile.axes:
         lines += ["", "[axes]", *(f"{_key(a.name)} = {_value(_axis(a))}" for a in profile.axes)]
     budget = {"n_trials": profile.n_trials, "timeout_s": profile.timeout_s, "seed": profile.seed}

@@ -4,9 +4,12 @@ Every problem raises `ProfileError` naming the file, the line and the key, and w
 The layout (see profiles/*.toml):
 
     name, description, engine, model, strategy ("grid" | "random" | "optuna"), repetitions, tags, host
-    [options]      fixed trial options by flat name
+    [options]      fixed trial options by flat name (options every engine of the profile has)
+    [options.ENGINE]  fixed options of one engine (e.g. [options.vllm] max_num_seqs = 64)
     [axes]         name = [values]  |  { values = [...] }  |  { min, max, step?, num?, log? }
                    each may add `when = { option = value-or-values }` (conditional axis)
+                   `engine = ["hf-pipeline", "vllm"]` sweeps the engine (instead of the top-level
+                   `engine`); an axis on an option only some of them have applies to those only
     [budget]       n_trials, timeout_s, seed
     [[objectives]] metric, direction ("maximize" | "minimize")
     constraints =  ["ttft_ms_p99 <= 200", "peak_rss_bytes <= 20e9"]
@@ -132,13 +135,11 @@ class _Parser:
         self.check_keys(d, [], TOP_KEYS)
         stem = Path(self.source).stem if self.source.endswith(".toml") else "profile"
         name = self.string(d, ["name"], MAX_NAME_CHARS, stem)
-        engine = self.get(d, ["engine"], str, "a string naming the engine")
-        if engine is None or engine not in registry.engines():
-            raise self.fail(["engine"], f"expected one of {', '.join(registry.names())}, got {brief(engine)}")
-        infos = all_options(engine)
-        base = self.base_config(engine, infos)
-        axes = self.axes(infos, base)
-        self.check_paths(base, axes)
+        engines, swept = self.engines()
+        infos = {engine: all_options(engine) for engine in engines}
+        base, engine_options = self.base_config(engines, swept, infos)
+        axes = self.axes(engines, swept, infos, base, engine_options)
+        self.check_paths(base, engine_options, axes)
         strategy = self.get(d, ["strategy"], str, "a string", "grid")
         if strategy not in STRATEGIES:
             raise self.fail(["strategy"], f"expected one of {', '.join(STRATEGIES)}, got {brief(strategy)}")
@@ -146,7 +147,8 @@ class _Parser:
         objectives = self.objectives(strategy)
         description = self.string(d, ["description"], MAX_DESCRIPTION_CHARS, "", multiline=True)
         profile = Profile(name, description, base, axes, strategy, n_trials, timeout_s, seed, objectives,
-                          self.constraints(), self.tags(), self.source, host=self.host())
+                          self.constraints(), self.tags(), self.source, host=self.host(),
+                          engine_options=engine_options)
         from app.sweeps.planning import plan_grid, plan_random, require_a_valid_draw  # imports our types only
 
         if strategy == "grid":
@@ -163,6 +165,30 @@ class _Parser:
             return None
         return self.string(self.data, ["host"], MAX_NAME_CHARS, "") or None
 
+    def engines(self) -> tuple[tuple[str, ...], bool]:
+        """The profile's engines and whether they are swept: `[axes] engine = [...]`, or the top-level
+        `engine` (one of the two, not both)."""
+        axes = self.get(self.data, ["axes"], dict, "a table of swept options", {})
+        if "engine" not in axes:
+            engine = self.get(self.data, ["engine"], str, "a string naming the engine")
+            if engine is None or engine not in registry.engines():
+                raise self.fail(["engine"], f"expected one of {', '.join(registry.names())}, got {brief(engine)}")
+            return (engine,), False
+        path: list[str | int] = ["axes", "engine"]
+        if "engine" in self.data:
+            raise self.fail(["engine"], "is also swept in [axes] engine; set it in one place (with an engine "
+                            "axis, leave the top-level engine out)")
+        spec = axes["engine"]
+        if isinstance(spec, dict):
+            self.check_keys(spec, path, ("values",))
+            spec, path = spec.get("values"), [*path, "values"]
+        if not isinstance(spec, list) or not spec:
+            raise self.fail(path, "expected a non-empty list of engine names")
+        for value in spec:
+            if value not in registry.engines():
+                raise self.fail(path, f"expected engines among {', '.join(registry.names())}, got {brief(value)}")
+        return tuple(dict.fromkeys(spec)), True
+
     def check_keys(self, table: Mapping[str, Any], path: list[str | int], known: tuple[str, ...]) -> None:
         for key in table:
             if key not in known:
@@ -170,19 +196,56 @@ class _Parser:
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise self.fail([*path, key], f"unknown key{hint}; expected one of {', '.join(known)}")
 
-    def base_config(self, engine: str, infos: Mapping[str, OptionInfo]) -> dict[str, Any]:
+    def base_config(self, engines: tuple[str, ...], swept: bool, infos: Mapping[str, Mapping[str, OptionInfo]]
+                    ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """The fixed options every engine shares (with `engine` unless it is swept), and each engine's own
+        ([options.ENGINE] tables)."""
         options = self.get(self.data, ["options"], dict, "a table of trial options", {})
-        base: dict[str, Any] = {"engine": engine}
+        base: dict[str, Any] = {} if swept else {"engine": engines[0]}
         for key in ("model", "repetitions"):
             if key in self.data:
                 if key in options:
                     raise self.fail(["options", key], f"is also set at the top level as {key!r}")
-                base[key] = self.option_value(infos, key, self.data[key], [key])
+                base[key] = self.shared_value(engines, infos, key, self.data[key], [key])
+        own: dict[str, dict[str, Any]] = {}
         for key, value in options.items():
             if key == "engine":
-                raise self.fail(["options", key], "set the engine at the top level (engine = \"...\")")
-            base[key] = self.option_value(infos, key, value, ["options", key])
-        return base
+                raise self.fail(["options", key], "set the engine at the top level (engine = \"...\") or "
+                                "sweep it ([axes] engine = [...])")
+            if key in registry.engines() and isinstance(value, dict):
+                own[key] = self.engine_table(engines, infos, key, value)
+            else:
+                base[key] = self.shared_value(engines, infos, key, value, ["options", key])
+        for engine, table in own.items():
+            for key in table:
+                if key in base:
+                    raise self.fail(["options", engine, key], f"is also set for every engine as {key!r}; set it "
+                                    "in one place")
+        return base, own
+
+    def engine_table(self, engines: tuple[str, ...], infos: Mapping[str, Mapping[str, OptionInfo]], engine: str,
+                     table: Mapping[str, Any]) -> dict[str, Any]:
+        """The [options.ENGINE] table: fixed options of one of the profile's engines."""
+        if engine not in engines:
+            raise self.fail(["options", engine], f"options for engine {engine!r}, which this profile does not run "
+                            f"(its engines: {', '.join(engines)})")
+        out = {}
+        for key, value in table.items():
+            if key in ("engine", "model", "repetitions"):
+                raise self.fail(["options", engine, key], f"{key} is the same for every engine: set it at the top "
+                                "level")
+            out[key] = self.option_value(infos[engine], key, value, ["options", engine, key])
+        return out
+
+    def shared_value(self, engines: tuple[str, ...], infos: Mapping[str, Mapping[str, OptionInfo]], key: str,
+                     value: Any, path: KeyPath) -> Any:
+        """A fixed option for every engine; refused (naming the engines that have it) if some lack it."""
+        having = [e for e in engines if key in infos[e]]
+        if having and len(having) < len(engines):
+            lacking = [e for e in engines if e not in having]
+            raise self.fail(path, f"is an option of {', '.join(having)} only, not of {', '.join(lacking)}: set it "
+                            f"in [options.{having[0]}]")
+        return [self.option_value(infos[e], key, value, path) for e in engines][0]
 
     def option_value(self, infos: Mapping[str, OptionInfo], key: str, value: Any, path: KeyPath) -> Any:
         info = infos.get(key)
@@ -195,24 +258,42 @@ class _Parser:
         except ConfigError as exc:
             raise self.fail(path, exc.message) from exc
 
-    def axes(self, infos: Mapping[str, OptionInfo], base: Mapping[str, Any]) -> tuple[Axis, ...]:
+    def axes(self, engines: tuple[str, ...], swept: bool, infos: Mapping[str, Mapping[str, OptionInfo]],
+             base: Mapping[str, Any], engine_options: Mapping[str, Mapping[str, Any]]) -> tuple[Axis, ...]:
+        """The axes: the engine axis first (if swept), then the others, conditional ones last."""
         table = self.get(self.data, ["axes"], dict, "a table of swept options", {})
-        axes = [self.axis(infos, name, spec, base) for name, spec in table.items()]
-        return tuple(sorted(axes, key=lambda a: bool(a.when)))  # conditional axes after the ones they test
+        axes = [self.axis(engines, infos, name, spec, base, engine_options)
+                for name, spec in table.items() if name != "engine"]
+        first = (Axis("engine", values=engines),) if swept else ()
+        return (*first, *sorted(axes, key=lambda a: bool(a.when)))  # conditional axes after the ones they test
 
-    def axis(self, infos: Mapping[str, OptionInfo], name: str, spec: Any, base: Mapping[str, Any]) -> Axis:
+    def axis(self, engines: tuple[str, ...], infos: Mapping[str, Mapping[str, OptionInfo]], name: str, spec: Any,
+             base: Mapping[str, Any], engine_options: Mapping[str, Mapping[str, Any]]) -> Axis:
         path: list[str | int] = ["axes", name]
         if name in base:
             raise self.fail(path, "is also a fixed option; set it in one place")
-        if name not in infos:
-            self.option_value(infos, name, None, path)  # raises "unknown trial option"
-        info = infos[name]
+        having = tuple(e for e in engines if name in infos[e])
+        if not having:
+            self.option_value(union_options(engines), name, None, path)  # raises "unknown trial option"
         if isinstance(spec, list):
             spec = {"values": spec}
         if not isinstance(spec, dict):
             raise self.fail(path, "expected a list of values or a table {values=[...]} / {min=, max=}")
         self.check_keys(spec, path, AXIS_KEYS)
-        when = self.condition(infos, spec.get("when"), [*path, "when"])
+        when = self.condition(engines, infos, spec.get("when"), [*path, "when"])
+        if "engine" in when:
+            lacking = [e for e in when["engine"] if e not in having]
+            if lacking:
+                raise self.fail([*path, "when", "engine"], f"{name} is not an option of {', '.join(lacking)} "
+                                f"(only of {', '.join(having)})")
+        elif len(having) < len(engines):  # an engine-only option: swept on the engines that have it
+            when = {"engine": having, **when}
+        fixed = [e for e in when.get("engine", engines) if name in engine_options.get(e, {})]
+        if fixed:
+            raise self.fail(path, f"is also a fixed option of {', '.join(fixed)} ([options.{fixed[0]}]); set it "
+                            "in one place")
+        options = infos[when.get("engine", having)[0]]
+        info = options[name]
         stop = self.get(spec, [*path, "stop_after_oom"], bool, "true or false", False)
         if stop and info.type not in (int, float):
             raise self.fail([*path, "stop_after_oom"], f"needs a numeric option (larger values need more memory); "
@@ -226,7 +307,7 @@ class _Parser:
             extra = sorted(set(spec) - {"values", "when", "stop_after_oom"})
             if extra:
                 raise self.fail([*path, extra[0]], "cannot be combined with `values`")
-            coerced = tuple(self.option_value(infos, name, v, [*path, "values"]) for v in values)
+            coerced = tuple(self.option_value(options, name, v, [*path, "values"]) for v in values)
             return Axis(name, values=tuple(dict.fromkeys(coerced)), when=when, stop_after_oom=stop)
         return dataclasses.replace(self.range_axis(info, name, spec, when, path), stop_after_oom=stop)
 
@@ -259,7 +340,8 @@ class _Parser:
                             f"gives more than {MAX_AXIS_POINTS:,} points")
         return axis
 
-    def condition(self, infos: Mapping[str, OptionInfo], spec: Any, path: list[str | int]) -> dict:
+    def condition(self, engines: tuple[str, ...], infos: Mapping[str, Mapping[str, OptionInfo]], spec: Any,
+                  path: list[str | int]) -> dict:
         if spec is None:
             return {}
         if not isinstance(spec, dict) or not spec:
@@ -267,7 +349,14 @@ class _Parser:
         out = {}
         for key, value in spec.items():
             values = value if isinstance(value, list) else [value]
-            out[key] = tuple(self.option_value(infos, key, v, [*path, key]) for v in values)
+            if key == "engine":
+                for v in values:
+                    if v not in engines:
+                        raise self.fail([*path, key], f"expected engines of this profile ({', '.join(engines)}), "
+                                        f"got {brief(v)}")
+                out[key] = tuple(dict.fromkeys(values))
+            else:
+                out[key] = tuple(self.option_value(union_options(engines), key, v, [*path, key]) for v in values)
         return out
 
     def budget(self, strategy: str) -> tuple[int | None, float | None, int]:
@@ -344,11 +433,13 @@ class _Parser:
                 raise self.fail([*path, i], exc.message) from None
         return value
 
-    def check_paths(self, base: Mapping[str, Any], axes: tuple[Axis, ...]) -> None:
+    def check_paths(self, base: Mapping[str, Any], engine_options: Mapping[str, Mapping[str, Any]],
+                    axes: tuple[Axis, ...]) -> None:
         """Every local path a trial would read (model, draft model, prompt file) exists and is readable."""
         for name in rules.PATH_OPTIONS:
             where: list[str | int] = [name] if name in self.data else ["options", name]
             found = [(where, base[name])] if name in base else []
+            found += [(["options", e, name], own[name]) for e, own in engine_options.items() if name in own]
             found += [(["axes", a.name], v) for a in axes if a.name == name for v in a.values or ()]
             for path, value in found:
                 try:
@@ -376,10 +467,21 @@ class _Parser:
         try:
             plan(profile)
         except ConfigError as exc:
+            own = [e for e, table in profile.engine_options.items() if exc.field in table]
             path = (["axes", exc.field] if any(a.name == exc.field for a in profile.axes)
-                    else ["options", exc.field] if exc.field in profile.base else ["axes"])
+                    else ["options", exc.field] if exc.field in profile.base
+                    else ["options", own[0], exc.field] if own else ["axes"])
             raise ProfileError(self.source, locate(self.text, path), exc.field,
                                f"a trial of the {profile.strategy} sweep is invalid: {exc.message}") from exc
+
+
+def union_options(engines: tuple[str, ...]) -> dict[str, OptionInfo]:
+    """The options of any of `engines` (the first engine's description of a shared one)."""
+    out: dict[str, OptionInfo] = {}
+    for engine in engines:
+        for key, info in all_options(engine).items():
+            out.setdefault(key, info)
+    return out
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:

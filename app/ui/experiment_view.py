@@ -35,7 +35,9 @@ from PySide6.QtWidgets import (
 from app.core.ssh_hosts import ssh_config_hosts
 from app.shipped import shipped_dir
 from app.sweeps import ProfileError
+from app.sweeps.fairness import fairness_warnings
 from app.sweeps.profile import MAX_NAME_CHARS
+from app.sweeps.profile_parse import union_options
 from app.ui.option_form import OptionForm
 from app.ui.sweep_editor import SweepEditor
 from engine import registry
@@ -60,6 +62,7 @@ class ExperimentView(QWidget):
         self.setAcceptDrops(True)
         self.hello: dict[str, Any] | None = None
         self.profile_path: Path | None = None
+        self.engine_options: dict[str, dict[str, Any]] = {}  # a loaded profile's [options.ENGINE] tables
         self.model_box = QComboBox()
         self.model_box.setEditable(True)
         self.model_box.setObjectName("modelBox")
@@ -234,13 +237,15 @@ class ExperimentView(QWidget):
         self._validate_timer.stop()
         try:
             config = TrialConfig.from_flat(self.flat_config())
-            self.build_profile()  # paths, text limits, rules over every trial of the sweep
+            profile = self.build_profile()  # paths, text limits, rules over every trial of the sweep
         except ConfigError as exc:
             return self._invalid(exc.field, exc.message)
         except ProfileError as exc:
             return self._invalid(_form_field(exc.key), exc.message)
         self.form.clear_errors()
-        self.validation_label.setText("Ready: the configuration is valid.")
+        warnings = fairness_warnings(profile)
+        self.validation_label.setText("Ready: the configuration is valid."
+                                      + "".join(f"\nWarning: {w}" for w in warnings))
         self.validation_label.setProperty("invalid", False)
         self.run_button.setEnabled(not self.cancel_button.isEnabled())
         return config
@@ -267,13 +272,18 @@ class ExperimentView(QWidget):
         swept = {a.name for a in axes}
         base = {k: v for k, v in flat.items()
                 if k not in swept and (k in ("engine", "model") or v != defaults.get(k))}
+        engines = next((a.values for a in axes if a.name == "engine"), None)
+        own: dict[str, dict[str, Any]] = {}
+        if engines is not None:
+            base, own = split_by_engine(base, config.engine, tuple(map(str, engines)), self.engine_options)
         strategy = self.sweep.strategy.currentText()
         n_trials = self.sweep.n_trials.value() or None
         timeout_s = self.sweep.timeout_min.value() * 60.0 or None
         name = check_text(self.name_edit.text().strip() or "gui-sweep", "name", MAX_NAME_CHARS)
         draft = Profile(name, "Built in the InferLab window.", base,
                         axes, strategy, n_trials, timeout_s, int(flat.get("seed", 0)),
-                        self.sweep.objectives(), self.sweep.constraints(), host=self.machine_box.currentData())
+                        self.sweep.objectives(), self.sweep.constraints(), host=self.machine_box.currentData(),
+                        engine_options=own)
         return parse_profile(dump_profile(draft), "<experiment form>")
 
     def request_run(self) -> None:
@@ -310,8 +320,11 @@ class ExperimentView(QWidget):
         self.profile_loaded.emit(str(path))
 
     def apply_profile(self, profile: Any) -> None:
-        base = dict(profile.base)
-        self.engine_box.setCurrentIndex(self.engine_box.findData(base.get("engine", "hf-generate")))
+        engine = profile.engines[0]  # the form shows the first engine's trials: shared and its own options
+        self.engine_options = {e: dict(table) for e, table in profile.engine_options.items()}
+        base = {**profile.base, **profile.engine_options.get(engine, {})}
+        self.engine_box.setCurrentIndex(self.engine_box.findData(engine))
+        self.sweep.set_options(union_options(profile.engines))  # an axis may be on another engine's option
         self.model_box.setCurrentText(str(base.get("model", "demo")))
         self.form.set_values({k: v for k, v in base.items() if k not in ("engine", "model")})
         self.name_edit.setText(profile.name)
@@ -363,3 +376,22 @@ def _form_field(key: str) -> str:
 
 def _profiles_dir() -> Path:
     return shipped_dir("profiles")
+
+
+def split_by_engine(values: dict[str, Any], engine: str, engines: tuple[str, ...],
+                    loaded: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """For a sweep over `engines`, the form's options (those of `engine`) as the options every engine shares
+    and each engine's own ([options.ENGINE]): an option some engines lack, or one the loaded profile gave
+    `engine` alone, is `engine`'s own; the other engines keep the own options `loaded` gave them."""
+    own = {e: dict(loaded.get(e, {})) for e in engines if e != engine}
+    shared: dict[str, Any] = {}
+    mine: dict[str, Any] = {}
+    for key, value in values.items():
+        if key == "engine":
+            continue
+        if key in loaded.get(engine, {}) or any(key not in all_options(e) for e in engines):
+            mine[key] = value
+        else:
+            shared[key] = value
+    own[engine] = mine
+    return shared, {e: table for e, table in own.items() if table}

@@ -4,7 +4,8 @@ It edits the `app.sweeps.profile` dataclasses; the window turns them into a vali
 round-tripping through the profile parser, so the GUI accepts exactly what a TOML file may say.
 Axis values are typed as a comma list (`1, 2, 4, 8`, `"sdpa", "eager"`) or a range
 (`1..64 log`, `0.1..0.9 num=5`, `16..128 step=16`); a trailing `stop_after_oom` stops climbing the
-axis after an out-of-memory failure (`1, 2, 4, 8 stop_after_oom`).
+axis after an out-of-memory failure (`1, 2, 4, 8 stop_after_oom`). `engine` may be swept too
+(`hf-pipeline, vllm`); a loaded axis keeps its `when` condition while its option is unchanged.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 import re
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.sweeps.profile import DIRECTIONS, STRATEGIES, Axis, Constraint, Objective
+from engine import registry
 from engine.errors import ConfigError
 from engine.metric_names import CATALOGUE
 from engine.schema import OptionInfo, brief
@@ -101,25 +103,28 @@ class SweepEditor(QWidget):
         layout.addLayout(form)
 
     def set_options(self, infos: dict[str, OptionInfo]) -> None:
-        """The options an axis may sweep (the current engine's)."""
+        """The options an axis may sweep (the current engine's), and `engine` itself."""
         self.infos = infos
         for row in range(self.axes_table.rowCount()):
             box = self.axes_table.cellWidget(row, 0)
             if isinstance(box, QComboBox):
                 current = box.currentText()
                 box.clear()
-                box.addItems(list(infos))
+                box.addItems(["engine", *infos])
                 box.setCurrentText(current)
 
-    def add_axis(self, name: str = "batch_size", values: str = "1, 4, 16") -> None:
+    def add_axis(self, name: str = "batch_size", values: str = "1, 4, 16", when: Any = None) -> None:
+        """A row sweeping `name`; `when` (a loaded axis's condition) stays with it while `name` is unchanged."""
         row = self.axes_table.rowCount()
         self.axes_table.insertRow(row)
         box = QComboBox()
-        box.addItems(list(self.infos))
+        box.addItems(["engine", *self.infos])
         box.setCurrentText(name)
         box.currentIndexChanged.connect(self.changed)
         self.axes_table.setCellWidget(row, 0, box)
-        self.axes_table.setItem(row, 1, QTableWidgetItem(values))
+        item = QTableWidgetItem(values)
+        item.setData(Qt.ItemDataRole.UserRole, (name, when) if when else None)
+        self.axes_table.setItem(row, 1, item)
         self.changed.emit()
 
     def remove_axis(self) -> None:
@@ -140,7 +145,9 @@ class SweepEditor(QWidget):
             box = self.axes_table.cellWidget(row, 0)
             assert isinstance(box, QComboBox)
             item = self.axes_table.item(row, 1)
-            out.append(parse_axis(box.currentText(), item.text() if item else "", self.infos))
+            axis = parse_axis(box.currentText(), item.text() if item else "", self.infos)
+            kept = item.data(Qt.ItemDataRole.UserRole) if item else None
+            out.append(dataclasses.replace(axis, when=kept[1]) if kept and kept[0] == axis.name else axis)
         return tuple(out)
 
     def objectives(self) -> tuple[Objective, ...]:
@@ -163,7 +170,7 @@ class SweepEditor(QWidget):
              objectives: tuple[Objective, ...], constraints: tuple[Constraint, ...]) -> None:
         self.clear_axes()
         for axis in axes:
-            self.add_axis(axis.name, axis_text(axis))
+            self.add_axis(axis.name, axis_text(axis), dict(axis.when))
         self.strategy.setCurrentText(strategy)
         self.n_trials.setValue(n_trials or 0)
         self.timeout_min.setValue(int(round((timeout_s or 0) / 60)))
@@ -175,6 +182,12 @@ class SweepEditor(QWidget):
 
 def parse_axis(name: str, text: str, infos: dict[str, OptionInfo]) -> Axis:
     """An Axis from the editor's text; ConfigError naming the axis if the text is not understood."""
+    if name == "engine":
+        engines = tuple(dict.fromkeys(part.strip().strip("'\"") for part in text.split(",") if part.strip()))
+        unknown = [e for e in engines if e not in registry.engines()]
+        if unknown or not engines:
+            raise ConfigError("axis engine", f"got {brief(text)}; expected engines among {', '.join(registry.names())}")
+        return Axis(name, values=engines)
     info = infos.get(name)
     if info is None:
         raise ConfigError(f"axis {name}", "not an option of this engine")

@@ -11,7 +11,7 @@ from app.sweeps.planning import normalize, plan_grid
 
 PROFILES = sorted((Path(__file__).resolve().parents[2] / "profiles").glob("*.toml"))
 REQUIRED = {"cpu-smoke", "hf-batch-x-output", "vllm-engine-args", "quantization-compare",
-            "speculative-compare", "serving-rate"}
+            "speculative-compare", "serving-rate", "study-cpu"}
 
 GOOD = """\
 name = "t"

@@ -6,10 +6,14 @@ from pathlib import Path
 
 from PySide6.QtGui import QStandardItemModel
 
+from app.sweeps import load_profile
+from app.sweeps.planning import plan_grid
 from app.ui.experiment_view import ExperimentView
 from app.ui.worker_probe import nvml_gpus
 from engine.config import all_options
 from tests.hardware import nvidia_gpu_count
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _view(qtbot) -> ExperimentView:
@@ -91,6 +95,37 @@ def test_profile_saved_from_the_form_loads_back_identically(qtbot, tmp_path: Pat
     assert [(a.name, a.stop_after_oom) for a in other.sweep.axes()] == [("batch_size", True), ("input_tokens", False)]
     assert "stop_after_oom = true" in path.read_text()
     assert other.sweep.axes_table.item(0, 1).text() == "1, 2, 4 stop_after_oom"
+
+
+def test_an_engine_axis_profile_loads_saves_and_warns(qtbot, tmp_path: Path) -> None:
+    shipped = load_profile(REPO / "profiles" / "study-cpu.toml")
+    view = _view(qtbot)
+    view.load_profile_file(REPO / "profiles" / "study-cpu.toml")
+    assert view.engine_box.currentData() == "hf-pipeline" and view.form.values()["input_tokens"] == 32
+    assert [a.name for a in view.sweep.axes()] == ["engine", "batch_size", "output_tokens"]
+    assert view.validation_label.text() == "Ready: the configuration is valid."
+    path = tmp_path / "saved.toml"
+    view.save_profile_file(path)
+    saved = load_profile(path)
+    assert plan_grid(saved) == plan_grid(shipped) and saved.engine_options == shipped.engine_options
+    view.sweep.add_axis("output_tokens", "5, 10", {"engine": ("hf-pipeline",)})  # hf-pipeline only: vllm's
+    view.sweep.axes_table.removeRow(2)  # the shared output_tokens axis               is the default (64)
+    assert view.validate() is not None
+    assert "Warning: output_tokens differs between engines (hf-pipeline: swept over 5, 10; vllm: 64)" in \
+        view.validation_label.text()
+
+
+def test_an_axis_on_another_engines_option_survives_load_and_save(qtbot, tmp_path: Path) -> None:
+    source = tmp_path / "two.toml"
+    source.write_text('name = "two"\nmodel = "demo"\n[options]\ndevice = "cpu"\n[options.vllm]\n'
+                      'enforce_eager = true\n[axes]\nengine = ["hf-pipeline", "vllm"]\nbatch_size = [1, 2]\n'
+                      'max_num_seqs = [8, 16]\n', encoding="utf-8")
+    view = _view(qtbot)
+    view.load_profile_file(source)
+    assert view.validation_label.text() == "Ready: the configuration is valid."
+    saved = tmp_path / "saved.toml"
+    view.save_profile_file(saved)
+    assert plan_grid(load_profile(saved)) == plan_grid(load_profile(source))
 
 
 def test_bad_profile_file_reports_file_and_key(qtbot, tmp_path: Path) -> None:
