@@ -197,7 +197,8 @@ class OptunaSearch:
     def enqueue(self, config: Mapping[str, Any]) -> bool:
         """Make the next ask return this config's axis values (a re-tune's transferred configuration,
         measured first; the profile's base completes it); False if it lies outside this profile's space."""
-        found = self._params({**self.defaults, **self.profile.base, **config})
+        engine = str(config.get("engine", self.profile.engines[0]))
+        found = self._params({**defaults_of(engine), **self.profile.start(engine), **config})
         if found is None:
             return False
         self.study.enqueue_trial(found[0], skip_if_exists=True)
