@@ -36,8 +36,8 @@ TELEMETRY_FIELDS: dict[str, tuple[str, str]] = {
 
 
 # Short names of options in labels ("bs=8"); other options show as `key=value`, text values alone.
-SHORT_NAMES = {"batch_size": "bs", "input_tokens": "in", "output_tokens": "out", "gpu_count": "gpus",
-               "num_gpus": "gpus", "tensor_parallel_size": "tp", "max_num_seqs": "seqs", "num_requests": "reqs"}
+SHORT_NAMES = {"batch_size": "bs", "input_tokens": "in", "output_tokens": "out", "num_gpus": "gpus",
+               "tensor_parallel_size": "tp", "max_num_seqs": "seqs", "num_requests": "reqs"}
 # Keys that name a run rather than configure it: every run-level key a group or line can be split by.
 RUN_KEYS = ("model", "engine", "source")
 LABEL_CHARS = 28
@@ -196,7 +196,7 @@ class Landscape:
     value. `oom[j][i]` is True where the cell's every run ran out of memory (a value-less cell drawn "OOM").
 
     `pooled[j][i]` says what a cell's runs differ in besides x and y ("" when they are one configuration,
-    else e.g. "3 configurations differing in gpu_count (1, 2, 4)"); `note` sums that up for the chart.
+    else e.g. "3 configurations differing in num_gpus (1, 2, 4)"); `note` sums that up for the chart.
     """
 
     x_param: str

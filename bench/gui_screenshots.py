@@ -52,7 +52,7 @@ def study_shots(url: str, out: Path) -> int:
     compare.show_runs([r.id for r in runs if r.model == "Codellama-13b-hf"])
     compare.tabs.setCurrentIndex(compare.tabs.indexOf(compare.landscape.parentWidget()))
     compare.x_param.setCurrentText("batch_size")
-    compare.y_param.setCurrentText("gpu_count")
+    compare.y_param.setCurrentText("num_gpus")
     compare.land_group.setCurrentText("engine")
     compare.land_group_value.setCurrentText("vllm")
     _grab(app, window, out / "landscape-grouped.png")

@@ -35,7 +35,7 @@ DESIGN = list(itertools.product([f"model-{m}" for m in range(10)], ["hf-pipeline
 def result(i: int, rng: random.Random) -> TrialResult:
     """Design point i % len(DESIGN), repetition i // len(DESIGN); out of memory past a per-GPU batch."""
     model, engine, gpus, batch, tokens = DESIGN[i % len(DESIGN)]
-    config = {"engine": engine, "model": model, "gpu_count": gpus, "batch_size": batch, "output_tokens": tokens,
+    config = {"engine": engine, "model": model, "num_gpus": gpus, "batch_size": batch, "output_tokens": tokens,
               "temperature": 0.0, "dtype": "bfloat16", "workload": "humaneval-infilling",
               "repetition": i // len(DESIGN)}
     if batch > 64 * gpus * (4 if engine == "vllm" else 1):

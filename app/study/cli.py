@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("-o", "--output", required=True, type=Path, metavar="FILE", help="study.html or study.pdf")
     report.add_argument("--compare", default="engine", help="option whose values are compared (default: engine)")
     report.add_argument("--rows", default="batch_size", help="landscape rows (default: batch_size)")
-    report.add_argument("--columns", default="gpu_count", help="landscape columns (default: gpu_count)")
+    report.add_argument("--columns", default="num_gpus", help="landscape columns (default: num_gpus)")
     report.add_argument("--minimize", action="store_true", help="lower is better (latency, energy)")
     report.add_argument("--title", default="", help="what the study asks")
     report.add_argument("--notes", default="", help="anything a reader must know")
@@ -63,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                            "seeds: trials to 98% of the grid's best, and the share of the best "
                                            "found within --budget new configurations.")
     replay.add_argument("--axis", action="append", metavar="OPTION",
-                        help="a grid axis (repeatable; default: gpu_count and batch_size)")
+                        help="a grid axis (repeatable; default: num_gpus and batch_size)")
     replay.add_argument("--seeds", type=int, default=10, help="seeds 0 … N-1 (default 10)")
     replay.add_argument("--budget", type=int, help="new configurations each search may measure (default: the grid)")
     replay.set_defaults(func=cmd_replay)
@@ -265,13 +265,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print("error: --seeds and --budget must be at least 1", file=sys.stderr)
         return Exit.USAGE
     try:
-        grids = landscapes(_runs(args), args.metric, args.axis or ["gpu_count", "batch_size"],
+        grids = landscapes(_runs(args), args.metric, args.axis or ["num_gpus", "batch_size"],
                            args.group or ["model"])
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return Exit.USAGE
     if not grids:
-        print(f"error: no group has an ok run with {args.metric} on the axes {', '.join(args.axis or ['gpu_count', 'batch_size'])}",
+        print(f"error: no group has an ok run with {args.metric} on the axes {', '.join(args.axis or ['num_gpus', 'batch_size'])}",
               file=sys.stderr)
         return Exit.USAGE
     rows = [replay(land, args.metric, args.seeds, args.budget) for land in grids]

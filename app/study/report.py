@@ -59,7 +59,7 @@ class StudySpec:
     group_by: tuple[str, ...] = ("model",)
     compare: str = "engine"
     rows: str = "batch_size"
-    columns: str = "gpu_count"
+    columns: str = "num_gpus"
     maximize: bool = True
 
 

@@ -75,12 +75,12 @@ def test_best_per_model_and_engine_and_the_ratios_match_pandas(imported: Store, 
         for engine, point in row.best.items():
             inverse = {v: k for k, v in ENGINE.items()}[engine]
             _, _, gpus, batch = best_at[(row.group[0], inverse)]
-            assert (point.option("gpu_count"), point.option("batch_size")) == (gpus, batch)
+            assert (point.option("num_gpus"), point.option("batch_size")) == (gpus, batch)
 
 
 def test_the_out_of_memory_edge_matches_pandas(imported: Store, frame: pd.DataFrame) -> None:
     runs = imported.list_runs(limit=None)
-    ours = {(p.option("model"), p.option("engine"), p.option("gpu_count"), p.option("batch_size"))
+    ours = {(p.option("model"), p.option("engine"), p.option("num_gpus"), p.option("batch_size"))
             for p in points(runs, "output_tokens_per_s") if p.oom}
     by_point = frame.groupby(KEYS).errors_l
     all_failed_oom = by_point.agg(lambda s: bool((s != "ok").all() and (s == "CUDA out of memory").any()))
@@ -99,7 +99,7 @@ def test_a_wide_parquet_table_imports_one_run_per_filled_cell(tmp_path: Path, fr
     wide.to_parquet(tmp_path / "wide.parquet")
     mapping = tmp_path / "wide.toml"
     mapping.write_text('source = "wide-test"\nshape = "wide"\n[options]\nmodel = "model"\nengine = "engine"\n'
-                       'gpu_count = "nrGPUs"\n[wide]\noption = "batch_size"\ncolumns = "bs(?P<value>\\\\d+)"\n'
+                       'num_gpus = "nrGPUs"\n[wide]\noption = "batch_size"\ncolumns = "bs(?P<value>\\\\d+)"\n'
                        'name = "output_tokens_per_s"\nunit = "tok/s"\n[causes]\nOOM = "oom"\n')
     with Store(f"sqlite:///{tmp_path / 'w.db'}") as store:
         ids, source = import_table(store, tmp_path / "wide.parquet", mapping)
@@ -110,7 +110,7 @@ def test_a_wide_parquet_table_imports_one_run_per_filled_cell(tmp_path: Path, fr
     assert len(failed) == 1 and failed[0].failure_cause == "oom" and failed[0].config["batch_size"] == 1028
     first = wide.iloc[1]
     got = {r.config["batch_size"]: r.value("output_tokens_per_s") for r in runs
-           if (r.model, r.engine, r.config["gpu_count"]) == (first.model, first.engine, first.nrGPUs)}
+           if (r.model, r.engine, r.config["num_gpus"]) == (first.model, first.engine, first.nrGPUs)}
     assert got == {int(c[2:]): float(v) for c, v in first.filter(like="bs").dropna().items()}
 
 

@@ -34,5 +34,5 @@ def test_bad_input_is_refused_before_the_store_opens(tmp_path: Path, args: list[
 def test_replay_of_a_store_without_a_grid_says_so(tmp_path: Path) -> None:
     out = _cli("replay", "--store", f"sqlite:///{tmp_path / 'empty.db'}")
     assert out.returncode == 2
-    assert out.stderr.strip() == ("error: no group has an ok run with output_tokens_per_s on the axes gpu_count, "
+    assert out.stderr.strip() == ("error: no group has an ok run with output_tokens_per_s on the axes num_gpus, "
                                   "batch_size")

@@ -89,7 +89,7 @@ def _raw(url: str) -> pd.DataFrame:
         options = {k: v for k, v in json.loads(config).items() if k not in ("repetition", "trial_index")}
         rows.append({"id": run_id, "engine": engine, "model": model, "status": status, "cause": cause,
                      "key": json.dumps({**options, "engine": engine, "model": model}, sort_keys=True),
-                     "batch_size": options.get("batch_size"), "gpu_count": options.get("gpu_count"),
+                     "batch_size": options.get("batch_size"), "num_gpus": options.get("num_gpus"),
                      "value": values.get(run_id) if status == "ok" else None})
     conn.close()
     return pd.DataFrame(rows)
@@ -165,12 +165,12 @@ def test_landscapes_mark_oom_cells_as_the_raw_rows_say(store_url: str) -> None:
     grid = raw[(raw.model == "Phi-2") & (raw.engine == "hf-pipeline")]
     table = next(t for t in report.sections if t.caption == "Landscape: model=Phi-2 · engine=hf-pipeline")
     columns = [int(h) for h in table.headers[1:]]
-    assert columns == sorted(grid.gpu_count.unique())
+    assert columns == sorted(grid.num_gpus.unique())
     oom_cells = 0
     for row in table.rows:
         batch = int(row[0].text.replace(",", ""))
         for gpus, cell in zip(columns, row[1:], strict=True):
-            runs = grid[(grid.batch_size == batch) & (grid.gpu_count == gpus)]
+            runs = grid[(grid.batch_size == batch) & (grid.num_gpus == gpus)]
             if runs.empty:
                 assert cell.text == "—"
             elif runs.value.notna().any():
@@ -179,7 +179,7 @@ def test_landscapes_mark_oom_cells_as_the_raw_rows_say(store_url: str) -> None:
                 assert cell.text == ("OOM" if (runs.cause == "oom").any() else "failed")
                 oom_cells += cell.text == "OOM"
     assert oom_cells == sum(g.value.isna().all() and (g.cause == "oom").any()
-                            for _, g in grid.groupby(["batch_size", "gpu_count"])) > 0
+                            for _, g in grid.groupby(["batch_size", "num_gpus"])) > 0
 
 
 def test_fair_comparison_warning_names_the_option_that_differs(store_url: str) -> None:
@@ -214,9 +214,9 @@ def test_cli_writes_html_and_pdf_and_replays_the_grids(store_url: str, tmp_path:
     rows = {(r["group"][0], r["engine"]): r for r in json.loads(out.stdout)}
     assert set(rows) >= {(m, e) for m in MODELS for e in ("hf-pipeline", "vllm")}
     phi = raw[(raw.model == "Phi-2") & (raw.engine == "vllm")]
-    medians = phi[phi.value.notna()].groupby(["gpu_count", "batch_size"]).value.median()
+    medians = phi[phi.value.notna()].groupby(["num_gpus", "batch_size"]).value.median()
     grid = rows[("Phi-2", "vllm")]
     assert grid["best"] == medians.max()
-    assert grid["grid_points"] == phi.gpu_count.nunique() * phi.batch_size.nunique()
+    assert grid["grid_points"] == phi.num_gpus.nunique() * phi.batch_size.nunique()
     for trials, share in zip(grid["trials_to_98pct"], grid["share_of_best_within_budget"], strict=True):
         assert (trials is not None) == (share >= 0.98) and (trials is None or trials <= 6)

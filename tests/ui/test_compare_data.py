@@ -107,13 +107,13 @@ def test_series_has_one_line_per_group_medians_of_repetitions_and_oom_points() -
 
 
 def test_landscape_says_what_a_cell_pools() -> None:
-    runs = [_run(1, 10.0, None, batch_size=1, input_tokens=8, gpu_count=1),
-            _run(2, 30.0, None, batch_size=1, input_tokens=8, gpu_count=2),
-            _run(3, 50.0, None, batch_size=2, input_tokens=8, gpu_count=1)]
+    runs = [_run(1, 10.0, None, batch_size=1, input_tokens=8, num_gpus=1),
+            _run(2, 30.0, None, batch_size=1, input_tokens=8, num_gpus=2),
+            _run(3, 50.0, None, batch_size=2, input_tokens=8, num_gpus=1)]
     land = compare.landscape(runs, "batch_size", "input_tokens", "output_tokens_per_s")
-    assert land.pooled[0] == ("2 configurations differing in gpu_count (1, 2)", "")
-    assert land.note.startswith("1 of 2 cell(s) pool runs that differ in gpu_count")
-    per_group = compare.groups(runs, "gpu_count")
+    assert land.pooled[0] == ("2 configurations differing in num_gpus (1, 2)", "")
+    assert land.note.startswith("1 of 2 cell(s) pool runs that differ in num_gpus")
+    per_group = compare.groups(runs, "num_gpus")
     assert list(per_group) == [1, 2]
     assert compare.landscape(per_group[1], "batch_size", "input_tokens", "output_tokens_per_s").note == ""
 

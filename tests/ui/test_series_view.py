@@ -68,7 +68,7 @@ def test_series_draws_a_line_per_group_and_oom_at_the_floor(view: CompareView, f
     data = view.series.data
     assert data is not None and data.scale == "log"  # batch sizes 1, 2, 4 … 512, 1028 decide it
     assert data.ticks()[:3] == [(0.0, "1"), (math.log10(2), "2"), (math.log10(4), "4")]
-    assert "gpu_count" in view.series_note.text() and "log scale" in view.series_note.text()
+    assert "num_gpus" in view.series_note.text() and "log scale" in view.series_note.text()
     expected = _expected_points(frame)
     engine = {"autohf": "hf-pipeline", "vLLM": "vllm"}
     assert [p.title for p in data.panels] == MODELS
@@ -112,7 +112,7 @@ def test_series_y_scale_is_shared_or_free_and_hover_names_the_point(view: Compar
 def test_landscape_per_group_says_what_a_cell_pools(view: CompareView) -> None:
     view.tabs.setCurrentIndex(1)
     # drawn per model from the start, over the two options (not over the model and engine names)
-    assert (view.x_param.currentText(), view.y_param.currentText()) == ("batch_size", "gpu_count")
+    assert (view.x_param.currentText(), view.y_param.currentText()) == ("batch_size", "num_gpus")
     assert view.land_group.currentText() == "model" and view.land_group_value.currentText() == MODELS[0]
     view.land_group_value.setCurrentText("Codellama-13b-hf")
     land = view.landscape.landscape
@@ -130,7 +130,7 @@ def test_landscape_per_group_says_what_a_cell_pools(view: CompareView) -> None:
 
 def test_bars_are_labelled_by_what_differs(qtbot, store: Store) -> None:
     runs = [r for r in store.list_runs(limit=None) if r.model == "Bloom-1b7" and r.engine == "vllm"
-            and r.config["gpu_count"] == 1 and r.status == "ok"]
+            and r.config["num_gpus"] == 1 and r.status == "ok"]
     picked = [next(r for r in runs if r.config["batch_size"] == b) for b in (1, 8, 64)]
     view = CompareView(store)
     qtbot.addWidget(view)
@@ -147,7 +147,7 @@ def test_report_charts_label_bars_by_what_differs_and_say_what_cells_pool(store:
 
     runs = store.list_runs(limit=None)
     picked = [next(r for r in runs if r.model == "Bloom-1b7" and r.engine == e and r.status == "ok"
-                   and r.config["gpu_count"] == n and r.config["batch_size"] == b)
+                   and r.config["num_gpus"] == n and r.config["batch_size"] == b)
               for e in ("hf-pipeline", "vllm") for n in (1, 2) for b in (1, 8)]
     report = build_report(store.get_runs([r.id for r in picked]))
     (throughput, *_), _note = bar_groups(report)
@@ -192,14 +192,14 @@ def test_report_landscape_draws_oom_cells(store: Store, frame: pd.DataFrame) -> 
     from app.reports.model import build_report
 
     runs = [r for r in store.list_runs(limit=None) if r.model == "Wizardcoder-15b" and r.engine == "hf-pipeline"
-            and r.config["gpu_count"] in (1, 2)]
+            and r.config["num_gpus"] in (1, 2)]
     report = build_report(store.get_runs([r.id for r in runs]))
     charts = build_charts(report)
     land = next(c for c in charts if c.key == "landscape")
     expected = {(b, n) for b, n in _expected_oom_cells(frame[frame.engine == "autohf"], "Wizardcoder-15b")
                 if n in (1, 2)}
     oom_tips = {tip.split(":")[0] for tip in land.tips.values() if ": OOM, every run ran out of memory" in tip}
-    assert expected and oom_tips == {f"batch_size={b}, gpu_count={n}" for b, n in expected}
+    assert expected and oom_tips == {f"batch_size={b}, num_gpus={n}" for b, n in expected}
     html = render_html(report, charts)
     assert html.count(">OOM</text>") == len(expected)  # the cells' text in the inline SVG
     # the metrics table: a run that ran out of memory reads OOM where its figures would be, not "—"
