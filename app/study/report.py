@@ -154,7 +154,7 @@ def _pct(value: float | None) -> str:
 
 def _engine_defaults() -> dict[str, Any]:
     """For each fair field, its default where an engine declares it: what a run InferLab measured used for an
-    option its engine does not have (hf-pipeline has no `kv_cache_dtype`: its KV cache is the default one)."""
+    option its engine does not have (a run stored before hf-pipeline had `kv_cache_dtype` used the default cache)."""
     defaults: dict[str, Any] = {}
     for name in registry.names():
         for field, declared in all_options(name).items():
