@@ -157,7 +157,7 @@ class ParetoChart(pg.PlotWidget):
         self.setLabel("left", f"{yi.label} ({yi.unit})" + (" ↑" if yi.higher_is_better else " ↓"))
         figures = "all three figures" if size_metric else "both figures"
         missing = f" — {len(d.missing)} run(s) without {figures} left out" if d.missing else ""
-        self.setTitle(f"Pareto front{_size_legend(d)}: {len(d.front)} of {len(d.run_ids)} runs{missing}")
+        self.setTitle(f"Pareto front: {len(d.front)} of {len(d.run_ids)} runs{missing}{_size_legend(d)}")
         self.autoRange()
 
     def _describe(self, run_id: int) -> str:
@@ -191,14 +191,14 @@ def _marker_sizes(values: Sequence[float], smallest: float = 8.0, largest: float
 
 
 def _size_legend(d: compare.ParetoData) -> str:
-    """' over X, Y and Z (marker area: Z, from … to …)' for a three-metric chart, else ''."""
+    """' over three figures', then a line 'marker area: Z, … to …', for a three-metric chart; else ''."""
     if not d.size_metric:
         return ""
     si = info(d.size_metric)
     span = (f", {display_value(min(d.sizes), si.unit)} to {display_value(max(d.sizes), si.unit)}"
             if d.sizes else "")
-    return (f" over {info(d.x_metric).label}, {info(d.y_metric).label} and {si.label} "
-            f"(marker area: {si.label}{span})")
+    # on a second line: one long line would widen the plot past its pane
+    return f" over three figures<br>marker area: {si.label}{span}"
 
 
 class LandscapeChart(pg.PlotWidget):

@@ -40,7 +40,7 @@ def test_quality_runs_open_on_speed_quality_memory_with_a_three_way_front(qtbot,
         sizes = [spot.size() for spot in view.pareto.scatter.points()]
         assert sizes[1] < sizes[3]  # a smaller footprint draws a smaller marker (off the front, same symbol)
         title = view.pareto.getPlotItem().titleLabel.text
-        assert "marker area: Peak worker RSS" in title and "3 of 4 runs" in title
+        assert "marker area: Peak worker RSS" in title and "3 of 4 runs over three figures" in title
         view.pareto_size.setCurrentText(NO_SIZE)  # two figures: #2 falls off the front
         assert {view.pareto.data.run_ids[i] for i in view.pareto.data.front} == {ids[0], ids[2]}
 
