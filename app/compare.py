@@ -162,7 +162,8 @@ def numeric_metrics(runs: Sequence[RunSummary]) -> list[str]:
 
 @dataclasses.dataclass(frozen=True)
 class ParetoData:
-    """Scatter of two metrics over the runs that have both; `front` indexes into `run_ids`."""
+    """Scatter of two metrics over the runs that have both (and the size metric, when one is given: then
+    the front is over all three); `front` indexes into `run_ids`."""
 
     x_metric: str
     y_metric: str
@@ -171,23 +172,27 @@ class ParetoData:
     ys: tuple[float, ...]
     front: tuple[int, ...]
     missing: tuple[int, ...]  # run ids left out because a figure is unavailable
+    size_metric: str | None = None
+    sizes: tuple[float, ...] = ()
 
 
-def pareto_data(runs: Sequence[RunSummary], x_metric: str, y_metric: str) -> ParetoData:
-    """Points (x, y) per run and the Pareto front (sorted by x), each axis in its catalogue direction."""
-    ids, xs, ys, missing = [], [], [], []
+def pareto_data(runs: Sequence[RunSummary], x_metric: str, y_metric: str,
+                size_metric: str | None = None) -> ParetoData:
+    """Points (x, y[, size]) per run and the Pareto front across those metrics (sorted by x), each in its
+    catalogue direction."""
+    metrics = [x_metric, y_metric, *([size_metric] if size_metric else [])]
+    ids, points, missing = [], [], []
     for r in runs:
-        x, y = r.value(x_metric), r.value(y_metric)
-        if x is None or y is None:
+        values = [r.value(m) for m in metrics]
+        if any(v is None for v in values):
             missing.append(r.id)
             continue
         ids.append(r.id)
-        xs.append(x)
-        ys.append(y)
-    front = sorted(pareto_front(list(zip(xs, ys, strict=True)),
-                                (info(x_metric).higher_is_better, info(y_metric).higher_is_better)),
-                   key=lambda i: xs[i])
-    return ParetoData(x_metric, y_metric, tuple(ids), tuple(xs), tuple(ys), tuple(front), tuple(missing))
+        points.append(values)
+    columns = list(zip(*points, strict=True)) or [()] * len(metrics)
+    front = sorted(pareto_front(points, [info(m).higher_is_better for m in metrics]), key=lambda i: points[i][0])
+    return ParetoData(x_metric, y_metric, tuple(ids), tuple(columns[0]), tuple(columns[1]), tuple(front),
+                      tuple(missing), size_metric, tuple(columns[2]) if size_metric else ())
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,6 +6,11 @@ Usage (needs an X server for real fonts):
 Writes assets/screenshots/*.png (or the folder given as the first argument). With a store URL as the
 second argument it skips the sweep (and the Live shot) and shoots the runs already in that store.
 
+The compression comparison (Compare's Pareto tab: speed vs greedy agreement, peak RSS as marker area) is shot
+from a store of compressed and speculative runs with the quality guard, e.g. the `compression-cpu` sweep:
+  xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb .venv/bin/python bench/gui_screenshots.py \
+      --compression URL [FOLDER]
+
 The series view and a per-group landscape need a study's worth of runs; shoot them from a store holding
 the seed study's import (`inferlab import allData.csv --map profiles/imports/infpop-a100.toml --store URL`):
   xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb .venv/bin/python bench/gui_screenshots.py \
@@ -26,15 +31,13 @@ SIZE = (1500, 940)
 STUDY_MODELS = ("Bloom-1b7", "Codellama-7b-hf", "Codellama-13b-hf", "Mistral-7b")
 
 
-def study_shots(url: str, out: Path) -> int:
-    """series.png (throughput vs batch size, a line per engine and GPU count, a panel per model) and
-    landscape-grouped.png (batch size × GPU count of one model and engine) from a study import."""
+def _store_window(url: str) -> tuple[object, object]:
+    """(QApplication, the main window shown over the store at `url`)."""
     os.environ.setdefault("INFERLAB_NO_FIRST_RUN", "1")
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from app.store import Store
-    from app.ui.main_window import TAB_COMPARE, MainWindow
+    from app.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     tmp = Path(tempfile.mkdtemp(prefix="inferlab-shots-"))
@@ -42,6 +45,33 @@ def study_shots(url: str, out: Path) -> int:
     window.resize(*SIZE)
     window.show()
     window.finish_startup()
+    return app, window
+
+
+def compression_shot(url: str, out: Path) -> int:
+    """compression-compare.png: the ok runs that carry a quality guard, on Compare's Pareto tab."""
+    from app.store import Store
+    from app.ui.main_window import TAB_COMPARE
+
+    app, window = _store_window(url)
+    with Store(url) as store:
+        ids = [r.id for r in store.list_runs(limit=None, status="ok") if r.value("quality_agreement") is not None]
+    compare = window.compare
+    window.tabs.setCurrentIndex(TAB_COMPARE)
+    compare.show_runs(ids)
+    compare.tabs.setCurrentIndex(compare.tabs.indexOf(compare.pareto.parentWidget()))
+    _grab(app, window, out / "compression-compare.png")
+    window.close()
+    return 0 if ids else 1
+
+
+def study_shots(url: str, out: Path) -> int:
+    """series.png (throughput vs batch size, a line per engine and GPU count, a panel per model) and
+    landscape-grouped.png (batch size × GPU count of one model and engine) from a study import."""
+    from app.store import Store
+    from app.ui.main_window import TAB_COMPARE
+
+    app, window = _store_window(url)
     with Store(url) as store:
         runs = [r for r in store.list_runs(limit=None) if r.model in STUDY_MODELS]
     compare = window.compare
@@ -68,10 +98,10 @@ def _grab(app: object, window: object, path: Path) -> None:
 
 
 def main() -> int:
-    if len(sys.argv) > 2 and sys.argv[1] == "--study":
+    if len(sys.argv) > 2 and sys.argv[1] in ("--study", "--compression"):
         folder = Path(sys.argv[3]) if len(sys.argv) > 3 else ROOT / "assets" / "screenshots"
         folder.mkdir(parents=True, exist_ok=True)
-        return study_shots(sys.argv[2], folder)
+        return (study_shots if sys.argv[1] == "--study" else compression_shot)(sys.argv[2], folder)
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "assets" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("INFERLAB_NO_FIRST_RUN", "1")

@@ -69,6 +69,9 @@ class CommonOptions:
                                          load_time=True)
     prompt_lookup_max: int = option(3, "Longest n-gram matched by prompt-lookup/ngram speculation.", min=1,
                                     max=32, load_time=True)
+    speedup_baseline: bool = option(False, "For a speculative trial, also run the same requests with "
+                                    "speculative='none' after measuring, and record the per-request speed-up "
+                                    "(spec_speedup).", advanced=True)
     telemetry_hz: float = option(10.0, "Telemetry sampling rate (0 turns the sampler off).", min=0.0,
                                  max=100.0, unit="Hz", advanced=True)
     idle_baseline_s: float = option(1.0, "Seconds of idle power measured before the model loads (for net energy).",

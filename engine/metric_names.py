@@ -94,6 +94,8 @@ CATALOGUE: dict[str, MetricInfo] = {m.name: m for m in [
                "Accepted draft tokens / proposed draft tokens."),
     MetricInfo("spec_mean_accepted_tokens", "tokens", "Accepted per step", True,
                "Mean tokens accepted per speculative step."),
+    MetricInfo("spec_speedup", "ratio", "Speculative speed-up", True,
+               "Median per-request time per output token without speculation / with it (speedup_baseline)."),
     MetricInfo("quality_agreement", "ratio", "Greedy agreement", True,
                "Share of generated tokens equal to the reference config's greedy output."),
     MetricInfo("perplexity", "ppl", "Perplexity", False, "Perplexity on InferLab's fixed reference text."),

@@ -11,7 +11,7 @@ Client → worker:
 Worker → client:
     hello     {engine_version, protocol, pid, python, backends: {name: {available, reason}}}
     loaded    {id, load_time_s, reused}
-    progress  {id, phase, done, total, tokens_per_s}     phase: load|warmup|measure|quality
+    progress  {id, phase, done, total, tokens_per_s}     phase: idle|load|warmup|measure|quality|baseline
     telemetry {id, sample}                               see engine.telemetry (one dict per sample)
     request   {id, record}                               a RequestRecord dict
     log       {level, message}

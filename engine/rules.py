@@ -20,6 +20,7 @@ from engine.schema import brief
 
 if TYPE_CHECKING:
     from engine.config import TrialConfig
+    from engine.models.resolve import ModelSource
 
 # transformers assisted generation (a draft model or prompt lookup) runs one sequence at a time.
 BATCH_ONE_SPECULATIVE = {"hf-generate": ("draft", "prompt-lookup"), "hf-pipeline": ("draft", "prompt-lookup")}
@@ -149,12 +150,30 @@ def check_checkpoint(config: TrialConfig) -> str | None:
     a `quantization` setting that contradicts it; None where a server loads the model."""
     if not registry.spec(config.engine).local_model:
         return None
-    from engine.models import checkpoint
     from engine.models.resolve import resolve
 
-    source = resolve(config.common.model)
+    return _checked_checkpoint(resolve(config.common.model), config.common.quantization)
+
+
+def check_checkpoint_files(engine: str, model: str, quantization: str) -> None:
+    """The front door's form of `check_checkpoint` (profiles, `--set`): the same refusal, reading only the
+    checkpoint's config.json or GGUF header. The demo model is not materialized for it (that imports
+    transformers): until it is, the worker checks it."""
+    if not registry.spec(engine).local_model or quantization == "none":  # 'none' never contradicts
+        return
+    from engine.models import demo
+    from engine.models.resolve import resolve
+
+    if model == "demo" and not demo.is_materialized():
+        return
+    _checked_checkpoint(resolve(model), quantization)
+
+
+def _checked_checkpoint(source: ModelSource, quantization: str) -> str:
+    from engine.models import checkpoint
+
     found = checkpoint.read_quantization(source)
-    checkpoint.check_setting(config.common.quantization, found, str(source.path / (source.gguf_file or "")))
+    checkpoint.check_setting(quantization, found, str(source.path / (source.gguf_file or "")))
     return found
 
 

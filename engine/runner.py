@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from engine import environment, registry, rules, workloads
+from engine import environment, registry, rules, speedup, workloads
 from engine.backends.base import Backend, LoadInfo, Request, prompt_text
 from engine.causes import FailureCause
 from engine.config import TrialConfig
@@ -195,6 +195,10 @@ class _Trial:
             runner.emit("progress", id=self.id, phase="quality", done=0, total=1, tokens_per_s=None)
             texts = [prompt_text(tokenizer, r.prompt) for r in measured]
             self.result.metrics.update(runner.quality.evaluate(backend, self.config, texts))
+        if c.speedup_baseline:
+            runner.emit("progress", id=self.id, phase="baseline", done=0, total=1, tokens_per_s=None)
+            self.result.metrics.update(speedup.measure(runner._load_reference, self.config, warmup, measured,
+                                                       [rep.records for rep in reps], self.cancel))
         self.describe_workload()
         self.result.notes.append("TTFT/ITL: " + backend.ttft_method)
 

@@ -463,12 +463,16 @@ class _Parser:
 
     def check_planned(self, profile: Profile, plan: Callable[[Profile], Any]) -> None:
         """`plan(profile)` raises no ConfigError: every trial of a grid or of a random sweep's seeded
-        draws is valid, or some of an Optuna sweep's draws are."""
+        draws is valid, or some of an Optuna sweep's draws are; and no trial's `quantization` contradicts
+        the quantization its checkpoint carries (read from config.json or the GGUF header)."""
         try:
-            plan(profile)
+            planned = plan(profile)
+            for engine, model, quantization in _checkpoint_settings(profile, planned):
+                rules.check_checkpoint_files(engine, model, quantization)
         except ConfigError as exc:
             own = [e for e, table in profile.engine_options.items() if exc.field in table]
             path = (["axes", exc.field] if any(a.name == exc.field for a in profile.axes)
+                    else [exc.field] if exc.field in self.data
                     else ["options", exc.field] if exc.field in profile.base
                     else ["options", own[0], exc.field] if own else ["axes"])
             raise ProfileError(self.source, locate(self.text, path), exc.field,
@@ -482,6 +486,17 @@ def union_options(engines: tuple[str, ...]) -> dict[str, OptionInfo]:
         for key, info in all_options(engine).items():
             out.setdefault(key, info)
     return out
+
+
+def _checkpoint_settings(profile: Profile, planned: list[dict[str, Any]] | None) -> list[tuple[str, str, str]]:
+    """The distinct (engine, model, quantization) of the planned trials; for a search that plans none
+    (Optuna), the fixed pair when neither is swept."""
+    if planned is not None:
+        return sorted({(c["engine"], c["model"], c["quantization"]) for c in planned})
+    if any(a.name in ("model", "quantization") for a in profile.axes):
+        return []
+    return [(engine, profile.base.get("model", "demo"),
+             profile.start(engine).get("quantization", "none")) for engine in profile.engines]
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:

@@ -119,7 +119,8 @@ class BarCharts(pg.GraphicsLayoutWidget):
 
 
 class ParetoChart(pg.PlotWidget):
-    """Scatter of two metrics; the Pareto front (in each metric's catalogue direction) highlighted."""
+    """Scatter of two metrics, optionally a third as marker area; the Pareto front across them (in each
+    metric's catalogue direction) highlighted."""
 
     run_clicked = Signal(int)
     hovered = Signal(str)
@@ -137,29 +138,38 @@ class ParetoChart(pg.PlotWidget):
         self.scatter.sigClicked.connect(self._on_click)
         self.scatter.sigHovered.connect(self._on_hover)
 
-    def set_runs(self, runs: Sequence[RunSummary], x_metric: str, y_metric: str) -> None:
-        d = compare.pareto_data(runs, x_metric, y_metric)
+    def set_runs(self, runs: Sequence[RunSummary], x_metric: str, y_metric: str, size_metric: str | None = None
+                 ) -> None:
+        """Draw the runs; with `size_metric`, marker area grows with it and the front is over all three."""
+        d = compare.pareto_data(runs, x_metric, y_metric, size_metric)
         self.data = d
         front = set(d.front)
+        sizes = _marker_sizes(d.sizes) if size_metric else [10.0] * len(d.run_ids)
         spots = [{"pos": (x, y), "data": rid, "brush": pg.mkBrush("#e8a33c" if i in front else "#4c9be8"),
-                  "symbol": "star" if i in front else "o", "size": 16 if i in front else 10}
+                  "symbol": "star" if i in front else "o", "size": sizes[i] * (1.5 if i in front else 1.0)}
                  for i, (rid, x, y) in enumerate(zip(d.run_ids, d.xs, d.ys, strict=True))]
         self.scatter.setData(spots)
-        self.front_line.setData([d.xs[i] for i in d.front], [d.ys[i] for i in d.front])
+        # a front over two metrics is a line in this plane; over three it is not, so only its points show
+        line = [] if size_metric else d.front
+        self.front_line.setData([d.xs[i] for i in line], [d.ys[i] for i in line])
         xi, yi = info(x_metric), info(y_metric)
         self.setLabel("bottom", f"{xi.label} ({xi.unit})" + (" ↑" if xi.higher_is_better else " ↓"))
         self.setLabel("left", f"{yi.label} ({yi.unit})" + (" ↑" if yi.higher_is_better else " ↓"))
-        missing = f" — {len(d.missing)} run(s) without both figures left out" if d.missing else ""
-        self.setTitle(f"Pareto front: {len(d.front)} of {len(d.run_ids)} runs{missing}")
+        figures = "all three figures" if size_metric else "both figures"
+        missing = f" — {len(d.missing)} run(s) without {figures} left out" if d.missing else ""
+        self.setTitle(f"Pareto front: {len(d.front)} of {len(d.run_ids)} runs{missing}{_size_legend(d)}")
         self.autoRange()
 
     def _describe(self, run_id: int) -> str:
         assert self.data is not None
-        i = self.data.run_ids.index(run_id)
-        xi, yi = info(self.data.x_metric), info(self.data.y_metric)
-        front = " (on the front)" if i in self.data.front else ""
-        return (f"Run #{run_id}{front}: {xi.label} {display_value(self.data.xs[i], xi.unit)}, "
-                f"{yi.label} {display_value(self.data.ys[i], yi.unit)}")
+        d = self.data
+        i = d.run_ids.index(run_id)
+        xi, yi = info(d.x_metric), info(d.y_metric)
+        front = " (on the front)" if i in d.front else ""
+        size = (f", {info(d.size_metric).label} {display_value(d.sizes[i], info(d.size_metric).unit)}"
+                if d.size_metric else "")
+        return (f"Run #{run_id}{front}: {xi.label} {display_value(d.xs[i], xi.unit)}, "
+                f"{yi.label} {display_value(d.ys[i], yi.unit)}{size}")
 
     def _on_hover(self, _item: pg.ScatterPlotItem, points: Sequence[pg.SpotItem], _ev: object) -> None:
         if len(points):
@@ -170,6 +180,25 @@ class ParetoChart(pg.PlotWidget):
     def _on_click(self, _item: pg.ScatterPlotItem, points: Sequence[pg.SpotItem], _ev: object) -> None:
         if len(points):
             self.run_clicked.emit(int(points[0].data()))
+
+
+def _marker_sizes(values: Sequence[float], smallest: float = 8.0, largest: float = 30.0) -> list[float]:
+    """Marker diameters whose area grows linearly with the value, from the smallest to the largest value."""
+    low, high = (min(values), max(values)) if values else (0.0, 0.0)
+    if high <= low:
+        return [(smallest + largest) / 2] * len(values)
+    return [math.sqrt(smallest ** 2 + (largest ** 2 - smallest ** 2) * (v - low) / (high - low)) for v in values]
+
+
+def _size_legend(d: compare.ParetoData) -> str:
+    """' over three figures', then a line 'marker area: Z, … to …', for a three-metric chart; else ''."""
+    if not d.size_metric:
+        return ""
+    si = info(d.size_metric)
+    span = (f", {display_value(min(d.sizes), si.unit)} to {display_value(max(d.sizes), si.unit)}"
+            if d.sizes else "")
+    # on a second line: one long line would widen the plot past its pane
+    return f" over three figures<br>marker area: {si.label}{span}"
 
 
 class LandscapeChart(pg.PlotWidget):

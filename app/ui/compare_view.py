@@ -34,6 +34,9 @@ from app.ui.compare_charts import (
 from engine.metric_names import info
 
 DEFAULT_PARETO = ("energy_j_per_output_token", "output_tokens_per_s")
+# Runs with a quality guard (compressed or speculative ones): speed vs quality, memory as marker area.
+QUALITY_PARETO = ("output_tokens_per_s", "quality_agreement", "peak_rss_bytes")
+NO_SIZE = "(none)"
 ALL_RUNS = "(all runs)"
 NO_PANELS = "(one panel)"
 HEADER_IDS = 12
@@ -68,7 +71,7 @@ class CompareView(QWidget):
             note.setWordWrap(True)
             note.setObjectName("chartNote")
         self.x_param, self.y_param, self.land_metric = QComboBox(), QComboBox(), QComboBox()
-        self.pareto_x, self.pareto_y = QComboBox(), QComboBox()
+        self.pareto_x, self.pareto_y, self.pareto_size = QComboBox(), QComboBox(), QComboBox()
         self.telemetry_key = QComboBox()
         for key, (label, _unit) in compare.TELEMETRY_FIELDS.items():
             self.telemetry_key.addItem(label, key)
@@ -79,7 +82,8 @@ class CompareView(QWidget):
         self.tabs.addTab(self._with_controls(self.landscape, ("x", self.x_param), ("y", self.y_param),
                                              ("metric", self.land_metric), ("group", self.land_group),
                                              ("=", self.land_group_value), note=self.landscape_note), "Landscape")
-        self.tabs.addTab(self._with_controls(self.pareto, ("x", self.pareto_x), ("y", self.pareto_y)), "Pareto")
+        self.tabs.addTab(self._with_controls(self.pareto, ("x", self.pareto_x), ("y", self.pareto_y),
+                                             ("size", self.pareto_size)), "Pareto")
         self.tabs.addTab(self._with_controls(self.telemetry, ("field", self.telemetry_key)), "Telemetry")
         self.tabs.addTab(self._with_controls(self.series, ("metric", self.series_metric), ("x", self.series_x),
                                              ("line per", self.series_group), ("panel per", self.series_panel),
@@ -109,7 +113,7 @@ class CompareView(QWidget):
             box.currentIndexChanged.connect(self._update_landscape)
         for box in (self.series_metric, self.series_x, self.series_group, self.series_panel, self.series_y):
             box.currentIndexChanged.connect(self._update_series)
-        for box in (self.pareto_x, self.pareto_y):
+        for box in (self.pareto_x, self.pareto_y, self.pareto_size):
             box.currentIndexChanged.connect(self._update_pareto)
         self.telemetry_key.currentIndexChanged.connect(self._update_telemetry)
         self._stale: set[int] = set()
@@ -166,8 +170,14 @@ class CompareView(QWidget):
         _refill(self.x_param, params, axes[0] if axes else None)
         _refill(self.y_param, params, axes[1] if len(axes) > 1 else (axes[0] if axes else None))
         _refill(self.land_metric, metrics, "output_tokens_per_s")
-        _refill(self.pareto_x, metrics, DEFAULT_PARETO[0] if DEFAULT_PARETO[0] in metrics else "ttft_ms_p50")
-        _refill(self.pareto_y, metrics, DEFAULT_PARETO[1])
+        if QUALITY_PARETO[1] in metrics:
+            _refill(self.pareto_x, metrics, QUALITY_PARETO[0])
+            _refill(self.pareto_y, metrics, QUALITY_PARETO[1])
+            _refill(self.pareto_size, [NO_SIZE, *metrics], QUALITY_PARETO[2])
+        else:
+            _refill(self.pareto_x, metrics, DEFAULT_PARETO[0] if DEFAULT_PARETO[0] in metrics else "ttft_ms_p50")
+            _refill(self.pareto_y, metrics, DEFAULT_PARETO[1])
+            _refill(self.pareto_size, [NO_SIZE, *metrics], NO_SIZE)
         keys = compare.differing_options(self.runs)
         # a landscape is drawn per model (else per engine) where they differ, never over a silent mix
         _refill(self.land_group, [ALL_RUNS, *keys], next((k for k in ("model", "engine") if k in keys), None))
@@ -204,9 +214,9 @@ class CompareView(QWidget):
                                     if land is not None and land.note else "")
 
     def _update_pareto(self) -> None:
-        x, y = self.pareto_x.currentText(), self.pareto_y.currentText()
+        x, y, size = self.pareto_x.currentText(), self.pareto_y.currentText(), self.pareto_size.currentText()
         if x and y:
-            self.pareto.set_runs(self.runs, x, y)
+            self.pareto.set_runs(self.runs, x, y, None if size in ("", NO_SIZE) else size)
 
     def _update_series(self) -> None:
         m, x, group = self.series_metric.currentText(), self.series_x.currentText(), self.series_group.currentText()

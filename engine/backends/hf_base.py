@@ -3,12 +3,14 @@ and every Backend method that does not depend on how generation is called. Subcl
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from engine.backends import hf_common
 from engine.backends.base import Backend, LoadInfo
 from engine.config import TrialConfig
+from engine.errors import UnsupportedError
 from engine.results import Measurement
 
 
@@ -20,6 +22,13 @@ class HFBackend(Backend):
     @classmethod
     def check(cls, config: TrialConfig) -> None:
         hf_common.check_common(config)
+        if config.engine_options.kv_cache_dtype != "auto":
+            if config.common.speculative != "none":
+                raise UnsupportedError("kv_cache_dtype", "a quantized KV cache is transformers' QuantizedCache, "
+                                       "which assisted generation cannot crop: use speculative='none'")
+            if importlib.util.find_spec("optimum.quanto") is None:
+                raise UnsupportedError("kv_cache_dtype", "a quanto-quantized KV cache needs optimum-quanto "
+                                       "(not installed)")
 
     def __init__(self, config: TrialConfig) -> None:
         super().__init__(config)
@@ -30,6 +39,7 @@ class HFBackend(Backend):
         self._gaps_ms: list[float] = []
         self._batch_sizes: list[int] = []
         self._spec: hf_common.SpecCounter | None = None
+        self._kv_bytes: list[int] = []  # KV cache bytes after each generate call of the last repetition
 
     def load(self) -> LoadInfo:
         """The model and tokenizer, plus the draft model (speculative='draft') and the acceptance
@@ -57,7 +67,15 @@ class HFBackend(Backend):
         return self._gaps_ms
 
     def extra_metrics(self) -> dict[str, Measurement]:
-        return self._spec.metrics() if self._spec is not None else {}
+        metrics = self._spec.metrics() if self._spec is not None else {}
+        if self._kv_bytes:
+            kind = self.config.engine_options.kv_cache_dtype
+            metrics["kv_cache_bytes"] = Measurement.measured(
+                max(self._kv_bytes), "B", "largest, over the last repetition's generate calls, sum of the KV cache "
+                f"tensors' bytes after the call (kv_cache_dtype {kind!r}: keys and values"
+                + (", quantized data and scales, and the full-precision residual)" if kind != "auto" else ")"),
+                n=len(self._kv_bytes))
+        return metrics
 
     def greedy_token_ids(self, prompts: Sequence[str], max_new_tokens: int) -> list[list[int]] | None:
         return hf_common.greedy_token_ids(self.model, self._tokenizer, self.draft, self.config, prompts,

@@ -14,9 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.models import gguf_header
 from engine.models.resolve import ModelSource
 
 NONE = "none"
+# llama.cpp's `llama_ftype` (gguf's LlamaFileType without the MOSTLY_ prefix), lower case.
+_GGUF_FILE_TYPES = {0: "all_f32", 1: "f16", 2: "q4_0", 3: "q4_1", 7: "q8_0", 8: "q5_0", 9: "q5_1", 10: "q2_k",
+                    11: "q3_k_s", 12: "q3_k_m", 13: "q3_k_l", 14: "q4_k_s", 15: "q4_k_m", 16: "q5_k_s",
+                    17: "q5_k_m", 18: "q6_k", 19: "iq2_xxs", 20: "iq2_xs", 21: "q2_k_s", 22: "iq3_xs",
+                    23: "iq3_xxs", 24: "iq1_s", 25: "iq4_nl", 26: "iq3_s", 27: "iq3_m", 28: "iq2_s", 29: "iq2_m",
+                    30: "iq4_xs", 31: "iq1_m", 32: "bf16", 36: "tq1_0", 37: "tq2_0", 38: "mxfp4_moe",
+                    39: "nvfp4", 40: "q1_0"}
 # Settings that name a scheme a checkpoint carries (quant_method → the `quantization` choice).
 _SETTING_OF = {"awq": "awq", "gptq": "gptq", "fp8": "fp8", "bnb-8bit": "bnb-8bit", "bnb-4bit": "bnb-4bit"}
 # Settings that only make sense on a checkpoint already quantized that way.
@@ -51,18 +59,19 @@ def config_quantization(config_file: Path) -> str:
 
 
 def gguf_file_type(path: Path) -> str:
-    """'gguf-<type>' from the file's `general.file_type` key, or from its most common weight tensor type
-    when the key is absent (older writers)."""
+    """'gguf-<type>' from the file's `general.file_type` key (read with the standard library), or from
+    its most common weight tensor type when the key is absent (older writers; needs the gguf package)."""
+    try:
+        file_type = gguf_header.read_key(path, "general.file_type")
+    except (OSError, gguf_header.GGUFHeaderError) as exc:
+        raise ConfigError("model", f"{path}: cannot read the GGUF header: {exc}") from None
+    if file_type is not None:
+        return "gguf-" + _GGUF_FILE_TYPES.get(int(file_type), f"file-type-{file_type}")
     import gguf
 
     reader = gguf.GGUFReader(path)
-    field = reader.fields.get("general.file_type")
-    if field is not None:
-        name = gguf.LlamaFileType(int(field.contents())).name.removeprefix("MOSTLY_")
-    else:
-        types = Counter(t.tensor_type.name for t in reader.tensors if t.name.endswith(".weight"))
-        name = types.most_common(1)[0][0] if types else "unknown"
-    return "gguf-" + name.lower()
+    types = Counter(t.tensor_type.name for t in reader.tensors if t.name.endswith(".weight"))
+    return "gguf-" + (types.most_common(1)[0][0].lower() if types else "unknown")
 
 
 def check_setting(setting: str, checkpoint: str, where: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import threading
 import time
 from collections.abc import Sequence
@@ -14,7 +13,7 @@ from engine.backends.base import ProgressFn, Request, prompt_text
 from engine.backends.hf_base import HFBackend
 from engine.config import TrialConfig
 from engine.errors import UnsupportedError
-from engine.results import Measurement, RequestRecord
+from engine.results import RequestRecord
 
 
 class Backend(HFBackend):
@@ -28,19 +27,13 @@ class Backend(HFBackend):
         opts = config.engine_options
         if opts.cache_implementation == "static" and config.common.speculative != "none":
             raise UnsupportedError("cache_implementation", "assisted generation needs a croppable (dynamic) cache")
-        if opts.kv_cache_dtype != "auto":
-            if opts.cache_implementation != "dynamic" or config.common.speculative != "none":
-                raise UnsupportedError("kv_cache_dtype", "a quantized KV cache is transformers' QuantizedCache, "
-                                       "a dynamic cache that assisted generation cannot crop: use "
-                                       "cache_implementation='dynamic' and speculative='none'")
-            if importlib.util.find_spec("optimum.quanto") is None:
-                raise UnsupportedError("kv_cache_dtype", "a quanto-quantized KV cache needs optimum-quanto "
-                                       "(not installed)")
+        if opts.kv_cache_dtype != "auto" and opts.cache_implementation != "dynamic":
+            raise UnsupportedError("kv_cache_dtype", "a quantized KV cache is transformers' QuantizedCache, a "
+                                   "dynamic cache: use cache_implementation='dynamic'")
 
     def __init__(self, config: TrialConfig) -> None:
         super().__init__(config)
         self._sample_ids: list[Any] = []
-        self._kv_bytes: list[int] = []
 
     def _texts(self, requests: Sequence[Request]) -> list[str]:
         return [prompt_text(self._tokenizer, r.prompt) for r in requests]
@@ -96,17 +89,6 @@ class Backend(HFBackend):
             self._batch_sizes.append(len(new))
             progress(len(records))
         return records
-
-    def extra_metrics(self) -> dict[str, Measurement]:
-        metrics = super().extra_metrics()
-        if self._kv_bytes:
-            kind = self.config.engine_options.kv_cache_dtype
-            metrics["kv_cache_bytes"] = Measurement.measured(
-                max(self._kv_bytes), "B", "largest, over the last repetition's generate calls, sum of the KV cache tensors' "
-                f"bytes after the call (kv_cache_dtype {kind!r}: keys and values"
-                + (", quantized data and scales, and the full-precision residual)" if kind != "auto" else ")"),
-                n=len(self._kv_bytes))
-        return metrics
 
     def sample_outputs(self) -> list[str]:
         return [self._tokenizer.decode(ids, skip_special_tokens=True) for ids in self._sample_ids]

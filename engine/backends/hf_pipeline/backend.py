@@ -52,6 +52,15 @@ class Backend(HFBackend):
             return model_inputs
         return counting
 
+    def _measuring_generate(self, generate: Any) -> Any:
+        """The model's `generate` as the pipeline calls it, also keeping the bytes of the KV cache each call
+        leaves (the pipeline itself drops the cache); it returns the token ids, as a plain call does."""
+        def measuring(*args: Any, **kwargs: Any) -> Any:
+            output = generate(*args, **{**kwargs, "return_dict_in_generate": True})
+            self._kv_bytes.append(hf_common.kv_cache_bytes(output.past_key_values))
+            return output.sequences
+        return measuring
+
     def run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
             cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
         import torch
@@ -68,9 +77,14 @@ class Backend(HFBackend):
         prompts = [r.prompt for r in requests]
         mark = self._spec.begin_request() if self._spec else None
         self._fed_tokens = []
+        self._kv_bytes = []
+        self.model.generate = self._measuring_generate(type(self.model).generate.__get__(self.model))
         start = time.perf_counter()
-        with torch.inference_mode():  # the pipeline's own context is no_grad, ~2% slower on CPU
-            outputs = self.pipe(prompts, batch_size=size, streamer=recorder, return_full_text=False, **kw)
+        try:
+            with torch.inference_mode():  # the pipeline's own context is no_grad, ~2% slower on CPU
+                outputs = self.pipe(prompts, batch_size=size, streamer=recorder, return_full_text=False, **kw)
+        finally:
+            del self.model.generate  # back to the class's method (quality guard, other callers)
         hf_common.synchronize(self.device, config.common.num_gpus)
         if len(self._fed_tokens) != len(requests):
             raise EngineError(f"hf-pipeline preprocessed {len(self._fed_tokens)} prompts for {len(requests)}")

@@ -81,8 +81,9 @@ def spec_measurements(delta: dict[str, float]) -> dict[str, Measurement]:
                 "spec_mean_accepted_tokens": Measurement.unavailable("tokens", reason)}
     return {
         "spec_acceptance_rate": Measurement.measured(accepted / proposed, "ratio",
-                                                     "accepted / proposed draft tokens; " + _SPEC_METHOD),
+                                                     "accepted / proposed draft tokens; " + _SPEC_METHOD,
+                                                     n=int(proposed)),
         "spec_mean_accepted_tokens": Measurement.measured(
             accepted / drafts, "tokens", "accepted draft tokens per drafting step (bonus token excluded); "
-            + _SPEC_METHOD),
+            + _SPEC_METHOD, n=int(drafts)),
     }
