@@ -126,7 +126,9 @@ def test_fair_comparison_warning_loads_and_names_field_and_engines(tmp_path: Pat
         "output_tokens differs between engines (hf-pipeline: swept over 5, 10; vllm: 20): they are not compared "
         "like for like"]
     fixed = with_overrides(profile, {"output_tokens": 5, "kv_cache_dtype": "auto"}, "--set")
-    assert fairness_warnings(fixed) == [] and fixed.engine_options == {"vllm": {"kv_cache_dtype": "auto"}}
+    # both engines have kv_cache_dtype: --set fixes it for all of them, in [options]
+    assert fairness_warnings(fixed) == [] and fixed.engine_options == {}
+    assert fixed.base["kv_cache_dtype"] == "auto" and fixed.base["output_tokens"] == 5
     path = tmp_path / "unfair.toml"
     path.write_text(UNFAIR, encoding="utf-8")
     out = subprocess.run([sys.executable, "-m", "app.main", "sweep", str(path), "--python", str(tmp_path / "none"),
