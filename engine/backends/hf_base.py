@@ -82,7 +82,8 @@ class HFBackend(Backend):
                                           max_new_tokens, self.device)
 
     def perplexity(self, text: str) -> float | None:
-        return hf_common.perplexity(self.model, self._tokenizer, text, self.device)
+        return hf_common.perplexity(self.model, self._tokenizer, text, self.device,
+                                    self.config.common.quantization)
 
     def unload(self) -> None:
         if self._spec is not None:

@@ -10,6 +10,7 @@ import collections
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from engine.backends import hf_quantization
@@ -381,14 +382,21 @@ class SpecCounter:
         self._handle.remove()
 
 
-def perplexity(model: Any, tokenizer: Any, text: str, device: str) -> float:
+def grad_free(quantization: str) -> AbstractContextManager[Any]:
+    """Autograd off for a generate or forward call: `torch.inference_mode` (the faster), except for
+    optimum-quanto's int4 weights, whose packed tensors set a version counter when they run and so fail
+    under it ("Cannot set version_counter for inference tensor"): those run under `torch.no_grad`."""
+    import torch
+
+    return torch.no_grad() if quantization == "int4-weight" else torch.inference_mode()
+
+
+def perplexity(model: Any, tokenizer: Any, text: str, device: str, quantization: str) -> float:
     """exp(mean next-token cross-entropy) of `model` on `text`."""
     import math
 
-    import torch
-
     ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"].to(device)
-    with torch.inference_mode():
+    with grad_free(quantization):
         loss = model(input_ids=ids, labels=ids).loss
     return math.exp(float(loss))
 
@@ -407,8 +415,6 @@ def free_memory(device: str) -> None:
 def greedy_token_ids(model: Any, tokenizer: Any, draft: Any, config: TrialConfig, prompts: Sequence[str],
                      max_new_tokens: int, device: str) -> list[list[int]]:
     """Greedy continuations of each prompt (one at a time) with the config's speculative method."""
-    import torch
-
     out = []
     for text in prompts:
         enc = tokenizer([text], return_tensors="pt", add_special_tokens=False).to(device)
@@ -416,7 +422,7 @@ def greedy_token_ids(model: Any, tokenizer: Any, draft: Any, config: TrialConfig
         kw.update(do_sample=False, temperature=None, top_p=None, top_k=None, min_new_tokens=max_new_tokens)
         if draft is not None:
             kw["assistant_model"] = draft
-        with torch.inference_mode():
+        with grad_free(config.common.quantization):
             ids = model.generate(**enc, **kw)
         out.append(ids[0, enc["input_ids"].shape[1]:].tolist())
     return out

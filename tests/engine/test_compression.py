@@ -112,3 +112,12 @@ def test_quantized_kv_cache_with_a_static_cache_is_refused(client: WorkerClient)
     result = client.run_trial(tiny(kv_cache_dtype="quanto-int2", cache_implementation="static"))
     assert result.status == "failed" and result.failure_cause == "unsupported"
     assert result.failure_message.startswith("kv_cache_dtype: ") and "QuantizedCache" in result.failure_message
+
+
+def test_quanto_int4_weights_run_with_quality_guard(client: WorkerClient) -> None:
+    # quanto's packed int4 tensors fail under torch.inference_mode; the trial runs them under no_grad
+    result = client.run_trial(tiny(quantization="int4-weight", quality_guard=True, num_requests=2, repetitions=1))
+    assert result.status == "ok", result.failure_message
+    assert result.value("output_tokens_total") == 2 * 6
+    assert result.value("model_weights_bytes") < 0.6 * 538e6
+    assert result.metrics["quality_agreement"].status == "measured" and result.value("perplexity") > 1.0

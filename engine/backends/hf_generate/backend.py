@@ -49,8 +49,6 @@ class Backend(HFBackend):
 
     def run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
             cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
-        import torch
-
         self._gaps_ms = []
         if self._spec is not None:
             self._spec.reset()
@@ -69,7 +67,7 @@ class Backend(HFBackend):
             recorder = hf_common.StepRecorder(cancel)
             kw = self._generate_kwargs(config, max(r.max_new_tokens for r in batch))
             mark = self._spec.begin_request() if self._spec else None
-            with torch.inference_mode():
+            with hf_common.grad_free(config.common.quantization):
                 generated = self.model.generate(**enc, streamer=recorder, **kw)
             out = generated.sequences
             self._kv_bytes.append(hf_common.kv_cache_bytes(generated.past_key_values))

@@ -63,8 +63,6 @@ class Backend(HFBackend):
 
     def run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
             cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
-        import torch
-
         self._gaps_ms = []
         if self._spec is not None:
             self._spec.reset()
@@ -81,7 +79,7 @@ class Backend(HFBackend):
         self.model.generate = self._measuring_generate(type(self.model).generate.__get__(self.model))
         start = time.perf_counter()
         try:
-            with torch.inference_mode():  # the pipeline's own context is no_grad, ~2% slower on CPU
+            with hf_common.grad_free(config.common.quantization):  # the pipeline's own is no_grad, ~2% slower
                 outputs = self.pipe(prompts, batch_size=size, streamer=recorder, return_full_text=False, **kw)
         finally:
             del self.model.generate  # back to the class's method (quality guard, other callers)
