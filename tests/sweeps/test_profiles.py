@@ -11,7 +11,7 @@ from app.sweeps.planning import normalize, plan_grid
 
 PROFILES = sorted((Path(__file__).resolve().parents[2] / "profiles").glob("*.toml"))
 REQUIRED = {"cpu-smoke", "hf-batch-x-output", "vllm-engine-args", "quantization-compare",
-            "speculative-compare", "serving-rate", "study-cpu"}
+            "speculative-compare", "serving-rate", "study-cpu", "study-gpu"}
 
 GOOD = """\
 name = "t"
@@ -124,3 +124,14 @@ def test_the_documented_example_profile_parses() -> None:
     assert block is not None
     profile = parse_profile(block.group(1), "README.md")
     assert profile.strategy == "optuna" and profile.axes[-1].when == {"speculative": ("draft",)}
+
+
+def test_study_gpu_is_the_seed_studys_full_design() -> None:
+    profile = load_profile(Path(__file__).resolve().parents[2] / "profiles" / "study-gpu.toml")
+    trials = plan_grid(profile)
+    assert profile.engines == ("hf-pipeline", "vllm")
+    assert {t["num_gpus"] for t in trials} == {1, 2, 4, 8}
+    assert sorted({t["batch_size"] for t in trials}) == [2 ** i for i in range(11)]
+    assert {t["output_tokens"] for t in trials} == {5, 10, 20} and len(trials) == 2 * 4 * 11 * 3
+    assert [a.name for a in profile.axes if a.stop_after_oom] == ["batch_size"]
+    assert {t["prompt_order"] for t in trials} == {"sorted"} and {t["device"] for t in trials} == {"cuda"}
