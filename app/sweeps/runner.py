@@ -36,7 +36,15 @@ from app.store.records import RunSummary
 from app.store.recovery import WRITE_ERRORS, add_run_or_recover
 from app.sweeps import best
 from app.sweeps.optuna_search import RETRIED_CAUSES, OptunaSearch
-from app.sweeps.planning import axis_params, config_identity, normalize, plan_grid, plan_random
+from app.sweeps.planning import (
+    axis_params,
+    config_identity,
+    identity_or_none,
+    normalize,
+    normalized_or_as_is,
+    plan_grid,
+    plan_random,
+)
 from app.sweeps.profile import Profile
 from app.sweeps.study_journal import journal_path, journal_storage, study_name
 from engine.causes import FailureCause
@@ -59,7 +67,7 @@ def run_profile(profile: Profile, store: Store, *, on_event: Callable[[Event], N
                 cluster: str | None = None) -> int:
     """Run the profile's trials and return the sweep id (see module docs for events and semantics)."""
     transport = transport or make_transport(None, python)
-    kind: type[_SweepRun] = _SweepRun
+    kind: type[SweepRun] = SweepRun
     if cluster is not None:
         if transport.host != "local":
             raise ValueError(f"a sweep runs either on a Ray cluster or on the SSH host {transport.host}, not both")
@@ -70,7 +78,7 @@ def run_profile(profile: Profile, store: Store, *, on_event: Callable[[Event], N
     return kind(profile, store, on_event, stop or threading.Event(), pause, transport).run(resume)
 
 
-class _SweepRun:
+class SweepRun:
     def __init__(self, profile: Profile, store: Store, on_event: Callable[[Event], None] | None,
                  stop: threading.Event, pause: threading.Event | None, transport: Transport) -> None:
         self.profile, self.store, self.stop, self.pause = profile, store, stop, pause
@@ -127,7 +135,7 @@ class _SweepRun:
         out: dict[str, RunSummary] = {}
         for run in self.store.list_runs(sweep_id=self.sweep_id, sort="id"):
             if run.status in DONE_STATUSES and run.failure_cause not in RETRIED_CAUSES:
-                out[config_identity(_normalized(run.config))] = run
+                out[config_identity(normalized_or_as_is(run.config))] = run
         return out
 
     def _trials_left(self, started_at: float) -> bool:
@@ -161,7 +169,7 @@ class _SweepRun:
                               storage=journal_storage(journal), study_name=study_name(self.sweep_id), parallel=parallel)
         if not search.resumed:  # a sweep from before studies were persisted: rebuild it from the store
             for run in self.done.values():
-                search.add_stored(_normalized(run.config), run.status == "ok", _values(run.metrics),
+                search.add_stored(normalized_or_as_is(run.config), run.status == "ok", measured_values(run.metrics),
                                   run.failure_cause)
         return search
 
@@ -178,10 +186,10 @@ class _SweepRun:
                            "ruled out by an out-of-memory failure: the search space is exhausted"})
                 return
             trial, config = search.ask()
-            key = _identity_or_none(config)
+            key = identity_or_none(config)
             stored = self.done.get(key) if key else None
             if stored is not None:  # measured before in this sweep: tell the stored figures, run nothing
-                search.tell(trial, stored.status == "ok", _values(stored.metrics), stored.failure_cause)
+                search.tell(trial, stored.status == "ok", measured_values(stored.metrics), stored.failure_cause)
                 repeats += 1
                 if repeats >= MAX_REPEATED_ASKS:
                     self.emit({"type": "log", "level": "info", "message": "every suggestion was measured "
@@ -204,7 +212,7 @@ class _SweepRun:
             return
         summary = self.store.get_run(run_id).summary
         self._tell(search, trial, config, summary, metrics)
-        key = _identity_or_none(config)
+        key = identity_or_none(config)
         if key:
             self.done[key] = summary
 
@@ -238,7 +246,7 @@ class _SweepRun:
         # the telemetry samples travel on the result (WorkerClient collects them from the stream)
         saved = add_run_or_recover(self.store, result, sweep_id=self.sweep_id, sweep_name=self.profile.name,
                                    tags=self.profile.tags)
-        metrics = _values(result.metrics)
+        metrics = measured_values(result.metrics)
         event = {"type": "trial-finished", "index": index, "run_id": saved.run_id, "status": result.status,
                  "failure_cause": result.failure_cause, "metrics": metrics}
         if saved.recovery_file is not None:
@@ -298,20 +306,6 @@ class _SweepRun:
         self.emit({"type": "sweep-resumed", "sweep_id": self.sweep_id})
 
 
-def _normalized(config: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        return normalize(config)
-    except ConfigError:
-        return dict(config)
-
-
-def _identity_or_none(config: Mapping[str, Any]) -> str | None:
-    try:
-        return config_identity(normalize(config))
-    except ConfigError:
-        return None
-
-
-def _values(metrics: Mapping[str, Any]) -> dict[str, float | None]:
+def measured_values(metrics: Mapping[str, Any]) -> dict[str, float | None]:
+    """Each metric's value (None where unavailable), as the search and the best-run picker take them."""
     return {name: m.value for name, m in metrics.items()}
-
