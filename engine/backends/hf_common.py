@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.backends import hf_quantization
@@ -183,8 +183,9 @@ class StepRecorder:
     generate call within one decode step.
     """
 
-    def __init__(self, cancel: threading.Event) -> None:
+    def __init__(self, cancel: threading.Event, on_end: Callable[[int], None] | None = None) -> None:
         self.cancel = cancel
+        self.on_end = on_end  # called with the requests done so far when a generate call ends
         self.calls: list[_Call] = []
 
     def put(self, value: Any) -> None:
@@ -203,6 +204,8 @@ class StepRecorder:
         if self.calls:
             self.calls[-1].ended = True
             self.calls[-1].end_s = time.perf_counter()
+            if self.on_end is not None:
+                self.on_end(sum(call.batch for call in self.calls))
 
 
 class _Call:
