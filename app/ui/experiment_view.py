@@ -202,6 +202,7 @@ class ExperimentView(QWidget):
         if self.profile_path is None:
             self.form.set_values({k: v for k, v in values.items() if k in shown and shown[k] == defaults[k]})
         self.defaults_note.setText(note)
+        self.defaults_note.setToolTip(str((self.hello.get("gpus") or {}).get("reason") or ""))
 
     def _apply_hardware_limits(self) -> None:
         gpus = (self.hello or {}).get("gpus") or {}

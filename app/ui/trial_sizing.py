@@ -23,14 +23,15 @@ def trial_text(values: dict[str, Any]) -> str:
 
 def sized_defaults(hello: dict[str, Any], engine_defaults: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """The trial options to start from on the machine `hello` describes (its `gpus` report, as
-    `app.ui.worker_probe` adds it), and a line saying what they were sized to."""
+    `app.ui.worker_probe` adds it), and a line saying what they were sized to (why no GPU was found is
+    the report's `reason`, shown beside it)."""
     gpus = hello.get("gpus") or {}
     if gpus.get("count"):
         names = ", ".join(sorted(set(gpus.get("names") or []))) or "unnamed"
         return ({k: engine_defaults[k] for k in CPU_TRIAL},
                 f"Trial defaults: the engine's ({trial_text(engine_defaults)}), for the {gpus['count']} GPU(s) "
                 f"the worker reports ({names}).")
-    why = gpus.get("reason") or "none found"
     return (dict(CPU_TRIAL),
-            f"Trial defaults sized to this machine: no GPU ({why}), so a CPU trial of {trial_text(CPU_TRIAL)} "
-            f"shows a first figure within seconds (the engine's {trial_text(engine_defaults)} suit a GPU).")
+            f"Trial defaults sized to this machine: no GPU reported (hover for why), so a CPU trial of "
+            f"{trial_text(CPU_TRIAL)}, for a first figure within seconds (the engine's "
+            f"{trial_text(engine_defaults)} suit a GPU).")
