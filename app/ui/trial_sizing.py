@@ -2,8 +2,9 @@
 
 The engine's defaults (`engine.config`: batch 8, 128 → 64 tokens, 32 requests, 8 warm-up, 3 repetitions)
 suit a GPU; on a CPU they take more than a minute to show a first figure for the demo model. Where the
-worker's hello reports no GPU, the window starts from `CPU_TRIAL` instead, so a first result shows within
-about 15 s (`bench/first_contact.py` measures it). Profiles and the CLI keep the engine's defaults.
+worker's hello reports no GPU, the window starts from `CPU_TRIAL` instead, sized for a first result in
+about 15 s on an idle CPU (`bench/first_contact.py` measures it). Profiles and the CLI keep the engine's
+defaults.
 """
 
 from __future__ import annotations
@@ -32,6 +33,6 @@ def sized_defaults(hello: dict[str, Any], engine_defaults: dict[str, Any]) -> tu
                 f"Trial defaults: the engine's ({trial_text(engine_defaults)}), for the {gpus['count']} GPU(s) "
                 f"the worker reports ({names}).")
     return (dict(CPU_TRIAL),
-            f"Trial defaults sized to this machine: no GPU reported (hover for why), so a CPU trial of "
-            f"{trial_text(CPU_TRIAL)}, for a first figure within seconds (the engine's "
-            f"{trial_text(engine_defaults)} suit a GPU).")
+            f"Trial defaults sized to this machine: no GPU reported (hover for why), so a small CPU trial of "
+            f"{trial_text(CPU_TRIAL)} (the engine's {trial_text(engine_defaults)} suit a GPU and take "
+            f"minutes on a CPU).")
