@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-CPU_TRIAL: dict[str, int] = {"batch_size": 4, "input_tokens": 32, "output_tokens": 16, "num_requests": 8,
+CPU_TRIAL: dict[str, int] = {"batch_size": 4, "input_tokens": 32, "output_tokens": 16, "num_requests": 4,
                              "warmup_requests": 4, "repetitions": 2}
 
 

@@ -153,7 +153,7 @@ def test_first_trial_defaults_are_sized_to_the_hardware_the_worker_reports(qtbot
     else:
         assert {k: shown[k] for k in CPU_TRIAL} == {**CPU_TRIAL, "output_tokens": 24}
         note = cpu_view.defaults_note.text()
-        assert "sized to this machine: no GPU" in note and "batch 4, 32 → 16 tokens, 8 requests" in note
+        assert "sized to this machine: no GPU" in note and "batch 4, 32 → 16 tokens, 4 requests" in note
         assert cpu_view.defaults_note.toolTip() == gpus["reason"]
         assert cpu_view.build_profile().base["num_requests"] == CPU_TRIAL["num_requests"]  # what a run uses
     gpu_view = _view(qtbot)
