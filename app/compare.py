@@ -11,7 +11,7 @@ import dataclasses
 import itertools
 import math
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from app.pareto import pareto_front
@@ -79,27 +79,15 @@ def differing_labels(runs: Sequence[RunSummary]) -> dict[int, str]:
             for rid, label in labels.items()}
 
 
-def gpu_name(environment: dict[str, Any]) -> str | None:
-    """The model of a run's GPUs from its environment record: an importer's `gpu_name`, else the names of
-    the trial's devices (`NVIDIA H200`; mixed models joined by ` + `), "no GPU" for a trial on the CPU;
-    None where the record does not say."""
-    if isinstance(environment.get("gpu_name"), str):
-        return environment["gpu_name"]
-    devices = environment.get("devices")
-    if not isinstance(devices, dict):
-        return None
-    names = sorted({g["name"] for g in devices.get("gpus") or [] if g.get("name")})
-    return " + ".join(names) if names else "no GPU"
-
-
-def with_environment_options(details: Sequence[RunDetail]) -> list[RunSummary]:
-    """The runs' summaries, each config also holding `gpu_name` (see gpu_name) where it has none, so the
-    series, landscapes and labels can group and tell runs apart by the GPU they ran on."""
+def with_environment_options(runs: Sequence[RunSummary],
+                             environments: Mapping[int, Mapping[str, Any]]) -> list[RunSummary]:
+    """The runs, each config also holding its environment fields (`Store.environment_fields`: gpu_name,
+    gpu_count, host, driver, library versions) where it has no option of that name, so the series,
+    landscapes and labels can group and tell runs apart by where they ran."""
     out = []
-    for d in details:
-        name, s = gpu_name(d.environment), d.summary
-        out.append(s if name is None or "gpu_name" in s.config
-                   else dataclasses.replace(s, config={**s.config, "gpu_name": name}))
+    for r in runs:
+        extra = {k: v for k, v in environments.get(r.id, {}).items() if k not in r.config}
+        out.append(dataclasses.replace(r, config={**r.config, **extra}) if extra else r)
     return out
 
 
@@ -157,7 +145,7 @@ def swept_parameters(runs: Sequence[RunSummary]) -> list[str]:
 
 def numeric_metrics(runs: Sequence[RunSummary]) -> list[str]:
     """Metric names with at least one value among the runs (for axis pickers), sorted."""
-    return sorted({k for r in runs for k, m in r.metrics.items() if m.value is not None})
+    return sorted({k for r in runs for k in r.metrics if r.value(k) is not None})
 
 
 @dataclasses.dataclass(frozen=True)

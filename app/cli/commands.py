@@ -21,7 +21,7 @@ from app.core.transport import make_transport
 from app.reports.export import export_runs
 from app.reports.formats import REPORT_FORMATS, format_for_suffix
 from app.shipped import shipped_dir
-from app.store import Store, StoreError
+from app.store import Store, StoreError, env_fields
 from app.sweeps import Profile, ProfileError, load_profile, parse_profile, run_profile
 from app.sweeps.best import best_runs
 from app.sweeps.cluster import ClusterUnavailable
@@ -242,8 +242,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    try:
+        environment = [env_fields.parse_condition(text) for text in args.where]
+    except ValueError as exc:
+        raise UsageError(f"--where: {exc}") from exc
     filters = {"status": args.status, "engine": args.engine, "model": args.model, "sweep_id": args.sweep,
-               "tag": args.tag, "text": args.text}
+               "tag": args.tag, "text": args.text, "environment": environment}
     with Store(args.store) as store:
         runs = store.list_runs(**filters, limit=args.limit, sort=args.sort)
     if args.json:

@@ -21,7 +21,7 @@ from app.envs import cli as envs_cli
 from app.envs.settings import ENGINE_PYTHON_ENV
 from app.reports import cli as reports_cli
 from app.reports.formats import FORMATS
-from app.store import StoreOpenError, StoreURLError
+from app.store import StoreOpenError, StoreURLError, env_fields
 from app.study import cli as study_cli
 from app.sweeps import ProfileError
 from engine.errors import ConfigError
@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--sweep", type=int, metavar="ID", help="only the runs of this sweep")
     runs.add_argument("--tag", help="only runs with this tag")
     runs.add_argument("--text", help="case-insensitive text in model, engine, config or notes")
+    runs.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
+                      help="only runs whose environment field KEY equals VALUE, or contains it (any case) with "
+                      f"KEY~=VALUE; repeatable, all must hold. Keys: {', '.join(env_fields.FIELDS)}")
     runs.add_argument("--limit", type=int, default=50, help="most runs to list (default 50)")
     runs.add_argument("--sort", default="-id", help="column, metric or config.OPTION name (config.batch_size); "
                       "descending with a '-' prefix, written --sort=-NAME")

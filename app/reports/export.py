@@ -41,7 +41,9 @@ def export_runs(store: Any, run_ids: Sequence[int], fmt: str, path: str | Path, 
     missing = [i for i in ids if i not in by_id]
     if missing:
         raise LookupError(f"runs: no run with id {missing[0]} in the store")
-    target = write_report(build_report([by_id[i] for i in ids], title=title, notes=notes), fmt, path)
+    report = build_report([by_id[i] for i in ids], title=title, notes=notes,
+                          environment_fields=store.environment_fields(ids))
+    target = write_report(report, fmt, path)
     if progress:
         progress(total, total)
     return target

@@ -11,11 +11,12 @@ import datetime as dt
 import importlib.metadata
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from app.reports import tables
 from app.reports.tables import Cell, Table
+from app.store import env_fields
 from app.store.records import RunDetail, RunSummary
 from engine.causes import FailureCause
 from engine.metric_names import CATALOGUE, HEADLINE_METRICS, info
@@ -68,8 +69,10 @@ class Report:
 
 
 def build_report(details: Sequence[RunDetail], *, title: str = "", notes: str = "",
-                 now: Callable[[], float] | None = None) -> Report:
-    """The report of these runs, in the given order."""
+                 now: Callable[[], float] | None = None,
+                 environment_fields: Mapping[int, Mapping[str, Any]] | None = None) -> Report:
+    """The report of these runs, in the given order; with `environment_fields` (`Store.environment_fields`
+    of the runs) a table says where each ran (GPU model and count, host, driver, library versions)."""
     runs = list(details)
     labels = {d.summary.id: run_label(d) for d in runs}
     metric_names = ordered_metric_names(runs)
@@ -81,6 +84,10 @@ def build_report(details: Sequence[RunDetail], *, title: str = "", notes: str = 
         _runs_table(runs, labels),
         *tables.side_by_side("config", "Configurations", configs, headers,
                              option_names, format_option),
+        *(tables.side_by_side("where", "Where each run ran (environment fields)",
+                              [dict(environment_fields.get(d.summary.id, {})) for d in runs], headers,
+                              [k for k in env_fields.FIELDS if any(k in f for f in environment_fields.values())],
+                              format_option) if environment_fields else []),
         *_environment_tables(runs, labels),
         _metrics_table(runs, headers, metric_names),
         _methods_table(runs, metric_names),

@@ -2,7 +2,8 @@
 
 Sorting accepts a run column (`created_at`, `engine`, `model`, `status`, `id`, `source`), a trial
 option as `config.NAME` (e.g. `config.batch_size`), or any metric name; a leading `-` sorts descending.
-Runs without the metric or option sort last either way.
+Runs without the metric or option sort last either way. Environment conditions (`app.store.env_fields`)
+filter in SQL on the stored environment record.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from app.store.codec import decode_metric_values
+from app.store.env_fields import Condition
 from app.store.records import MetricDetails, RunSummary, StoredMetrics
 from app.store.schema import metrics, run_tags, runs
 from engine.results import Measurement
@@ -38,9 +40,10 @@ class RunFilter:
     tag: str | None = None
     text: str | None = None
     ids: tuple[int, ...] | None = None
+    environment: tuple[Condition, ...] = ()  # every one must hold (`app.store.env_fields`)
 
-    def where(self) -> list[sa.ColumnElement[bool]]:
-        clauses: list[sa.ColumnElement[bool]] = []
+    def where(self, dialect: str) -> list[sa.ColumnElement[bool]]:
+        clauses: list[sa.ColumnElement[bool]] = [c.clause(dialect) for c in self.environment]
         for name in ("status", "engine", "model", "sweep_id"):
             value = getattr(self, name)
             if value is not None:
@@ -57,7 +60,7 @@ class RunFilter:
 
 
 def count(conn: sa.Connection, flt: RunFilter) -> int:
-    return conn.execute(sa.select(sa.func.count()).select_from(runs).where(*flt.where())).scalar_one()
+    return conn.execute(sa.select(sa.func.count()).select_from(runs).where(*flt.where(conn.dialect.name))).scalar_one()
 
 
 def _order(sort: str | None, dialect: str) -> tuple[list[Any], Any]:
@@ -97,7 +100,7 @@ def list_runs(conn: sa.Connection, flt: RunFilter, *, sort: str | None, limit: i
     query = (sa.select(runs.c.id, runs.c.created_at, runs.c.engine, runs.c.model, runs.c.status,
                        runs.c.failure_cause, runs.c.failure_message, runs.c.sweep_id, runs.c.source,
                        runs.c.config_json, runs.c.metric_names, runs.c.metric_values, tags, runs.c.notes)
-             .select_from(source).where(*flt.where()).order_by(*order).offset(offset))
+             .select_from(source).where(*flt.where(conn.dialect.name)).order_by(*order).offset(offset))
     if limit is not None:
         query = query.limit(limit)
     rows = conn.execute(query).all()

@@ -16,7 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.paths import default_store_url
-from app.store import codec, connect, queries
+from app.store import codec, connect, env_fields, queries
+from app.store.env_fields import Condition
 from app.store.records import RunDetail, RunSummary, SweepSummary
 from app.store.schema import metrics, requests, run_tags, run_telemetry, runs, sweeps
 from engine.results import TrialResult
@@ -141,23 +142,41 @@ class Store:
 
     def list_runs(self, *, status: str | None = None, engine: str | None = None, model: str | None = None,
                   sweep_id: int | None = None, tag: str | None = None, text: str | None = None,
+                  environment: Sequence[Condition] = (), ids: Sequence[int] | None = None,
                   limit: int | None = None, offset: int = 0, sort: str | None = None) -> list[RunSummary]:
-        """Runs matching every given filter, sorted by `sort` (a column or metric name, `-` for
-        descending; default newest first), paged by `limit`/`offset`."""
-        flt = queries.RunFilter(status, engine, model, sweep_id, tag, text)
+        """Runs matching every given filter (`environment`: conditions on the environment record, all
+        holding; `ids`: only these runs), sorted by `sort` (a column or metric name, `-` for descending;
+        default newest first), paged by `limit`/`offset`."""
+        flt = queries.RunFilter(status, engine, model, sweep_id, tag, text, None if ids is None else tuple(ids),
+                                tuple(environment))
         with self.engine.connect() as conn:
             return queries.list_runs(conn, flt, sort=sort, limit=limit, offset=offset)
 
     def count_runs(self, *, status: str | None = None, engine: str | None = None, model: str | None = None,
-                   sweep_id: int | None = None, tag: str | None = None, text: str | None = None) -> int:
+                   sweep_id: int | None = None, tag: str | None = None, text: str | None = None,
+                   environment: Sequence[Condition] = ()) -> int:
         """How many runs `list_runs` with the same filters would return without a limit."""
+        flt = queries.RunFilter(status, engine, model, sweep_id, tag, text, environment=tuple(environment))
         with self.engine.connect() as conn:
-            return queries.count(conn, queries.RunFilter(status, engine, model, sweep_id, tag, text))
+            return queries.count(conn, flt)
 
     def metric_names(self) -> list[str]:
         """Every metric name present in the store (for column pickers)."""
         with self.engine.connect() as conn:
             return list(conn.execute(sa.select(metrics.c.name).distinct().order_by(metrics.c.name)).scalars())
+
+    def environment_fields(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Each run's environment fields (`app.store.env_fields`: GPU, host, driver, library versions) that
+        its record says, by run id; computed in SQL, the records are not decoded here."""
+        ids = list(ids)
+        out: dict[int, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            columns = [env_fields.sql_value(name, conn.dialect.name) for name in env_fields.FIELDS]
+            for i in range(0, len(ids), queries.CHUNK):
+                for run_id, *found in conn.execute(sa.select(runs.c.id, *columns)
+                                                   .where(runs.c.id.in_(ids[i:i + queries.CHUNK]))):
+                    out[run_id] = {k: v for k, v in zip(env_fields.FIELDS, found, strict=True) if v is not None}
+        return out
 
     def get_run(self, run_id: int) -> RunDetail:
         """One run with everything kept of it; StoreError if there is none."""

@@ -15,7 +15,6 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from app.compare import gpu_name
 from app.store import Store, StoreError
 from app.store.records import RunSummary, SweepSummary
 from app.sweeps.best import best_runs
@@ -229,15 +228,13 @@ def _noise(transferred: RunSummary | None, best: RunSummary | None, metric: str)
 
 
 def _hardware(store: Store, run_id: int) -> str:
-    """Where a run ran: its host, CPU model and GPUs, from its environment record."""
-    try:
-        env = store.get_run(run_id).environment
-    except StoreError:
+    """Where a run ran: its host, CPU model and GPUs, from its environment record's fields."""
+    fields = store.environment_fields([run_id]).get(run_id)
+    if fields is None:
         return f"unknown: run {run_id} is no longer in the store"
-    hardware = env.get("hardware") if isinstance(env.get("hardware"), dict) else {}
-    parts = [str(env.get("host") or "host not recorded"), str(hardware.get("cpu_model") or "CPU not recorded"),
-             gpu_name(env) or "GPUs not recorded"]
-    return ", ".join(parts)
+    return ", ".join([str(fields.get("host") or "host not recorded"),
+                      str(fields.get("cpu_model") or "CPU not recorded"),
+                      str(fields.get("gpu_name") or "GPUs not recorded")])
 
 
 def retune_gains(store: Store, runs: Sequence[RunSummary]) -> list[RetuneGain]:

@@ -25,8 +25,8 @@ from typing import Any
 
 from optuna.trial import TrialState
 
-from app.sweeps.planning import config_identity, normalize, plan_grid, plan_random
-from app.sweeps.runner import MAX_REPEATED_ASKS, _identity_or_none, _SweepRun, _values
+from app.sweeps.planning import config_identity, identity_or_none, normalize, plan_grid, plan_random
+from app.sweeps.runner import MAX_REPEATED_ASKS, SweepRun, measured_values
 from engine import registry
 from engine.causes import FailureCause
 from engine.config import TrialConfig
@@ -172,8 +172,8 @@ class _InFlight:
     trial: Any = None  # the Optuna trial, for Optuna sweeps
 
 
-class ClusterSweepRun(_SweepRun):
-    """`_SweepRun` with the trial loop spread over a Ray cluster (see module docs)."""
+class ClusterSweepRun(SweepRun):
+    """`SweepRun` with the trial loop spread over a Ray cluster (see module docs)."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -209,10 +209,10 @@ class ClusterSweepRun(_SweepRun):
                 if asked >= total or search.exhausted() or not search.can_ask_new():
                     return None
                 trial, config = search.ask()
-                key = _identity_or_none(config)
+                key = identity_or_none(config)
                 stored = self.done.get(key) if key else None
                 if stored is not None:
-                    search.tell(trial, stored.status == "ok", _values(stored.metrics),
+                    search.tell(trial, stored.status == "ok", measured_values(stored.metrics),
                                 stored.failure_cause)
                 elif key in in_flight_keys:
                     search.study.tell(trial, state=TrialState.PRUNED)  # being measured now: not a new point
@@ -225,7 +225,7 @@ class ClusterSweepRun(_SweepRun):
             return None
 
         def on_done(item: _InFlight, run_id: int | None, status: str, metrics: dict) -> None:
-            in_flight_keys.discard(_identity_or_none(item.config) or "")
+            in_flight_keys.discard(identity_or_none(item.config) or "")
             if status != "cancelled":
                 self._tell_outcome(search, item.trial, item.config, run_id, status, metrics)
 

@@ -23,6 +23,22 @@ def normalize(config: Mapping[str, Any]) -> dict[str, Any]:
     return TrialConfig.from_flat(config).to_flat()
 
 
+def normalized_or_as_is(config: Mapping[str, Any]) -> dict[str, Any]:
+    """`normalize(config)`, or a plain copy of a stored config that no longer validates."""
+    try:
+        return normalize(config)
+    except ConfigError:
+        return dict(config)
+
+
+def identity_or_none(config: Mapping[str, Any]) -> str | None:
+    """`config_identity` of the normalized config; None for a config that does not validate."""
+    try:
+        return config_identity(normalize(config))
+    except ConfigError:
+        return None
+
+
 @functools.cache
 def _load_time_options(engine: str) -> frozenset[str]:
     return frozenset(name for name, info in all_options(engine).items() if info.load_time)

@@ -44,7 +44,8 @@ from app.sweeps.optuna_search import RETRIED_CAUSES, OptunaSearch
 from app.sweeps.planning import (
     axis_params,
     config_identity,
-    normalize,
+    identity_or_none,
+    normalized_or_as_is,
     plan_grid,
     plan_random,
     stopped_by_oom,
@@ -73,7 +74,7 @@ def run_profile(profile: Profile, store: Store, *, on_event: Callable[[Event], N
                 origin: Mapping[str, Any] | None = None) -> int:
     """Run the profile's trials and return the sweep id (see module docs for events, `first` and `origin`)."""
     transport = transport or make_transport(None, python)
-    kind: type[_SweepRun] = _SweepRun
+    kind: type[SweepRun] = SweepRun
     if cluster is not None:
         if transport.host != "local":
             raise ValueError(f"a sweep runs either on a Ray cluster or on the SSH host {transport.host}, not both")
@@ -84,7 +85,7 @@ def run_profile(profile: Profile, store: Store, *, on_event: Callable[[Event], N
     return kind(profile, store, on_event, stop or threading.Event(), pause, transport, first, origin).run(resume)
 
 
-class _SweepRun:
+class SweepRun:
     def __init__(self, profile: Profile, store: Store, on_event: Callable[[Event], None] | None,
                  stop: threading.Event, pause: threading.Event | None, transport: Transport,
                  first: Mapping[str, Any] | None = None, origin: Mapping[str, Any] | None = None) -> None:
@@ -111,7 +112,7 @@ class _SweepRun:
             self.sweep_id = previous.id
             self.store.set_sweep_status(self.sweep_id, "running")
             self.done = self._finished_runs()
-            self.ooms = [_normalized(r.config) for r in self.done.values() if r.failure_cause == FailureCause.OOM]
+            self.ooms = [normalized_or_as_is(r.config) for r in self.done.values() if r.failure_cause == FailureCause.OOM]
         finished = threading.Event()
         watcher = threading.Thread(target=self._watch_stop, args=(finished,), name="sweep-stop", daemon=True)
         watcher.start()
@@ -145,7 +146,7 @@ class _SweepRun:
         out: dict[str, RunSummary] = {}
         for run in self.store.list_runs(sweep_id=self.sweep_id, sort="id"):
             if run.status in DONE_STATUSES and run.failure_cause not in RETRIED_CAUSES:
-                out[config_identity(_normalized(run.config))] = run
+                out[config_identity(normalized_or_as_is(run.config))] = run
         return out
 
     def _trials_left(self, started_at: float) -> bool:
@@ -189,7 +190,7 @@ class _SweepRun:
                               storage=journal_storage(journal), study_name=study_name(self.sweep_id), parallel=parallel)
         if not search.resumed:  # a sweep from before studies were persisted: rebuild it from the store
             for run in self.done.values():
-                search.add_stored(_normalized(run.config), run.status == "ok", _values(run.metrics),
+                search.add_stored(normalized_or_as_is(run.config), run.status == "ok", measured_values(run.metrics),
                                   run.failure_cause)
         if self.first is not None and not search.resumed and not self.done and not search.enqueue(self.first):
             self.emit({"type": "log", "level": "warning", "message": "the configuration to measure first lies "
@@ -209,10 +210,10 @@ class _SweepRun:
                            "ruled out by an out-of-memory failure: the search space is exhausted"})
                 return
             trial, config = search.ask()
-            key = _identity_or_none(config)
+            key = identity_or_none(config)
             stored = self.done.get(key) if key else None
             if stored is not None:  # measured before in this sweep: tell the stored figures, run nothing
-                search.tell(trial, stored.status == "ok", _values(stored.metrics), stored.failure_cause)
+                search.tell(trial, stored.status == "ok", measured_values(stored.metrics), stored.failure_cause)
                 repeats += 1
                 if repeats >= MAX_REPEATED_ASKS:
                     self.emit({"type": "log", "level": "info", "message": "every suggestion was measured "
@@ -235,7 +236,7 @@ class _SweepRun:
             return
         summary = self.store.get_run(run_id).summary
         self._tell(search, trial, config, summary, metrics)
-        key = _identity_or_none(config)
+        key = identity_or_none(config)
         if key:
             self.done[key] = summary
 
@@ -269,7 +270,7 @@ class _SweepRun:
         # the telemetry samples travel on the result (WorkerClient collects them from the stream)
         saved = add_run_or_recover(self.store, result, sweep_id=self.sweep_id, sweep_name=self.profile.name,
                                    tags=self.profile.tags)
-        metrics = _values(result.metrics)
+        metrics = measured_values(result.metrics)
         if result.failure_cause == FailureCause.OOM:
             self.ooms.append(dict(result.config))
         event = {"type": "trial-finished", "index": index, "run_id": saved.run_id, "status": result.status,
@@ -334,20 +335,6 @@ class _SweepRun:
         self.emit({"type": "sweep-resumed", "sweep_id": self.sweep_id})
 
 
-def _normalized(config: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        return normalize(config)
-    except ConfigError:
-        return dict(config)
-
-
-def _identity_or_none(config: Mapping[str, Any]) -> str | None:
-    try:
-        return config_identity(normalize(config))
-    except ConfigError:
-        return None
-
-
-def _values(metrics: Mapping[str, Any]) -> dict[str, float | None]:
+def measured_values(metrics: Mapping[str, Any]) -> dict[str, float | None]:
+    """Each metric's value (None where unavailable), as the search and the best-run picker take them."""
     return {name: m.value for name, m in metrics.items()}
-

@@ -51,8 +51,8 @@ class CompareView(QWidget):
     def __init__(self, store: Store, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self.details: list[RunDetail] = []
         self.runs: list[RunSummary] = []
+        self._details: list[RunDetail] | None = None  # requests and telemetry: read when first shown
         self.header = QLabel("Select runs in the Runs view and press Compare (Ctrl+M).")
         self.header.setObjectName("viewHeader")
         self.hover_label = QLabel(" ")
@@ -127,9 +127,13 @@ class CompareView(QWidget):
              self._update_series)[index]()
 
     def show_runs(self, run_ids: Sequence[int]) -> None:
-        """Load the runs from the store and rebuild every chart."""
-        self.details = self.store.get_runs(list(run_ids))
-        self.runs = compare.with_environment_options(self.details)  # gpu_name, to group by
+        """Load the runs from the store (summaries and environment fields; telemetry when its tab is shown)
+        and rebuild every chart."""
+        ids = list(run_ids)
+        by_id = {r.id: r for r in self.store.list_runs(ids=ids, sort="id")}
+        listed = [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+        self.runs = compare.with_environment_options(listed, self.store.environment_fields(list(by_id)))
+        self._details = None
         shown = ", ".join(f"#{r.id}" for r in self.runs[:HEADER_IDS])  # the whole list would widen the window
         more = f" and {len(self.runs) - HEADER_IDS} more" if len(self.runs) > HEADER_IDS else ""
         self.header.setText(f"Comparing {len(self.runs)} run(s): {shown}{more}")
@@ -141,8 +145,7 @@ class CompareView(QWidget):
 
     def open_run(self, run_id: int) -> None:
         """Show one run's details (config, every figure with status and method, failure cause)."""
-        detail = next((d for d in self.details if d.summary.id == run_id), None) or self.store.get_run(run_id)
-        self.detail_panel.setHtml(run_details_html(detail))
+        self.detail_panel.setHtml(run_details_html(self.store.get_run(run_id)))
 
     def _with_controls(self, chart: QWidget, *pickers: tuple[str, QComboBox], note: QLabel | None = None) -> QWidget:
         """The chart under its pickers (three to a row, so the window's minimum width stays put), a note
@@ -233,7 +236,9 @@ class CompareView(QWidget):
     def _update_telemetry(self) -> None:
         key = self.telemetry_key.currentData()
         if key:
-            self.telemetry.set_runs(self.details, key)
+            if self._details is None:
+                self._details = self.store.get_runs([r.id for r in self.runs])
+            self.telemetry.set_runs(self._details, key)
 
 
 def _refill(box: QComboBox, items: list[str], preferred: str | None) -> None:

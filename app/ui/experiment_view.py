@@ -40,6 +40,7 @@ from app.sweeps.profile import MAX_NAME_CHARS
 from app.sweeps.profile_parse import union_options
 from app.ui.option_form import OptionForm
 from app.ui.sweep_editor import SweepEditor
+from app.ui.trial_sizing import sized_defaults
 from engine import registry
 from engine.config import TrialConfig, all_options
 from engine.errors import ConfigError
@@ -83,6 +84,9 @@ class ExperimentView(QWidget):
                                     "ssh with your keys; the engine is copied there once per version)")
         self.engine_status = QLabel("Checking engines in a worker…")
         self.engine_status.setWordWrap(True)
+        self.defaults_note = QLabel()  # what the first trial's defaults were sized to (set_hello)
+        self.defaults_note.setObjectName("defaultsNote")
+        self.defaults_note.setWordWrap(True)
         self.form = OptionForm(skip=("model",))
         self.sweep = SweepEditor()
         self.name_edit = QLineEdit("gui-sweep")
@@ -119,6 +123,7 @@ class ExperimentView(QWidget):
         source_form.addRow("Engine", self.engine_box)
         source_form.addRow("Machine", self.machine_box)
         source_form.addRow("", self.engine_status)
+        source_form.addRow("", self.defaults_note)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form)
@@ -188,6 +193,19 @@ class ExperimentView(QWidget):
                 item.setText(name if ok else f"{name} — unavailable")
         self.engine_status.setText("\n".join(lines))
         self._apply_hardware_limits()
+        self._size_trial()
+
+    def _size_trial(self) -> None:
+        """Start from a trial sized to the reported machine (`app.ui.trial_sizing`), changing only the
+        fields still at the engine's default and not after a profile was loaded."""
+        assert self.hello is not None
+        defaults = {k: i.default for k, i in all_options(self.engine_box.currentData()).items()}
+        values, note = sized_defaults(self.hello, defaults)
+        shown = self.form.values()
+        if self.profile_path is None:
+            self.form.set_values({k: v for k, v in values.items() if k in shown and shown[k] == defaults[k]})
+        self.defaults_note.setText(note)
+        self.defaults_note.setToolTip(str((self.hello.get("gpus") or {}).get("reason") or ""))
 
     def _apply_hardware_limits(self) -> None:
         gpus = (self.hello or {}).get("gpus") or {}

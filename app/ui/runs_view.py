@@ -20,12 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store import Store
+from app.store import Store, env_fields
 from app.ui.compare_view import run_details_html
 from app.ui.runs_model import RunsTableModel
 from engine import registry
 
 STATUSES = ("", "ok", "failed", "cancelled")
+ANY_ENVIRONMENT = "any environment"
 
 
 class RunsView(QWidget):
@@ -56,6 +57,10 @@ class RunsView(QWidget):
         self.status_filter.addItems([s or "any status" for s in STATUSES])
         self.engine_filter = QComboBox()
         self.engine_filter.addItems(["any engine", *registry.names()])
+        self.env_field = QComboBox()  # an environment field (GPU, host, driver, library) and text it contains
+        self.env_field.addItems([ANY_ENVIRONMENT, *env_fields.FIELDS])
+        self.env_value = QLineEdit()
+        self.env_value.setPlaceholderText("…contains (e.g. H200)")
         self.count_label = QLabel()
         self.compare_button = QPushButton("Compare selected")
         self.delete_button = QPushButton("Delete selected…")
@@ -73,6 +78,8 @@ class RunsView(QWidget):
         self.text_filter.editingFinished.connect(self.apply_filters)
         self.status_filter.currentIndexChanged.connect(self.apply_filters)
         self.engine_filter.currentIndexChanged.connect(self.apply_filters)
+        self.env_field.currentIndexChanged.connect(self.apply_filters)
+        self.env_value.editingFinished.connect(self.apply_filters)
         self.compare_button.clicked.connect(self.request_compare)
         self.delete_button.clicked.connect(self.delete_selected)
         self.refresh_button.clicked.connect(self.refresh)
@@ -89,6 +96,8 @@ class RunsView(QWidget):
         bar.addWidget(self.text_filter, 3)
         bar.addWidget(self.status_filter)
         bar.addWidget(self.engine_filter)
+        bar.addWidget(self.env_field)
+        bar.addWidget(self.env_value, 1)
         bar.addWidget(self.refresh_button)
         bar.addWidget(self.compare_button)
         bar.addWidget(self.delete_button)
@@ -106,9 +115,12 @@ class RunsView(QWidget):
     def apply_filters(self) -> None:
         status = self.status_filter.currentText()
         engine = self.engine_filter.currentText()
+        field, value = self.env_field.currentText(), self.env_value.text().strip()
         self.model.set_filters(text=self.text_filter.text().strip() or None,
                                status=None if status.startswith("any") else status,
-                               engine=None if engine.startswith("any") else engine)
+                               engine=None if engine.startswith("any") else engine,
+                               environment=(env_fields.Condition(field, "~=", value),)
+                               if field != ANY_ENVIRONMENT and value else None)
 
     def refresh(self) -> None:
         self.model.refresh()

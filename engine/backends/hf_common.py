@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -241,8 +241,9 @@ class StepRecorder:
     generate call within one decode step.
     """
 
-    def __init__(self, cancel: threading.Event) -> None:
+    def __init__(self, cancel: threading.Event, on_end: Callable[[int], None] | None = None) -> None:
         self.cancel = cancel
+        self.on_end = on_end  # called with the requests done so far when a generate call ends
         self.calls: list[_Call] = []
 
     def put(self, value: Any) -> None:
@@ -261,6 +262,8 @@ class StepRecorder:
         if self.calls:
             self.calls[-1].ended = True
             self.calls[-1].end_s = time.perf_counter()
+            if self.on_end is not None:
+                self.on_end(sum(call.batch for call in self.calls))
 
 
 class _Call:

@@ -79,3 +79,21 @@ def test_show_says_what_the_interval_is_and_flags_unsupported_percentiles(
     out = capsys.readouterr().out
     assert "9..30" in out and "95% CI of the median (distribution-free order statistics, binomial)" in out
     assert "n=8 (2 distinct); too few samples for p99: 8 values, 2 distinct; needs at least 100 distinct" in out
+
+
+def test_runs_where_filters_on_environment_fields_and_refuses_an_unknown_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'env.db'}"
+    gpus = {"gpus": [{"index": 0, "uuid": "GPU-0", "pci_bus_id": "0", "name": "NVIDIA H200"}], "how": "", "reason": ""}
+    with Store(url) as store:
+        for i, env in enumerate([{"host": "box-a", "devices": gpus}, {"host": "box-b", "devices": gpus},
+                                 {"host": "box-a", "devices": {"gpus": [], "how": "", "reason": "cpu"}}]):
+            store.add_run(TrialResult(f"t{i}", {"engine": "hf-generate", "model": "demo", "batch_size": i + 1}, "ok",
+                                      environment=env))
+    assert main(["runs", "--store", url, "--json", "--where", "gpu_name=NVIDIA H200", "--where", "host~=A"]) == 0
+    assert [r["config"]["batch_size"] for r in json.loads(capsys.readouterr().out)] == [1]
+    assert main(["runs", "--store", url, "--json", "--where", "gpu_count=0"]) == 0
+    assert [r["config"]["batch_size"] for r in json.loads(capsys.readouterr().out)] == [3]
+    assert main(["runs", "--store", url, "--where", "gpu=H200"]) == 2
+    err = capsys.readouterr().err
+    assert "--where: unknown environment field 'gpu'" in err and "known: gpu_name, gpu_count, host" in err

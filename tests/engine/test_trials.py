@@ -168,11 +168,15 @@ def test_bad_jsonl_line_names_file_and_line(client: WorkerClient, tmp_path: Path
 
 
 def test_hf_pipeline_backend_runs_batches_with_step_timing(client: WorkerClient) -> None:
-    result = client.run_trial(tiny(engine="hf-pipeline", num_requests=3, repetitions=1))
+    events: list[dict[str, Any]] = []
+    result = client.run_trial(tiny(engine="hf-pipeline", num_requests=3, repetitions=1), on_event=events.append)
     assert result.status == "ok", result.failure_message
     assert result.value("output_tokens_total") == 3 * 6
     assert all(r.ttft_ms is not None and r.ttft_ms < r.e2e_ms for r in result.requests)
     assert len({r.start_s for r in result.requests}) == 2  # two pipeline batches (2 + 1)
+    measured = [e for e in events if e["type"] == "progress" and e["phase"] == "measure"]
+    assert [e["done"] for e in measured] == [2, 3]  # live progress after each batch, not once per repetition
+    assert all(e["tokens_per_s"] > 0 for e in measured)
 
 
 def test_hf_pipeline_counts_the_prompt_tokens_it_fed(client: WorkerClient, tmp_path: Path,

@@ -14,6 +14,7 @@ from app.reports.csv_export import COLUMNS
 from app.reports.export import FORMATS, export_runs
 from app.reports.json_schema import SCHEMA_VERSION, validate
 from app.reports.markdown_export import escape_md
+from app.reports.model import build_report
 from app.store import Store
 
 TITLE = "Batch sweep <script>alert(1)</script>"
@@ -135,3 +136,14 @@ def test_bad_requests_fail_clearly_and_leave_no_file(store: Store, report_store,
     with pytest.raises(ValueError, match="no run ids"):
         export_runs(store, [], "csv", tmp_path / "r.csv")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_report_says_where_each_run_ran(store: Store, report_store, tmp_path: Path) -> None:
+    ids = [*report_store.ok_ids, report_store.vllm_id]
+    page = export_runs(store, ids, "md", tmp_path / "where.md").read_text()
+    assert "Where each run ran (environment fields)" in page and "no GPU" in page
+    where = build_report(store.get_runs(ids), environment_fields=store.environment_fields(ids)).section("where")
+    assert where is not None
+    rows = {row[0].text: [c.text for c in row[1:]] for row in where.rows}
+    assert rows["gpu_name"] == ["no GPU", "no GPU", "—"]  # the demo runs ran on this CPU; the import does not say
+    assert rows["host"][:2] == ["local", "local"] and rows["torch"][0] == rows["torch"][1] != "—"

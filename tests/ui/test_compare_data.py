@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 from app import compare
 from app.pareto import pareto_front
-from app.store.records import RunDetail, RunSummary
+from app.store import Store
+from app.store.records import RunSummary
 from engine.metric_names import HEADLINE_METRICS
-from engine.results import Measurement
+from engine.results import Measurement, TrialResult
 
 
 def _run(run_id: int, tps: float | None, jpt: float | None, **config: object) -> RunSummary:
@@ -133,16 +135,22 @@ def test_long_option_values_keep_their_end_in_labels() -> None:
     assert compare.option_label("model", "SmolLM2-135M") == "SmolLM2-135M"
 
 
-def test_runs_can_be_grouped_by_the_gpu_their_environment_names() -> None:
-    h200 = {"devices": {"gpus": [{"index": 0, "uuid": "GPU-1", "pci_bus_id": "0", "name": "NVIDIA H200"}],
-                        "how": "CUDA_VISIBLE_DEVICES", "reason": ""}}
-    cpu = {"devices": {"gpus": [], "how": "", "reason": "the trial runs on the CPU"}}
-    imported = {"imported_from": "infpop", "gpu_name": "NVIDIA A100"}
-    details = [RunDetail(_run(i, 10.0 * i, None, batch_size=2 ** i), env, [], [], [], [], None, None)
+def test_runs_can_be_grouped_by_the_gpu_their_environment_names(tmp_path: Path) -> None:
+    h200 = {"host": "gpu-box", "devices": {"gpus": [{"index": 0, "uuid": "GPU-1", "pci_bus_id": "0",
+                                                     "name": "NVIDIA H200"}], "how": "CUDA_VISIBLE_DEVICES", "reason": ""}}
+    cpu = {"host": "local", "devices": {"gpus": [], "how": "", "reason": "the trial runs on the CPU"}}
+    imported = {"imported_from": "infpop", "gpu_name": "NVIDIA A100", "host": "lab"}
+    with Store(f"sqlite:///{tmp_path / 'env.db'}") as store:  # the fields are computed by the store's SQL
+        ids = [store.add_run(TrialResult(f"t{i}", {"engine": "hf-generate", "model": "demo", "batch_size": 2 ** i},
+                                         "ok", {"output_tokens_per_s": Measurement.measured(10.0 * i, "tok/s", "m")},
+                                         environment=env))
                for i, env in enumerate((h200, cpu, imported, {"hardware": "not recorded"}), start=1)]
-    runs = compare.with_environment_options(details)
+        runs = compare.with_environment_options(store.list_runs(ids=ids, sort="id"), store.environment_fields(ids))
     assert [r.config.get("gpu_name") for r in runs] == ["NVIDIA H200", "no GPU", "NVIDIA A100", None]
     assert "gpu_name" in compare.differing_options(runs)
     s = compare.series(runs, "output_tokens_per_s", "batch_size", ["gpu_name"])
     assert [line.label for line in s.panels[0].lines] == ["gpu_name not recorded", "NVIDIA A100", "NVIDIA H200",
                                                           "no GPU"]
+    by_host = compare.series(runs, "output_tokens_per_s", "batch_size", ["host"])  # any environment field groups
+    assert "host" in compare.differing_options(runs) and runs[0].config["gpu_count"] == 1
+    assert [line.label for line in by_host.panels[0].lines] == ["host not recorded", "gpu-box", "lab", "local"]

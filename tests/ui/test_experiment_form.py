@@ -9,6 +9,7 @@ from PySide6.QtGui import QStandardItemModel
 from app.sweeps import load_profile
 from app.sweeps.planning import plan_grid
 from app.ui.experiment_view import ExperimentView
+from app.ui.trial_sizing import CPU_TRIAL
 from app.ui.worker_probe import nvml_gpus
 from engine.config import all_options
 from tests.hardware import nvidia_gpu_count
@@ -170,3 +171,30 @@ def test_the_machine_picker_offers_the_ssh_config_hosts_and_the_profile_carries_
     other = _view(qtbot)
     other.load_profile_file(path)
     assert other.machine_box.currentData() == "gpu2" and other.build_profile().host == "gpu2"
+
+
+# A stand-in for a GPU machine's report (no NVIDIA GPU here): the shape worker_probe.nvml_gpus returns.
+STAND_IN_GPU_REPORT = {"count": 2, "names": ["NVIDIA H200", "NVIDIA H200"], "reason": ""}
+HF_READY = {"hf-generate": {"available": True, "reason": "transformers 5"}}
+
+
+def test_first_trial_defaults_are_sized_to_the_hardware_the_worker_reports(qtbot) -> None:
+    engine = {k: i.default for k, i in all_options("hf-generate").items()}
+    gpus = nvml_gpus()  # this machine's real report
+    cpu_view = _view(qtbot)
+    cpu_view.form.set_values({"output_tokens": 24})  # the user's own choice is kept
+    cpu_view.set_hello({"backends": HF_READY, "gpus": gpus})
+    shown = cpu_view.form.values()
+    if gpus["count"]:
+        assert all(shown[k] == engine[k] for k in CPU_TRIAL if k != "output_tokens")
+    else:
+        assert {k: shown[k] for k in CPU_TRIAL} == {**CPU_TRIAL, "output_tokens": 24}
+        note = cpu_view.defaults_note.text()
+        assert "sized to this machine: no GPU" in note and "batch 4, 32 → 16 tokens, 4 requests" in note
+        assert cpu_view.defaults_note.toolTip() == gpus["reason"]
+        assert cpu_view.build_profile().base["num_requests"] == CPU_TRIAL["num_requests"]  # what a run uses
+    gpu_view = _view(qtbot)
+    gpu_view.set_hello({"backends": HF_READY, "gpus": STAND_IN_GPU_REPORT})
+    assert {k: gpu_view.form.values()[k] for k in CPU_TRIAL} == {k: engine[k] for k in CPU_TRIAL}
+    assert "the engine's (batch 8, 128 → 64 tokens, 32 requests, 8 warm-up, 3 repetitions)" in \
+        gpu_view.defaults_note.text() and "2 GPU(s) the worker reports (NVIDIA H200)" in gpu_view.defaults_note.text()

@@ -14,6 +14,7 @@ from app.reports.formats import REPORT_FORMATS, report_format
 from app.store import Store
 from app.sweeps import parse_profile, run_profile
 from app.ui.runs_model import COLUMNS, NOTES_COLUMN, TAGS_COLUMN
+from app.ui.runs_view import ANY_ENVIRONMENT
 
 PROFILE = """
 name = "ui-test"
@@ -99,6 +100,22 @@ def test_tags_and_notes_edits_are_written_to_the_store(qtbot, make_window, real_
     window.runs.text_filter.setText("first look")
     window.runs.apply_filters()
     assert model.rowCount() == 1 and model.run_at(0).id == run_id
+
+
+def test_runs_filter_on_an_environment_field_of_the_real_runs(qtbot, make_window, real_store: str) -> None:
+    window = make_window(url=real_store)
+    runs, model = window.runs, window.runs.model
+    runs.env_field.setCurrentText("gpu_name")
+    for text, rows in (("no gpu", 3), ("H200", 0)):  # the demo runs ran on this machine's CPU
+        runs.env_value.setText(text)
+        runs.apply_filters()
+        assert model.rowCount() == model.total() == rows
+    runs.env_field.setCurrentText("host")
+    runs.env_value.setText("loc")
+    runs.apply_filters()
+    assert model.total() == 3
+    runs.env_field.setCurrentText(ANY_ENVIRONMENT)
+    assert model.total() == 3
 
 
 def test_compare_charts_are_built_from_stored_runs(qtbot, make_window, real_store: str) -> None:

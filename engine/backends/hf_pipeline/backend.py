@@ -68,7 +68,7 @@ class Backend(HFBackend):
             self._spec.reset()
         hf_common.check_cancel(cancel)
         size = config.common.batch_size
-        recorder = hf_common.StepRecorder(cancel)
+        recorder = hf_common.StepRecorder(cancel, on_end=progress)  # live progress per batch, not per repetition
         kw = hf_common.generation_kwargs(config, self._tokenizer, max(r.max_new_tokens for r in requests))
         if self.draft is not None:
             kw["assistant_model"] = self.draft
@@ -102,7 +102,6 @@ class Backend(HFBackend):
             self._spec.end_requests(mark, sum(r.input_tokens for r in records),
                                     sum(r.output_tokens for r in records), len(records))
         self._samples = [_generated_text(o) for o in outputs[:2]]
-        progress(len(records))
         return records
 
     def sample_outputs(self) -> list[str]:
