@@ -24,7 +24,7 @@ from app.shipped import shipped_dir
 from app.store import Store, StoreError
 from app.sweeps import Profile, ProfileError, load_profile, parse_profile, run_profile
 from app.sweeps.best import best_runs
-from app.sweeps.cluster import ClusterUnavailable
+from app.sweeps.cluster import ClusterUnavailable, connect
 from app.sweeps.profile_dump import dump_profile
 from engine.errors import ConfigError
 from engine.schema import brief, check_text
@@ -164,6 +164,8 @@ def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
             raise UsageError(f"a sweep runs either on a Ray cluster (--cluster) or on the SSH host {host}, not both")
         transport = make_transport(host, args.python, ssh_config=Path(args.ssh_config) if args.ssh_config else None)
         try:
+            if cluster:
+                connect(cluster, args.cluster_timeout)  # bounded here; run_profile then finds Ray joined
             sweep_id = run_profile(profile, store, on_event=on_event, stop=stop, resume=resume, transport=transport,
                                    cluster=cluster)
         except ClusterUnavailable as exc:

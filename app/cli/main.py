@@ -24,6 +24,7 @@ from app.reports.formats import FORMATS
 from app.store import StoreOpenError, StoreURLError
 from app.study import cli as study_cli
 from app.sweeps import ProfileError
+from app.sweeps.cluster import CONNECT_TIMEOUT_S
 from engine.errors import ConfigError
 
 EPILOG = exit_codes.epilog()
@@ -88,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run trials in parallel on a Ray cluster (needs inferlab[cluster]): 'auto' joins "
                        "RAY_ADDRESS or the cluster `ray start` made on this machine, else starts a local one; "
                        "or a Ray address such as ray://head:10001")
+    sweep.add_argument("--cluster-timeout", type=float, default=CONNECT_TIMEOUT_S, metavar="SECONDS",
+                       help="how long the --cluster head address may take to accept a connection "
+                       f"(default {CONNECT_TIMEOUT_S:g})")
     sweep.set_defaults(func=commands.cmd_sweep)
 
     runs = sub.add_parser("runs", help="list stored runs", description="List and filter stored runs.")
