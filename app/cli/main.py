@@ -45,13 +45,15 @@ def _trial_options(parser: argparse.ArgumentParser) -> None:
                         help="without a PROFILE: the model (a path, a hub id or 'demo') of a one-shot profile")
     parser.add_argument("--python", default=None, metavar="PATH",
                         help="interpreter that runs the engine worker (e.g. a vLLM environment's python; "
-                        f"with --host, its path on that host, default there python3; here, default: "
+                        f"with --host, its path on that host, default there the one saved for that host (GUI Machine "
+                        f"picker), else python3; here, default: "
                         f"{ENGINE_PYTHON_ENV}, else the saved choice, else this Python)")
     parser.add_argument("--host", default=None, metavar="HOST",
                         help="run the worker on this SSH host (as ssh names it: ~/.ssh/config applies); "
                         "the engine is copied there once per version")
     parser.add_argument("--ssh-config", default=None, metavar="FILE",
-                        help="ssh client config file to use instead of ~/.ssh/config (ssh -F)")
+                        help="ssh client config file to use instead of ~/.ssh/config (ssh -F; default: "
+                        "INFERLAB_SSH_CONFIG when set)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a trial option (TOML value syntax; repeatable); on `sweep`, a value "
                         "given to an axis fixes it")

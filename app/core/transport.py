@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from app.core.engine_artifact import EngineArtifact, build
+from app.core.ssh_hosts import configured_ssh_config
 from app.envs.launch import engine_env
-from app.envs.settings import engine_python
+from app.envs.settings import engine_python, host_python
 from engine.causes import FailureCause
 from engine.env_stdin import ENV_STDIN_FLAG
 
@@ -184,7 +185,8 @@ def _known_hosts_name(name: str, port: str) -> str:
 
 def make_transport(host: str | None, python: str | None, *, ssh_config: Path | None = None) -> Transport:
     """This computer (host None or 'local'; `python` or the chosen engine Python) or `host` over SSH
-    (`python` there; default python3)."""
+    (`python` there; default: the one saved for the host, else python3; `ssh_config` default:
+    INFERLAB_SSH_CONFIG, else ssh's own)."""
     if host in (None, "", "local"):
         return LocalTransport(python or engine_python())
-    return SshTransport(host, python or "python3", ssh_config=ssh_config)
+    return SshTransport(host, python or host_python(host), ssh_config=ssh_config or configured_ssh_config())
