@@ -55,6 +55,7 @@ class LiveView(QWidget):
         self.placement.setHorizontalHeaderLabels(PLACEMENT_COLUMNS)
         self.placement.horizontalHeader().setStretchLastSection(True)
         self.placement.verticalHeader().setVisible(False)
+        self.placement.setMinimumHeight(150)
         self.placement.setVisible(False)  # shown once a cluster places a trial
         self._placement_rows: dict[int, int] = {}  # trial index -> row
         self._sweep_started: float | None = None
@@ -82,8 +83,8 @@ class LiveView(QWidget):
         splitter.addWidget(self.charts)
         splitter.addWidget(self.placement)
         splitter.addWidget(self.log)
-        splitter.setStretchFactor(0, 4)
-        splitter.setStretchFactor(1, 1)
+        for index, stretch in enumerate((4, 2, 1)):  # charts, placement (a cluster sweep only), log
+            splitter.setStretchFactor(index, stretch)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(grid)
@@ -128,10 +129,11 @@ class LiveView(QWidget):
         if row == self.placement.rowCount():
             self.placement.insertRow(row)
         gpus = ", ".join(ev.get("gpu_ids") or []) or "none"
-        node = f"{ev.get('node_ip')} ({str(ev.get('node_id') or '')[:8]})"
+        node = f"{ev.get('node_ip')} · {str(ev.get('node_id') or '')[:8]}"
         for column, text in enumerate((str(index + 1), node, gpus, str(ev.get("cuda_visible_devices") or "unset"),
                                        "running")):
             self.placement.setItem(row, column, QTableWidgetItem(text))
+        self.placement.resizeColumnsToContents()
         self.placement.setVisible(True)
         self.placement.scrollToItem(self.placement.item(row, 0))
 

@@ -55,6 +55,6 @@ def test_live_shows_each_trials_node_and_gpus(qtbot: QtBot, local_cluster: None,
     assert sorted(placed) == [1, 2]
     for trial, (_, node, gpus, visible, result) in rows.items():
         where = placed[trial]  # grid order: trial k is batch_size k
-        assert node.startswith(f"{where['node_ip']} ({where['node_id'][:8]})")
+        assert node == f"{where['node_ip']} · {where['node_id'][:8]}"
         assert gpus == ", ".join(where["gpu_ids"]) and visible == where["cuda_visible_devices"]
         assert result.startswith("ok, ") and "→ run #" in result
