@@ -18,7 +18,7 @@ ENV_STDIN_FLAG = "--env-stdin"
 def exec_with_stdin_env() -> None:
     """Read one JSON line of environment variables from stdin (byte by byte, so nothing after it is
     consumed: the protocol follows on the same stdin) and re-execute this command without the flag,
-    with them set. Does not return."""
+    with them set (an empty object: return and go on as is)."""
     line = bytearray()
     while not line.endswith(b"\n"):
         byte = os.read(0, 1)
@@ -31,5 +31,7 @@ def exec_with_stdin_env() -> None:
         sys.exit(f"inferlab-engine: {ENV_STDIN_FLAG}: the first line is not JSON: {exc}")
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         sys.exit(f"inferlab-engine: {ENV_STDIN_FLAG}: the first line must be a JSON object of strings")
+    if not env:
+        return  # nothing to set: go on in this process
     argv = [arg for arg in sys.orig_argv if arg != ENV_STDIN_FLAG]
     os.execve(sys.executable, argv, {**os.environ, **env})
