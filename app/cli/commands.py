@@ -25,6 +25,7 @@ from app.store import Store, StoreError
 from app.sweeps import Profile, ProfileError, load_profile, parse_profile, run_profile
 from app.sweeps.best import best_runs
 from app.sweeps.cluster import ClusterUnavailable, connect
+from app.sweeps.planning import config_identity
 from app.sweeps.profile_dump import dump_profile
 from engine.errors import ConfigError
 from engine.schema import brief, check_text
@@ -191,7 +192,14 @@ def _execute(profile: Profile, args: argparse.Namespace, resume: bool) -> int:
         return Exit.INTERRUPTED
     if recovered:
         return Exit.STORE_OR_IO
-    return Exit.TRIALS_FAILED if any(r.status != "ok" for r in runs) else Exit.OK
+    return Exit.TRIALS_FAILED if _unresolved(runs) else Exit.OK
+
+
+def _unresolved(runs: Sequence[Any]) -> bool:
+    """Whether some configuration's newest run is not ok: a trial that failed or was cancelled and that a
+    resume then ran again successfully no longer counts (its record stays, with its true cause)."""
+    newest = {config_identity(r.config): r.status for r in sorted(runs, key=lambda r: r.id)}
+    return any(status != "ok" for status in newest.values())
 
 
 def cmd_run(args: argparse.Namespace) -> int:
