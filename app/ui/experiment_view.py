@@ -2,7 +2,7 @@
 
 The machine is this computer or a host of the user's ~/.ssh/config (`app.core.ssh_hosts`); the
 profile carries it (`host`) and the sweep's workers run there over SSH, with the engine Python saved
-for that host (`app.envs.settings.host_pythons`, set with "Engine Python there…"; default python3).
+for that host (`app.envs.settings.host_pythons`, set with its "Python…" button; default python3).
 
 Every edit re-validates through the profile parser, the one validation pass the CLI uses too (option
 types and ranges, finite numbers, text limits, local paths, rules between options, every trial of a
@@ -81,12 +81,13 @@ class ExperimentView(QWidget):
             self.machine_box.addItem(host, host)
         self.machine_box.setToolTip("Where the workers run: this computer, or a Host of ~/.ssh/config (over "
                                     "ssh with your keys; the engine is copied there once per version)")
-        self.host_python_button = QPushButton("Engine Python there…")
+        self.host_python_button = QPushButton("Python…")
         self.host_python_button.setObjectName("hostPythonButton")
         self.host_python_button.setToolTip("The interpreter on the chosen host that runs the engine (one with "
                                            "torch/transformers or vLLM); saved per host, no secrets")
         self.host_python_label = QLabel()
         self.host_python_label.setObjectName("hostPythonLabel")
+        self.host_python_label.setWordWrap(True)
         self.engine_status = QLabel("Checking engines in a worker…")
         self.engine_status.setWordWrap(True)
         self.form = OptionForm(skip=("model",))
