@@ -11,6 +11,12 @@ from a store of compressed and speculative runs with the quality guard, e.g. the
   xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb .venv/bin/python bench/gui_screenshots.py \
       --compression URL [FOLDER]
 
+Remote and cluster shots (a Machine picker over the hosts of an SSH config written here, no connection
+made; then a real 4-trial sweep on a local Ray cluster with two logical GPUs, the Live view's
+placement table):
+  xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb .venv/bin/python bench/gui_screenshots.py \
+      --remote [FOLDER]
+
 The series view and a per-group landscape need a study's worth of runs; shoot them from a store holding
 the seed study's import (`inferlab import allData.csv --map profiles/imports/infpop-a100.toml --store URL`):
   xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb .venv/bin/python bench/gui_screenshots.py \
@@ -90,6 +96,79 @@ def study_shots(url: str, out: Path) -> int:
     return 0
 
 
+SSH_CONFIG = """\
+Host bastion
+  HostName bastion.lab.example
+Host gpu-a100-1 gpu-a100-2
+  HostName %h.lab.example
+  User bench
+Host h100-node
+  HostName 10.0.4.17
+  ProxyJump bastion
+Host *.lab.example
+  IdentitiesOnly yes
+"""
+
+
+def remote_shots(out: Path) -> int:
+    """machine-picker.png (the picker open over an SSH config's hosts, an engine Python set for one) and
+    cluster-placement.png (Live after a real sweep on a local Ray cluster: node and GPUs per trial)."""
+    tmp = Path(tempfile.mkdtemp(prefix="inferlab-shots-"))
+    from engine.paths import data_dir
+
+    models = data_dir() / "models"  # the materialized demo model, before the data dir moves
+    os.environ["INFERLAB_DATA_DIR"] = str(tmp / "data")  # the host Python is saved here, not for the user
+    (tmp / "data").mkdir()
+    (tmp / "data" / "models").symlink_to(models)
+    (tmp / "ssh_config").write_text(SSH_CONFIG)
+    os.environ["INFERLAB_SSH_CONFIG"] = str(tmp / "ssh_config")
+    os.environ.setdefault("INFERLAB_NO_FIRST_RUN", "1")
+    import ray
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.main_window import TAB_EXPERIMENT, TAB_LIVE, MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), f"sqlite:///{tmp / 'runs.db'}")
+    window.resize(*SIZE)
+    window.show()
+    window.finish_startup()
+    exp = window.experiment
+    window.tabs.setCurrentIndex(TAB_EXPERIMENT)
+    exp.machine_box.setCurrentIndex(exp.machine_box.findData("h100-node"))
+    exp.set_host_python("/opt/vllm-env/bin/python")
+    exp.machine_box.showPopup()  # the chosen (last) host sits on the box: the label below stays visible
+    for _ in range(10):
+        app.processEvents()
+    corner = window.mapToGlobal(window.rect().topLeft())
+    screen = app.primaryScreen().grabWindow(0, corner.x(), corner.y(), window.width(), window.height())
+    screen.save(str(out / "machine-picker.png"), "PNG")  # the screen, so that the open list shows
+    print("wrote", out / "machine-picker.png")
+    exp.machine_box.hidePopup()
+    exp.machine_box.setCurrentIndex(0)
+
+    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False,
+             _temp_dir=tempfile.mkdtemp(prefix="ray", dir="/tmp"))
+    window.settings.setValue("cluster", "auto")
+    exp.form.set_values({"device": "auto", "input_tokens": 8, "num_requests": 1, "warmup_requests": 0,
+                         "repetitions": 1, "idle_baseline_s": 0.0, "output_tokens": 2})
+    exp.sweep.add_axis("batch_size", "1, 2, 3, 4")
+    exp.sweep.strategy.setCurrentText("grid")
+    exp.name_edit.setText("cluster-sweep")
+    exp.validate()
+    finished: list[object] = []
+    window.controller.finished.connect(lambda sid: (finished.append(sid), QTimer.singleShot(500, app.quit)))
+    window.controller.failed.connect(lambda msg: print("sweep failed:", msg))
+    exp.request_run()
+    app.exec()
+    window.tabs.setCurrentIndex(TAB_LIVE)
+    _grab(app, window, out / "cluster-placement.png")
+    window.close()
+    ray.shutdown()
+    return 0 if finished else 1
+
+
 def _grab(app: object, window: object, path: Path) -> None:
     for _ in range(5):
         app.processEvents()  # type: ignore[attr-defined]
@@ -98,6 +177,10 @@ def _grab(app: object, window: object, path: Path) -> None:
 
 
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--remote":
+        folder = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "assets" / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        return remote_shots(folder)
     if len(sys.argv) > 2 and sys.argv[1] in ("--study", "--compression"):
         folder = Path(sys.argv[3]) if len(sys.argv) > 3 else ROOT / "assets" / "screenshots"
         folder.mkdir(parents=True, exist_ok=True)

@@ -4,18 +4,22 @@ Before anything else it checks the worker's own dependencies (`engine.registry.W
 a missing one is named with the exact install command for this Python, exit code 3, no traceback.
 With `--check` it prints one JSON line (this Python, the engine version, which backends it can run
 and why not) and exits, instead of serving the protocol.
+With `--env-stdin` it first takes its environment from stdin (`engine.env_stdin`).
 """
 
 import json
 import sys
 
 import engine
+from engine.env_stdin import ENV_STDIN_FLAG, exec_with_stdin_env
 from engine.registry import missing_worker_requirements
 
 MISSING_DEPENDENCY_EXIT = 3
 
 
 def main() -> int:
+    if ENV_STDIN_FLAG in sys.argv[1:]:
+        exec_with_stdin_env()
     missing = missing_worker_requirements()
     if missing:
         names = ", ".join(r.module for r in missing)

@@ -24,8 +24,9 @@ from app.shipped import shipped_dir
 from app.store import Store, StoreError, env_fields
 from app.sweeps import Profile, ProfileError, load_profile, parse_profile, run_profile
 from app.sweeps.best import best_runs
-from app.sweeps.cluster import ClusterUnavailable
+from app.sweeps.cluster import ClusterUnavailable, connect
 from app.sweeps.fairness import fairness_warnings
+from app.sweeps.planning import config_identity
 from app.sweeps.profile import Axis
 from app.sweeps.profile_dump import dump_profile
 from engine.config import all_options
@@ -195,6 +196,8 @@ def execute(profile: Profile, args: argparse.Namespace, resume: bool, *, first: 
             raise UsageError(f"a sweep runs either on a Ray cluster (--cluster) or on the SSH host {host}, not both")
         transport = make_transport(host, args.python, ssh_config=Path(args.ssh_config) if args.ssh_config else None)
         try:
+            if cluster:
+                connect(cluster, args.cluster_timeout)  # bounded here; run_profile then finds Ray joined
             sweep_id = run_profile(profile, store, on_event=on_event, stop=stop, resume=resume, transport=transport,
                                    cluster=cluster, first=first, origin=origin)
         except ClusterUnavailable as exc:
@@ -226,7 +229,14 @@ def execute(profile: Profile, args: argparse.Namespace, resume: bool, *, first: 
         return Exit.INTERRUPTED
     if recovered:
         return Exit.STORE_OR_IO
-    return Exit.TRIALS_FAILED if any(r.status != "ok" for r in runs) else Exit.OK
+    return Exit.TRIALS_FAILED if _unresolved(runs) else Exit.OK
+
+
+def _unresolved(runs: Sequence[Any]) -> bool:
+    """Whether some configuration's newest run is not ok: a trial that failed or was cancelled and that a
+    resume then ran again successfully no longer counts (its record stays, with its true cause)."""
+    newest = {config_identity(r.config): r.status for r in sorted(runs, key=lambda r: r.id)}
+    return any(status != "ok" for status in newest.values())
 
 
 def cmd_run(args: argparse.Namespace) -> int:

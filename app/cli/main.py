@@ -24,6 +24,7 @@ from app.reports.formats import FORMATS
 from app.store import StoreOpenError, StoreURLError, env_fields
 from app.study import cli as study_cli
 from app.sweeps import ProfileError
+from app.sweeps.cluster import CONNECT_TIMEOUT_S
 from engine.errors import ConfigError
 
 EPILOG = exit_codes.epilog()
@@ -44,13 +45,15 @@ def _trial_options(parser: argparse.ArgumentParser) -> None:
                         help="without a PROFILE: the model (a path, a hub id or 'demo') of a one-shot profile")
     parser.add_argument("--python", default=None, metavar="PATH",
                         help="interpreter that runs the engine worker (e.g. a vLLM environment's python; "
-                        f"with --host, its path on that host, default there python3; here, default: "
+                        f"with --host, its path on that host, default there the one saved for that host (GUI Machine "
+                        f"picker), else python3; here, default: "
                         f"{ENGINE_PYTHON_ENV}, else the saved choice, else this Python)")
     parser.add_argument("--host", default=None, metavar="HOST",
                         help="run the worker on this SSH host (as ssh names it: ~/.ssh/config applies); "
                         "the engine is copied there once per version")
     parser.add_argument("--ssh-config", default=None, metavar="FILE",
-                        help="ssh client config file to use instead of ~/.ssh/config (ssh -F)")
+                        help="ssh client config file to use instead of ~/.ssh/config (ssh -F; default: "
+                        "INFERLAB_SSH_CONFIG when set)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a trial option (TOML value syntax; repeatable); on `sweep`, a value "
                         "given to an axis fixes it")
@@ -88,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run trials in parallel on a Ray cluster (needs inferlab[cluster]): 'auto' joins "
                        "RAY_ADDRESS or the cluster `ray start` made on this machine, else starts a local one; "
                        "or a Ray address such as ray://head:10001")
+    sweep.add_argument("--cluster-timeout", type=float, default=CONNECT_TIMEOUT_S, metavar="SECONDS",
+                       help="how long the --cluster head address may take to accept a connection "
+                       f"(default {CONNECT_TIMEOUT_S:g})")
     sweep.set_defaults(func=commands.cmd_sweep)
 
     runs = sub.add_parser("runs", help="list stored runs", description="List and filter stored runs.")

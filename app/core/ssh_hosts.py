@@ -2,16 +2,26 @@
 
 Only `Host` lines are read, and only names without wildcards (`*`, `?`) or negation (`!`): those are
 patterns, not machines. `Include`d files and `Match` blocks are not followed; ssh itself still applies
-everything when it connects.
+everything when it connects. INFERLAB_SSH_CONFIG names another config file for the GUI and CLI
+(passed to ssh as `-F`, as `--ssh-config` is).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+SSH_CONFIG_ENV = "INFERLAB_SSH_CONFIG"
+
+
+def configured_ssh_config() -> Path | None:
+    """The config file INFERLAB_SSH_CONFIG names (None: ssh's own default)."""
+    value = os.environ.get(SSH_CONFIG_ENV)
+    return Path(value) if value else None
 
 
 def default_ssh_config() -> Path:
-    return Path.home() / ".ssh" / "config"
+    return configured_ssh_config() or Path.home() / ".ssh" / "config"
 
 
 def ssh_config_hosts(path: Path | None = None) -> list[str]:

@@ -4,27 +4,31 @@ A transport says which command starts the worker (its stdin/stdout then carry th
 whatever is in between), with which environment, and how to read the way that command ended.
 `WorkerClient` owns the lifecycle (threads, heartbeats, kills, causes) for every transport alike.
 
-`SshTransport` runs `ssh HOST -- PYTHON .cache/inferlab/engine-<hash>.pyz` through the user's own `ssh`
+`SshTransport` runs `ssh HOST -- PYTHON .cache/inferlab/engine-<hash>.pyz --env-stdin` through the user's own `ssh`
 (their config, agent, ProxyJump and known_hosts apply), always with `BatchMode=yes` and
 `StrictHostKeyChecking=yes`: no password is ever asked for or stored, and an unknown or changed host key
 is refused with the exact command that fixes it. The artifact is copied once per version and verified by
-sha256 (computed by the remote Python) before use.
+sha256 (computed by the remote Python) before use. The worker's environment variables go as the first
+line on its stdin (JSON), never on a command line, where `ps` on either machine would show them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from app.core.engine_artifact import EngineArtifact, build
+from app.core.ssh_hosts import configured_ssh_config
 from app.envs.launch import engine_env
-from app.envs.settings import engine_python
+from app.envs.settings import engine_python, host_python
 from engine.causes import FailureCause
+from engine.env_stdin import ENV_STDIN_FLAG
 
 SSH_BATCH_OPTIONS = ("-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes")
 SSH_CONNECTION_FAILED = 255  # ssh's own exit status for a connection it could not make or lost
@@ -44,14 +48,23 @@ class TransportError(RuntimeError):
         self.cause = cause
 
 
+class Launch(NamedTuple):
+    """How to start a worker: its command line, the environment of the local process that runs it, and
+    text to write to its stdin before the first protocol message ('' for none)."""
+
+    command: list[str]
+    env: dict[str, str]
+    stdin_first: str = ""
+
+
 class Transport(Protocol):
     """What `WorkerClient` needs to start a worker and interpret its end."""
 
     host: str  # "local", or the SSH host as the user named it
 
-    def launch(self, extra_env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
-        """The command line that starts the worker with `extra_env` set for it, and the environment of
-        the local process that runs it (may prepare the machine first; raises TransportError)."""
+    def launch(self, extra_env: Mapping[str, str]) -> Launch:
+        """How to start the worker with `extra_env` set for it (may prepare the machine first; raises
+        TransportError)."""
 
     def lost_connection(self, exit_code: int | None, read_stderr: Callable[[], str]) -> bool:
         """Whether a worker that ended with `exit_code` was cut off by its connection, not by itself
@@ -66,11 +79,11 @@ class LocalTransport:
     def __init__(self, python: str | None) -> None:
         self.python = python
 
-    def launch(self, extra_env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
+    def launch(self, extra_env: Mapping[str, str]) -> Launch:
         if self.python is None:
             raise TransportError("no Python environment is chosen to host the engine: run the first-run setup "
                                  "(or `inferlab doctor`) and pick one that has torch/transformers or vLLM")
-        return [self.python, "-m", "engine"], engine_env({**os.environ, **extra_env})
+        return Launch([self.python, "-m", "engine"], engine_env({**os.environ, **extra_env}))
 
     def lost_connection(self, exit_code: int | None, read_stderr: Callable[[], str]) -> bool:
         return False
@@ -79,8 +92,8 @@ class LocalTransport:
 class SshTransport:
     """The engine zipapp on `host`, run by `python` there, over `ssh` (see module docs).
 
-    `env` and the environment variables given to `WorkerClient` are set for the remote worker
-    (`env K=V …`); `ssh_config` is passed as `ssh -F` (default: the user's ~/.ssh/config).
+    `env` and the environment variables given to `WorkerClient` are set for the remote worker (sent as
+    the first line on its stdin); `ssh_config` is passed as `ssh -F` (default: the user's ~/.ssh/config).
     """
 
     def __init__(self, host: str, python: str = "python3", *, ssh_config: Path | None = None,
@@ -93,11 +106,11 @@ class SshTransport:
     def ssh_args(self) -> list[str]:
         return ["ssh", *(["-F", str(self.ssh_config)] if self.ssh_config else []), *SSH_BATCH_OPTIONS]
 
-    def launch(self, extra_env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
+    def launch(self, extra_env: Mapping[str, str]) -> Launch:
         self.install()  # every new connection first checks the copy (and that the host answers)
-        env = [f"{k}={v}" for k, v in sorted({**self.env, **extra_env}.items())]
-        remote = (["env", *env] if env else []) + [self.python, self.remote_path]
-        return [*self.ssh_args(), self.host, "--", shlex.join(remote)], dict(os.environ)
+        remote = shlex.join([self.python, self.remote_path, ENV_STDIN_FLAG])
+        env_line = json.dumps({**self.env, **extra_env}) + "\n"
+        return Launch([*self.ssh_args(), self.host, "--", remote], dict(os.environ), env_line)
 
     def lost_connection(self, exit_code: int | None, read_stderr: Callable[[], str]) -> bool:
         """ssh exits 255 both for its own failures and when the remote worker dies of a signal; only
@@ -172,7 +185,8 @@ def _known_hosts_name(name: str, port: str) -> str:
 
 def make_transport(host: str | None, python: str | None, *, ssh_config: Path | None = None) -> Transport:
     """This computer (host None or 'local'; `python` or the chosen engine Python) or `host` over SSH
-    (`python` there; default python3)."""
+    (`python` there; default: the one saved for the host, else python3; `ssh_config` default:
+    INFERLAB_SSH_CONFIG, else ssh's own)."""
     if host in (None, "", "local"):
         return LocalTransport(python or engine_python())
-    return SshTransport(host, python or "python3", ssh_config=ssh_config)
+    return SshTransport(host, python or host_python(host), ssh_config=ssh_config or configured_ssh_config())

@@ -89,17 +89,19 @@ class WorkerClient:
         self._last_seen = time.monotonic()
         self._signalled = None
         try:
-            command, environment = self.transport.launch(self.env)
+            launch = self.transport.launch(self.env)
         except TransportError as exc:
             raise WorkerStartError(str(exc), exc.cause) from exc
         try:
-            self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            self._proc = subprocess.Popen(launch.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1,
-                                          env=environment,
+                                          env=launch.env,
                                           start_new_session=True)  # Ctrl-C reaches the client, which cancels
         except OSError as exc:
-            raise WorkerStartError(f"cannot start {command[0]!r}: {exc}") from exc
+            raise WorkerStartError(f"cannot start {launch.command[0]!r}: {exc}") from exc
         proc = self._proc
+        if launch.stdin_first:
+            self._write(launch.stdin_first)  # a worker that died already is reported below, by its end
         threading.Thread(target=self._read_stdout, args=(proc, messages), name="worker-stdout",
                          daemon=True).start()
         self._stderr_reader = threading.Thread(target=self._read_stderr, args=(proc,), name="worker-stderr",
@@ -198,9 +200,16 @@ class WorkerClient:
         proc = self._proc
         if proc is None or proc.stdin is None or proc.poll() is not None:
             return False
+        return self._write(encode(type_, **fields))
+
+    def _write(self, text: str) -> bool:
+        """Write `text` to the worker's stdin; False if the worker's input is closed (it has ended)."""
+        proc = self._proc
+        if proc is None or proc.stdin is None:
+            return False
         with self._write_lock:
             try:
-                proc.stdin.write(encode(type_, **fields))
+                proc.stdin.write(text)
                 proc.stdin.flush()
                 return True
             except (BrokenPipeError, OSError, ValueError):

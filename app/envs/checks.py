@@ -117,8 +117,12 @@ def check_engine_artifact(chosen: EnvReport | None, timeout_s: float = 60.0) -> 
                      why.split("install with: ", 1)[1] if "install with: " in why else SETUP_HINT)
     backends = json.loads(done.stdout.strip().splitlines()[-1])["backends"]
     runs = [name for name, b in backends.items() if b["available"]]
+    reasons = tuple(f"{name}: {b['reason']}" for name, b in backends.items())
+    if not runs:
+        return Check("engine", "error", f"The engine file {path.name} starts in {chosen.python} but can run "
+                     "no engine there", reasons, SETUP_HINT)
     return Check("engine", "ok", f"The engine file {path.name} runs in {chosen.python}: {', '.join(runs)}",
-                 tuple(f"{name}: {b['reason']}" for name, b in backends.items()))
+                 reasons)
 
 
 def check_demo_model(chosen: EnvReport | None) -> Check:

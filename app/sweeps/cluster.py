@@ -16,9 +16,12 @@ its node gone) fails that trial with cause `node-lost` and the sweep goes on wit
 from __future__ import annotations
 
 import dataclasses
+import os
 import queue
+import socket
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -40,19 +43,47 @@ class ClusterUnavailable(RuntimeError):
     """Ray is not installed or the cluster cannot be reached."""
 
 
-def connect(address: str) -> None:
+CONNECT_TIMEOUT_S = 15.0  # Ray itself retries an address that does not answer for minutes
+
+
+def connect(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     """Join the Ray cluster at `address` (`auto`: RAY_ADDRESS, a cluster started on this machine with
-    `ray start`, else a new local one); a driver that called `ray.init` itself is used as it is."""
+    `ray start`, else a new local one); a driver that called `ray.init` itself is used as it is.
+    A head address (`HOST:PORT`, `ray://HOST:PORT`, or RAY_ADDRESS) must accept a connection within
+    `timeout_s` before Ray is asked to join it."""
     try:
         import ray
     except ImportError as exc:
         raise ClusterUnavailable("running a sweep on a cluster needs Ray: pip install 'inferlab[cluster]'") from exc
     if ray.is_initialized():
         return
+    head = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address
+    if head and head != "auto":
+        _check_answers(head, timeout_s)
     try:
         ray.init(address=None if address == "auto" else address, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterUnavailable(f"cannot join the Ray cluster at {address!r}: {exc}") from exc
+
+
+def _check_answers(address: str, timeout_s: float) -> None:
+    """Raise ClusterUnavailable unless `address` (`[ray://]HOST:PORT`) accepts a TCP connection within
+    `timeout_s`; an address without a port is left to Ray."""
+    parts = urllib.parse.urlsplit(address if "://" in address else f"//{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise ClusterUnavailable(f"the Ray address {address!r} has no valid port: {exc}") from exc
+    if host is None or port is None:
+        return
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        reason = "no answer" if isinstance(exc, TimeoutError) else str(exc)
+        raise ClusterUnavailable(
+            f"cannot join the Ray cluster at {address!r}: {host}:{port} did not accept a connection within "
+            f"{timeout_s:g} s ({reason}); is the head running (`ray start --head`) and the port open? "
+            "(--cluster-timeout sets the wait)") from exc
 
 
 def gpus_for(config: TrialConfig, cluster_gpus: float) -> int:

@@ -1,7 +1,8 @@
 """Experiment view: model, engine and machine pickers, the option form, the sweep editor, run/pause/cancel.
 
 The machine is this computer or a host of the user's ~/.ssh/config (`app.core.ssh_hosts`); the
-profile carries it (`host`) and the sweep's workers run there over SSH.
+profile carries it (`host`) and the sweep's workers run there over SSH, with the engine Python saved
+for that host (`app.envs.settings.host_pythons`, set with its "Python…" button; default python3).
 
 Every edit re-validates through the profile parser, the one validation pass the CLI uses too (option
 types and ranges, finite numbers, text limits, local paths, rules between options, every trial of a
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.ssh_hosts import ssh_config_hosts
+from app.envs.settings import host_python, save_host_python
 from app.shipped import shipped_dir
 from app.sweeps import ProfileError
 from app.sweeps.fairness import fairness_warnings
@@ -82,6 +85,13 @@ class ExperimentView(QWidget):
             self.machine_box.addItem(host, host)
         self.machine_box.setToolTip("Where the workers run: this computer, or a Host of ~/.ssh/config (over "
                                     "ssh with your keys; the engine is copied there once per version)")
+        self.host_python_button = QPushButton("Python…")
+        self.host_python_button.setObjectName("hostPythonButton")
+        self.host_python_button.setToolTip("The interpreter on the chosen host that runs the engine (one with "
+                                           "torch/transformers or vLLM); saved per host, no secrets")
+        self.host_python_label = QLabel()
+        self.host_python_label.setObjectName("hostPythonLabel")
+        self.host_python_label.setWordWrap(True)
         self.engine_status = QLabel("Checking engines in a worker…")
         self.engine_status.setWordWrap(True)
         self.defaults_note = QLabel()  # what the first trial's defaults were sized to (set_hello)
@@ -109,6 +119,7 @@ class ExperimentView(QWidget):
         self._build_layout()
         self._connect()
         self._engine_changed()
+        self._machine_changed()
 
     # -- layout --------------------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -121,7 +132,11 @@ class ExperimentView(QWidget):
         source_form.addRow("Model", model_row)
         source_form.addRow("Server URL", self.url_edit)
         source_form.addRow("Engine", self.engine_box)
-        source_form.addRow("Machine", self.machine_box)
+        machine_row = QHBoxLayout()
+        machine_row.addWidget(self.machine_box, 1)
+        machine_row.addWidget(self.host_python_button)
+        source_form.addRow("Machine", machine_row)
+        source_form.addRow("", self.host_python_label)
         source_form.addRow("", self.engine_status)
         source_form.addRow("", self.defaults_note)
         scroll = QScrollArea()
@@ -155,6 +170,8 @@ class ExperimentView(QWidget):
 
     def _connect(self) -> None:
         self.engine_box.currentIndexChanged.connect(self._engine_changed)
+        self.machine_box.currentIndexChanged.connect(self._machine_changed)
+        self.host_python_button.clicked.connect(self._ask_host_python)
         self.model_box.currentTextChanged.connect(self._schedule_validate)
         self.url_edit.editingFinished.connect(self._url_changed)
         self.form.changed.connect(self._schedule_validate)
@@ -167,6 +184,27 @@ class ExperimentView(QWidget):
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.load_button.clicked.connect(self._pick_profile)
         self.save_button.clicked.connect(self._save_profile_dialog)
+
+    # -- machine ---------------------------------------------------------------------------------------
+    def _machine_changed(self) -> None:
+        host = self.machine_box.currentData()
+        self.host_python_button.setEnabled(host is not None)
+        self.host_python_label.setVisible(host is not None)
+        if host is not None:
+            self.host_python_label.setText(f"Engine Python on {host}: {host_python(host)}")
+
+    def _ask_host_python(self) -> None:
+        host = self.machine_box.currentData()
+        python, ok = QInputDialog.getText(self, f"Engine Python on {host}",
+                                          f"Path of the Python on {host} that runs the engine (empty: python3):",
+                                          text=host_python(host))
+        if ok:
+            self.set_host_python(python)
+
+    def set_host_python(self, python: str) -> None:
+        """Save `python` as the engine Python of the chosen host (empty: python3 again)."""
+        save_host_python(self.machine_box.currentData(), python)
+        self._machine_changed()
 
     def _fill_models(self, recent: list[str]) -> None:
         self.model_box.addItem("demo")

@@ -35,7 +35,7 @@ from app.envs.gpus import NvmlReport, discover_gpus
 from app.envs.launch import engine_env
 from app.envs.probe import EnvReport
 from app.envs.pythons import discover_environments
-from app.envs.settings import EnvSettings, load_settings, save_settings
+from app.envs.settings import load_settings, save_settings
 from app.ui.background import BackgroundCall
 from app.ui.first_run_widgets import EnvTable, StepBox
 from engine.paths import data_dir
@@ -80,6 +80,9 @@ class FirstRunDialog(QDialog):
         self._nvml: NvmlReport | None = None
         self._calls: list[BackgroundCall] = []
         self._discovery: BackgroundCall | None = None
+        self._qualification: BackgroundCall | None = None
+        self._probed: checks.Check | None = None
+        self._demo_after_qualifying = False
         self._process: QProcess | None = None
         self._stdout_buffer = ""
         self._stderr_tail: deque[str] = deque(maxlen=12)
@@ -168,7 +171,7 @@ class FirstRunDialog(QDialog):
         self.gpu_step.set_check(checks.check_gpus(self._nvml))
         self.envs_table.show_envs(self._envs)
         self._show_env_choice()
-        self._start_demo_model()
+        self._qualify_engine(then_demo=True)
 
     def _show_env_choice(self) -> None:
         chosen = self.chosen_env
@@ -178,14 +181,47 @@ class FirstRunDialog(QDialog):
                 self.env_combo.addItem(f"{env.python} ({env.source})", env.python)
         if chosen is not None:
             self.env_combo.setCurrentIndex(self.env_combo.findData(chosen.python))
-        assert self._nvml is not None
-        check = checks.check_environments(self._envs, chosen, self._nvml)
-        self.python_step.set_check(dataclasses.replace(check, details=()))  # the table shows them
 
     def _on_env_chosen(self, index: int) -> None:
         self._preferred = self.env_combo.itemData(index)
         self._show_env_choice()
-        if self.demo_step.status == "error":
+        self._qualify_engine(then_demo=self.demo_step.status == "error")
+
+    def _qualify_engine(self, then_demo: bool) -> None:
+        """Step 2: the probe's answer about the chosen environment, then, as `inferlab doctor` does, the
+        engine file (zipapp) run there with `--check` (in the background); then the demo model if asked."""
+        chosen = self.chosen_env
+        assert self._nvml is not None
+        self._probed = dataclasses.replace(checks.check_environments(self._envs, chosen, self._nvml),
+                                           details=())  # the table shows them
+        self._demo_after_qualifying = then_demo
+        if self._probed.status == "error" or chosen is None:
+            self._qualification = None
+            self._show_qualified(None)
+            return
+        self.python_step.set_state("running", f"Running the engine file in {chosen.python} (--check)…")
+        self._qualification = self._in_background(lambda: checks.check_engine_artifact(chosen),
+                                                  self._on_engine_ran, self._on_engine_run_failed)
+
+    def _on_engine_ran(self, ran: checks.Check) -> None:
+        if self.sender() is self._qualification:  # else superseded by another choice or discovery
+            self._show_qualified(ran)
+
+    def _on_engine_run_failed(self, message: str) -> None:
+        if self.sender() is self._qualification:
+            self._show_qualified(checks.Check("engine", "error", "Running the engine file failed", (message,),
+                                              checks.SETUP_HINT))
+
+    def _show_qualified(self, ran: checks.Check | None) -> None:
+        """Step 2's answer: the probe's check, or the engine file's error, with what the file said it runs."""
+        probed = self._probed
+        assert probed is not None
+        if ran is None or ran.status == "error":
+            self.python_step.set_check(ran or probed)
+        else:
+            self.python_step.set_state(probed.status, probed.summary, (ran.summary,),
+                                       probed.fix if probed.status != "ok" else "")
+        if self._demo_after_qualifying:
             self._start_demo_model()
 
     def _add_interpreter(self) -> None:
@@ -203,7 +239,7 @@ class FirstRunDialog(QDialog):
     def _start_demo_model(self) -> None:
         chosen = self.chosen_env
         check = checks.check_demo_model(chosen)
-        if chosen is None or not chosen.can_host_engine:
+        if chosen is None or self.python_step.status == "error":
             self.demo_step.set_state("error", "Cannot prepare the demo model without a working engine "
                                      "environment (see step 2)", check.details, checks.SETUP_HINT)
             self._after_demo()
@@ -314,8 +350,8 @@ class FirstRunDialog(QDialog):
     def finish(self) -> None:
         """Remember the chosen environment and that the first run is done, then close."""
         chosen = self.chosen_env
-        save_settings(EnvSettings(engine_python=chosen.python if chosen else None,
-                                  extra_pythons=sorted(set(self._extra))))
+        save_settings(dataclasses.replace(load_settings(), engine_python=chosen.python if chosen else None,
+                                          extra_pythons=sorted(set(self._extra))))
         settings = first_run_settings()
         settings.setValue(COMPLETED_KEY, app_version)
         settings.sync()

@@ -1,4 +1,5 @@
-"""Live view: rolling telemetry, the current trial's progress and tokens/s, the sweep's ETA, the log."""
+"""Live view: rolling telemetry, the current trial's progress and tokens/s, the sweep's ETA, the log, and
+on a Ray cluster where each trial was placed (node, Ray's GPU ids, CUDA_VISIBLE_DEVICES) and how it ended."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -22,6 +25,7 @@ from app.ui.live_charts import LiveCharts
 
 WINDOWS_S = (("last 1 min", 60.0), ("last 5 min", 300.0), ("last 15 min", 900.0), ("whole hour", None))
 LOG_LINES = 5000
+PLACEMENT_COLUMNS = ("Trial", "Node", "Ray GPUs", "CUDA_VISIBLE_DEVICES", "Result")
 
 
 class LiveView(QWidget):
@@ -46,6 +50,14 @@ class LiveView(QWidget):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(LOG_LINES)
         self.log.setObjectName("workerLog")
+        self.placement = QTableWidget(0, len(PLACEMENT_COLUMNS))
+        self.placement.setObjectName("placementTable")
+        self.placement.setHorizontalHeaderLabels(PLACEMENT_COLUMNS)
+        self.placement.horizontalHeader().setStretchLastSection(True)
+        self.placement.verticalHeader().setVisible(False)
+        self.placement.setMinimumHeight(150)
+        self.placement.setVisible(False)  # shown once a cluster places a trial
+        self._placement_rows: dict[int, int] = {}  # trial index -> row
         self._sweep_started: float | None = None
         self._trial_started: float | None = None
         self._finished_durations: list[float] = []
@@ -69,9 +81,10 @@ class LiveView(QWidget):
         top.addWidget(self.window_box)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.charts)
+        splitter.addWidget(self.placement)
         splitter.addWidget(self.log)
-        splitter.setStretchFactor(0, 4)
-        splitter.setStretchFactor(1, 1)
+        for index, stretch in enumerate((4, 2, 1)):  # charts, placement (a cluster sweep only), log
+            splitter.setStretchFactor(index, stretch)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(grid)
@@ -94,6 +107,9 @@ class LiveView(QWidget):
         self.sweep_progress.setRange(0, max(self._total, 1))
         self.sweep_progress.setValue(0)
         self.charts.clear()
+        self.placement.setRowCount(0)
+        self.placement.setVisible(False)
+        self._placement_rows = {}
         self.append_log(f"Sweep {ev.get('sweep_id')} started: {self._total} trial(s)")
 
     def _on_trial_started(self, ev: dict[str, Any]) -> None:
@@ -106,6 +122,20 @@ class LiveView(QWidget):
         self.phase_label.setText("starting")
         self.rate_label.setText("—")
         self._update_eta()
+
+    def _on_trial_placed(self, ev: dict[str, Any]) -> None:
+        index = int(ev.get("index", 0))
+        row = self._placement_rows.setdefault(index, self.placement.rowCount())
+        if row == self.placement.rowCount():
+            self.placement.insertRow(row)
+        gpus = ", ".join(ev.get("gpu_ids") or []) or "none"
+        node = f"{ev.get('node_ip')} · {str(ev.get('node_id') or '')[:8]}"
+        for column, text in enumerate((str(index + 1), node, gpus, str(ev.get("cuda_visible_devices") or "unset"),
+                                       "running")):
+            self.placement.setItem(row, column, QTableWidgetItem(text))
+        self.placement.resizeColumnsToContents()
+        self.placement.setVisible(True)
+        self.placement.scrollToItem(self.placement.item(row, 0))
 
     def _on_progress(self, ev: dict[str, Any]) -> None:
         total = int(ev.get("total") or 0)
@@ -140,6 +170,10 @@ class LiveView(QWidget):
             f"NOT STORED ({ev.get('store_error')}); saved to {ev['recovery_file']} (imported at next start "
             "or with `inferlab import --recover`)")
         self.append_log(f"Trial {ev.get('index', 0) + 1} finished: {ev.get('status')}{cause}{figure} → {where}")
+        row = self._placement_rows.get(int(ev.get("index", -1)))
+        if row is not None:
+            self.placement.setItem(row, len(PLACEMENT_COLUMNS) - 1,
+                                   QTableWidgetItem(f"{ev.get('status')}{cause}{figure} → {where}"))
         self._update_eta()
 
     def _on_trial_skipped(self, ev: dict[str, Any]) -> None:

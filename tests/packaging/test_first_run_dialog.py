@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,36 @@ def test_an_added_interpreter_is_probed_preferred_and_only_the_newest_check_coun
     assert rows[bare_python] == "configured"
     assert dialog.env_combo.currentData() == bare_python
     assert dialog.python_step.status == "error" and not dialog.finish_button.isEnabled()
+
+
+@pytest.fixture()
+def broken_psutil_python(tmp_path: Path) -> str:
+    """A real venv that sees every package of this one (a .pth line) but whose own psutil, found first,
+    fails at import: present to the probe's find_spec, broken to anything that runs."""
+    venv = tmp_path / "broken-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True, timeout=60).stdout.strip())
+    (site / "shared.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    (site / "psutil").mkdir()
+    (site / "psutil" / "__init__.py").write_text('raise ImportError("psutil was built for another Python")\n')
+    return str(python)
+
+
+def test_the_engine_file_qualifies_the_environment_as_doctor_does(
+        qtbot: QtBot, data_dir: Path, broken_psutil_python: str) -> None:
+    save_settings(EnvSettings(engine_python=broken_psutil_python))
+    dialog = run_dialog(qtbot)
+    env = next(e for e in dialog._envs if e.python == broken_psutil_python)
+    assert env.can_host_engine  # the probe alone would accept it
+    text = dialog.python_step.text()
+    assert dialog.python_step.status == "error"
+    assert f"starts in {broken_psutil_python} but can run no engine" in text
+    assert "hf-generate: ImportError: psutil was built for another Python" in text
+    assert dialog.demo_step.status == "error" and not dialog.finish_button.isEnabled()
+    dialog.env_combo.setCurrentIndex(dialog.env_combo.findData(sys.executable))
+    with qtbot.waitSignal(dialog.demo_finished, timeout=120_000):
+        dialog.env_combo.activated.emit(dialog.env_combo.currentIndex())
+    assert dialog.python_step.status == "ok"
+    assert "runs in " + sys.executable in dialog.python_step.text()
