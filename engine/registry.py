@@ -47,8 +47,14 @@ class EngineSpec:
         local_model: The `model` option must name local files (the demo, a folder, a .gguf or an
             HF-cache id), checked before launch.
         gpu_only: Option -> choices that need an NVIDIA GPU (disabled with the reason without one).
-        fixed: Option -> the only value this engine accepts (e.g. decided by a server at its launch).
+        fixed: Option -> the only value this engine accepts (e.g. decided by a server at its launch), which
+            is also its default for this engine.
         fixed_reason: Why the `fixed` options cannot be chosen per trial.
+        model_format: What the `model` option must name: "transformers" (a model folder, an HF-cache id,
+            or a .gguf file the engine dequantizes; 'demo' is the demo's materialized folder) or "gguf"
+            (a .gguf file run as stored; 'demo' is the demo's own GGUF file).
+        reference_engine: The engine whose float32, unquantized run is this engine's quality reference
+            (`engine.quality`); None: the engine itself.
     """
 
     name: str
@@ -58,6 +64,8 @@ class EngineSpec:
     gpu_only: Mapping[str, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
     fixed: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     fixed_reason: str = ""
+    model_format: str = "transformers"
+    reference_engine: str | None = None
 
 
 # What the worker itself needs in any Python, whatever engine it drives (checked at its start).

@@ -90,12 +90,13 @@ def check_local_path(field: str, value: Any) -> None:
 def check_checkpoint(config: TrialConfig) -> str | None:
     """The quantization the trial's local checkpoint carries (`engine.models.checkpoint`), after refusing
     a `quantization` setting that contradicts it; None where a server loads the model."""
-    if not registry.spec(config.engine).local_model:
+    spec = registry.spec(config.engine)
+    if not spec.local_model:
         return None
     from engine.models import checkpoint
     from engine.models.resolve import resolve
 
-    source = resolve(config.common.model)
+    source = resolve(config.common.model, gguf=spec.model_format == "gguf")
     found = checkpoint.read_quantization(source)
     checkpoint.check_setting(config.common.quantization, found, str(source.path / (source.gguf_file or "")))
     return found
