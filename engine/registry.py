@@ -84,6 +84,13 @@ BUILTIN: tuple[EngineSpec, ...] = (
     EngineSpec("openai", "engine.backends.openai", (Requirement("httpx", ("httpx",)), TRANSFORMERS),
                fixed={"quantization": "none", "speculative": "none", "dtype": "auto", "device": "auto"},
                fixed_reason="is decided by the server when it is launched, not per request"),
+    EngineSpec("llama-cpp", "engine.backends.llama_cpp",
+               (Requirement("llama_cpp", ("llama-cpp-python",)), TRANSFORMERS, Requirement("gguf", ("gguf",))),
+               gpu_only={"device": ("cuda",)},
+               fixed={"batch_size": 1, "dtype": "auto", "quantization": "none", "speculative": "none"},
+               fixed_reason="is not a choice with llama-cpp-python: it decodes one sequence at a time, without "
+                            "speculation, with the GGUF file's own tensor types",
+               model_format="gguf", reference_engine="hf-generate"),
 )
 
 
