@@ -92,14 +92,16 @@ class TrialConfig:
 
     @classmethod
     def from_flat(cls, data: Mapping[str, Any]) -> TrialConfig:
-        """Validate a flat mapping (`engine` plus any common or engine option) into a TrialConfig."""
+        """Validate a flat mapping (`engine` plus any common or engine option) into a TrialConfig; options
+        not given take their defaults (an option the engine fixes: its fixed value)."""
         engine = data.get("engine")
         if engine not in registry.engines():
             raise ConfigError("engine", f"got {engine!r}; allowed: one of " + ", ".join(registry.names()))
         engine_cls = registry.options_class(engine)
         common_names = set(options_of(CommonOptions))
         engine_names = set(options_of(engine_cls))
-        rest = {k: v for k, v in data.items() if k != "engine"}
+        # An option the engine fixes (registry `fixed`) defaults to its one allowed value.
+        rest = {**registry.spec(engine).fixed, **{k: v for k, v in data.items() if k != "engine"}}
         unknown = sorted(set(rest) - common_names - engine_names)
         if unknown:
             raise ConfigError(unknown[0], f"unknown option for engine {engine!r}; known: "

@@ -1,8 +1,9 @@
 """Quality guard: does a compressed or speculative config still produce what the reference does?
 
-The reference is the same model and engine at full precision (float32, default KV cache), unquantized,
-non-speculative, greedy. Both generate
-greedily for a few of the trial's prompts; `quality_agreement` is the share of positions whose token
+The reference is the same model at full precision (float32, default KV cache), unquantized,
+non-speculative, greedy, on the same engine or on the engine's registered reference engine (llama-cpp,
+which runs GGUF files only, is compared with hf-generate). Both generate greedily for a few of the
+trial's prompts; `quality_agreement` is the share of positions whose token
 equals the reference's. `perplexity` is measured on a fixed built-in text; `perplexity_ratio` divides
 it by the reference's. Reference figures are cached per reference load key within the worker.
 """
@@ -13,9 +14,11 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from engine import registry
 from engine.backends.base import Backend
 from engine.config import TrialConfig
 from engine.results import Measurement
+from engine.schema import to_dict
 
 QUALITY_PROMPTS = 4
 QUALITY_NEW_TOKENS = 32
@@ -38,8 +41,13 @@ class Reference:
 
 def reference_config(config: TrialConfig) -> TrialConfig:
     """The trial's reference: the unmodified model at full precision (float32 weights, default KV cache,
-    no quantization) with the same decoding minus speculation (greedy), on the same engine."""
-    flat = config.to_flat()
+    no quantization) with the same decoding minus speculation (greedy), on the same engine, or on the
+    engine's registered `reference_engine` (same model and common options, that engine's defaults)."""
+    reference_engine = registry.spec(config.engine).reference_engine
+    if reference_engine is None:
+        flat = config.to_flat()
+    else:
+        flat = {**to_dict(config.common), "engine": reference_engine}
     flat.update(quantization="none", speculative="none", draft_model=None, temperature=0.0, dtype="float32")
     if "kv_cache_dtype" in flat:
         flat["kv_cache_dtype"] = "auto"

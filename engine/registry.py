@@ -47,8 +47,14 @@ class EngineSpec:
         local_model: The `model` option must name local files (the demo, a folder, a .gguf or an
             HF-cache id), checked before launch.
         gpu_only: Option -> choices that need an NVIDIA GPU (disabled with the reason without one).
-        fixed: Option -> the only value this engine accepts (e.g. decided by a server at its launch).
+        fixed: Option -> the only value this engine accepts (e.g. decided by a server at its launch), which
+            is also its default for this engine.
         fixed_reason: Why the `fixed` options cannot be chosen per trial.
+        model_format: What the `model` option must name: "transformers" (a model folder, an HF-cache id,
+            or a .gguf file the engine dequantizes; 'demo' is the demo's materialized folder) or "gguf"
+            (a .gguf file run as stored; 'demo' is the demo's own GGUF file).
+        reference_engine: The engine whose float32, unquantized run is this engine's quality reference
+            (`engine.quality`); None: the engine itself.
     """
 
     name: str
@@ -58,6 +64,8 @@ class EngineSpec:
     gpu_only: Mapping[str, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
     fixed: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     fixed_reason: str = ""
+    model_format: str = "transformers"
+    reference_engine: str | None = None
 
 
 # What the worker itself needs in any Python, whatever engine it drives (checked at its start).
@@ -77,6 +85,13 @@ BUILTIN: tuple[EngineSpec, ...] = (
                fixed={"quantization": "none", "speculative": "none", "dtype": "auto", "device": "auto",
                       "num_gpus": 1, "gpu_devices": None},
                fixed_reason="is decided by the server when it is launched, not per request"),
+    EngineSpec("llama-cpp", "engine.backends.llama_cpp",
+               (Requirement("llama_cpp", ("llama-cpp-python",)), TRANSFORMERS, Requirement("gguf", ("gguf",))),
+               gpu_only={"device": ("cuda",)},
+               fixed={"batch_size": 1, "dtype": "auto", "quantization": "none", "speculative": "none"},
+               fixed_reason="is not a choice with llama-cpp-python: it decodes one sequence at a time, without "
+                            "speculation, with the GGUF file's own tensor types",
+               model_format="gguf", reference_engine="hf-generate"),
 )
 
 

@@ -148,25 +148,29 @@ def check_local_path(field: str, value: Any) -> None:
 def check_checkpoint(config: TrialConfig) -> str | None:
     """The quantization the trial's local checkpoint carries (`engine.models.checkpoint`), after refusing
     a `quantization` setting that contradicts it; None where a server loads the model."""
-    if not registry.spec(config.engine).local_model:
+    spec = registry.spec(config.engine)
+    if not spec.local_model:
         return None
     from engine.models.resolve import resolve
 
-    return _checked_checkpoint(resolve(config.common.model), config.common.quantization)
+    return _checked_checkpoint(resolve(config.common.model, gguf=spec.model_format == "gguf"),
+                               config.common.quantization)
 
 
 def check_checkpoint_files(engine: str, model: str, quantization: str) -> None:
     """The front door's form of `check_checkpoint` (profiles, `--set`): the same refusal, reading only the
     checkpoint's config.json or GGUF header. The demo model is not materialized for it (that imports
     transformers): until it is, the worker checks it."""
-    if not registry.spec(engine).local_model or quantization == "none":  # 'none' never contradicts
+    spec = registry.spec(engine)
+    if not spec.local_model or quantization == "none":  # 'none' never contradicts
         return
     from engine.models import demo
     from engine.models.resolve import resolve
 
-    if model == "demo" and not demo.is_materialized():
+    gguf = spec.model_format == "gguf"
+    if model == "demo" and not gguf and not demo.is_materialized():
         return
-    _checked_checkpoint(resolve(model), quantization)
+    _checked_checkpoint(resolve(model, gguf=gguf), quantization)
 
 
 def _checked_checkpoint(source: ModelSource, quantization: str) -> str:

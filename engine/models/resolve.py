@@ -27,10 +27,17 @@ class ModelSource:
         return {"spec": self.spec, "kind": self.kind, "path": str(self.path), "gguf_file": self.gguf_file or ""}
 
 
-def resolve(spec: str, *, field: str = "model") -> ModelSource:
-    """Resolve `spec` offline, materializing the demo model if needed."""
+def resolve(spec: str, *, field: str = "model", gguf: bool = False) -> ModelSource:
+    """Resolve `spec` offline, materializing the demo model if needed. With `gguf` (an engine that runs
+    GGUF files as stored) 'demo' is the demo's own GGUF file and anything but a .gguf file is refused."""
+    if spec == "demo" and gguf:
+        file = demo.demo_gguf_path()
+        return ModelSource(spec, "demo", file.parent, file.name)
     if spec == "demo":
         return ModelSource(spec, "demo", demo.ensure_demo_model())
+    if gguf and not spec.endswith(".gguf"):
+        raise ConfigError(field, f"got {spec!r}; this engine runs a .gguf file as stored (or 'demo', the demo's "
+                          "GGUF file), not a transformers folder or HF-cache id")
     path = Path(spec).expanduser()
     if path.is_file() and path.suffix == ".gguf":
         return ModelSource(spec, "gguf", path.parent, path.name)

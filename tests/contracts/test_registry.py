@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine import registry
-from engine.config import CommonOptions, all_options
+from engine.config import CommonOptions, TrialConfig, all_options
 from engine.schema import options_of
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
@@ -29,6 +29,8 @@ def test_gpu_only_and_fixed_choices_name_real_options_and_choices(spec: registry
     infos = all_options(spec.name)
     for name, choices in spec.gpu_only.items():
         assert set(choices) <= set(infos[name].choices or ()), name
+    defaults = TrialConfig.from_flat({"engine": spec.name}).to_flat()
     for name, value in spec.fixed.items():
-        assert value == options_of(CommonOptions)[name].default, name
+        assert name in options_of(CommonOptions) and infos[name].allowed(), name
+        assert defaults[name] == value, name  # a fixed option defaults to its one value
     assert registry.backend_class(spec.name).name == spec.name

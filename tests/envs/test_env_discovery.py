@@ -87,3 +87,12 @@ def test_an_interpreter_too_old_for_the_engine_says_so_even_with_every_package()
                     packages={"torch": "2.4.0", "transformers": "4.46.0", "psutil": "5.9", "platformdirs": "4"})
     reasons = {c.reason for c in capabilities(old).values()}
     assert reasons == {"Python 3.8.18 is too old: the engine needs Python 3.10 or newer"}
+
+
+def test_a_missing_package_is_named_by_import_and_installed_by_distribution() -> None:
+    from app.envs.probe import EnvReport, capabilities
+
+    report = EnvReport("/opt/py311/bin/python", version="3.11.7", packages={"psutil": "5.9", "platformdirs": "4"})
+    reason = capabilities(report)["llama-cpp"].reason
+    assert reason.startswith("missing llama_cpp, transformers, gguf")
+    assert reason.endswith("(fix: /opt/py311/bin/python -m pip install llama-cpp-python transformers gguf)")

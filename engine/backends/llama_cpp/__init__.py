@@ -1,0 +1,1 @@
+"""Backend package; its registry entry is in engine/registry.py."""
