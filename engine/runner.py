@@ -21,7 +21,7 @@ from engine import environment, registry, rules, speedup, workloads
 from engine.backends.base import Backend, LoadInfo, Request, prompt_text
 from engine.causes import FailureCause
 from engine.config import TrialConfig
-from engine.errors import CancelledError, EngineError, OutOfMemoryError, UnsupportedError
+from engine.errors import CancelledError, EngineError, OutOfMemoryError, UnsupportedError, is_out_of_memory
 from engine.meters import devices, nvml
 from engine.meters.energy import EnergyMeter
 from engine.meters.latency import (
@@ -123,6 +123,8 @@ class Runner:
             result.failure_cause, result.failure_message = classify(exc)
             if result.failure_cause in (FailureCause.CRASH, FailureCause.OOM):
                 log.error("trial %s failed:\n%s", trial_id, traceback.format_exc())
+                if isinstance(exc, OutOfMemoryError):
+                    result.notes.extend(f"out-of-memory evidence: {line}" for line in exc.evidence)
                 result.notes.append("traceback: " + traceback.format_exc(limit=8))
                 self.unload()  # a backend that crashed mid-run is not trusted for the next trial
         finally:
@@ -292,19 +294,12 @@ def check_cancel(cancel: threading.Event) -> None:
         raise CancelledError("trial cancelled")
 
 
-# How an allocation that failed reads when the library raises a plain error: CUDA's and vLLM's "out of memory",
-# torch's CPU allocator ("DefaultCPUAllocator: can't allocate memory ... Error code 12 (Cannot allocate memory)").
-_OOM_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memory")
-
-
 def classify(exc: BaseException) -> tuple[FailureCause, str]:
     """(cause, message) for an exception raised during a trial: an out-of-memory error on the device
     (torch.OutOfMemoryError) or the host (MemoryError, a failed CPU allocation) is `oom`."""
     if isinstance(exc, EngineError):
         return exc.cause, str(exc)
-    if isinstance(exc, MemoryError) or type(exc).__name__ in ("OutOfMemoryError", "OutOfMemoryError_"):
-        return OutOfMemoryError.cause, f"{type(exc).__name__}: {exc}"
-    if any(text in str(exc).lower() for text in _OOM_MESSAGES):
+    if isinstance(exc, MemoryError) or is_out_of_memory(type(exc).__name__, str(exc)):
         return OutOfMemoryError.cause, f"{type(exc).__name__}: {exc}"
     return FailureCause.CRASH, f"{type(exc).__name__}: {exc}"
 

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from engine.backends.base import Backend as BaseBackend
 from engine.backends.base import LoadInfo, ProgressFn, Request, prompt_text
-from engine.backends.vllm import engine_args, readback
+from engine.backends.vllm import core_log, engine_args, readback
 from engine.backends.vllm.phases import PhaseTimes
 from engine.config import TrialConfig
 from engine.errors import CancelledError
@@ -53,13 +53,19 @@ class Backend(BaseBackend):
         self._spec_delta: dict[str, float] | None = None
         self._phases = PhaseTimes()  # over the measured repetitions so far
         self._batch_sizes: list[int] = []
+        self._log = core_log.get()
+        self._mark = 0  # the engine core's output line where the current trial began
+        self._previous_repetition: int | None = None
 
     def load(self) -> LoadInfo:
         from transformers import AutoTokenizer
         from vllm import LLM
 
         kwargs = engine_args.llm_kwargs(self.config)
-        self.llm = LLM(**kwargs)
+        self._mark = self._log.mark()
+        # The engine core's processes start here and keep the log's pipe as their stdout and stderr.
+        with self._log.attached(), self._log.out_of_memory_as_oom(self._mark):
+            self.llm = LLM(**kwargs)
         self._tokenizer = AutoTokenizer.from_pretrained(kwargs["model"],
                                                         trust_remote_code=self.config.common.trust_remote_code)
         resolved = {"path": kwargs["model"], "format": "safetensors", "engine": "vllm.LLM",
@@ -92,6 +98,15 @@ class Backend(BaseBackend):
 
     def run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
             cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
+        # A trial's first engine call (its warm-up, else its first repetition) marks where its output begins.
+        if repetition == -1 or (repetition == 0 and self._previous_repetition != -1):
+            self._mark = self._log.mark()
+        self._previous_repetition = repetition
+        with self._log.out_of_memory_as_oom(self._mark):
+            return self._run(config, requests, repetition, t0, cancel, progress)
+
+    def _run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
+             cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
         speculative = config.common.speculative != "none"
         if repetition <= 0:  # warm-up (-1) or the first measured repetition: start counting afresh
             self._phases = PhaseTimes()
@@ -173,14 +188,16 @@ class Backend(BaseBackend):
         from vllm import SamplingParams
 
         params = SamplingParams(n=1, temperature=0.0, max_tokens=max_new_tokens, ignore_eos=True)
-        outputs = self.llm.generate([{"prompt_token_ids": self._token_ids(p)} for p in prompts], params,
-                                    use_tqdm=False)
+        with self._log.out_of_memory_as_oom(self._mark):
+            outputs = self.llm.generate([{"prompt_token_ids": self._token_ids(p)} for p in prompts], params,
+                                        use_tqdm=False)
         return [list(o.outputs[0].token_ids) for o in outputs]
 
     def unload(self) -> None:
         if self.llm is None:
             return
         self.llm.llm_engine.engine_core.shutdown()
+        self._log.sync()  # the engine core's last lines reach the worker's stderr before the worker goes on
         self.llm = None
         self._tokenizer = None
         gc.collect()
