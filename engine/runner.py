@@ -175,6 +175,7 @@ class _Trial:
         self.result.environment["devices"] = gpus.to_dict()
         memory = MemoryMeter(device, gpus)
         sampler = Sampler(c.telemetry_hz, lambda s: runner.emit("telemetry", id=self.id, sample=s), gpus.gpus)
+        backend.begin_trial()
         with sampler:
             if warmup:
                 backend.run(self.config, warmup, -1, time.perf_counter(), self.cancel,

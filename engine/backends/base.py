@@ -99,6 +99,11 @@ class Backend(abc.ABC):
         """How the measured runs counted output tokens (quoted in every figure built on the count, saying
         whether the EOS token is counted), and True where any count was estimated rather than observed."""
 
+    def begin_trial(self) -> None:
+        """Called once per trial, before its first engine call (warm-up or measured) and outside any timed
+        window: where a backend notes per-trial state it must not take inside the measured loop."""
+        return None
+
     def batch_sizes(self) -> list[int]:
         """Records each engine call (a generate call, a batch) of the last `run` produced, in record order;
         empty where the engine does not run the requests as separate calls."""

@@ -55,7 +55,6 @@ class Backend(BaseBackend):
         self._batch_sizes: list[int] = []
         self._log = core_log.get()
         self._mark = 0  # the engine core's output line where the current trial began
-        self._previous_repetition: int | None = None
 
     def load(self) -> LoadInfo:
         from transformers import AutoTokenizer
@@ -93,15 +92,15 @@ class Backend(BaseBackend):
         spec = {} if self._spec_delta is None else readback.spec_measurements(self._spec_delta)
         return {**self._phases.measurements(), **spec}
 
+    def begin_trial(self) -> None:
+        """Mark where this trial's engine-core output begins (a pipe round-trip, kept out of the timed window)."""
+        self._mark = self._log.mark()
+
     def batch_sizes(self) -> list[int]:
         return self._batch_sizes
 
     def run(self, config: TrialConfig, requests: Sequence[Request], repetition: int, t0: float,
             cancel: threading.Event, progress: ProgressFn) -> list[RequestRecord]:
-        # A trial's first engine call (its warm-up, else its first repetition) marks where its output begins.
-        if repetition == -1 or (repetition == 0 and self._previous_repetition != -1):
-            self._mark = self._log.mark()
-        self._previous_repetition = repetition
         with self._log.out_of_memory_as_oom(self._mark):
             return self._run(config, requests, repetition, t0, cancel, progress)
 
