@@ -13,10 +13,12 @@ import statistics
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
+from app import compare
 from app.reports import chart_data
-from app.reports.model import Distribution, Report, format_number, metric_header
+from app.reports.model import Distribution, Report, SeriesFigure, format_number, metric_header
 from engine.metric_names import info
 from engine.results import MEDIAN_CI
 
@@ -27,6 +29,8 @@ _MAX_TIPPED_CELLS = 600
 _OOM_COLOR = "#b03a2e"
 _BYTES_PER_MIB = 2**20
 _COLORS = ("#3465a4", "#cc6633", "#4e9a06", "#75507b", "#c4a000", "#2e8b8b")
+_PANEL_COLUMNS = 4   # small multiples per row, as the Compare view's Series tab lays them out
+_LEGEND_MAX = 24     # lines named in the legend; past that, each line's tooltip names it
 
 
 @dataclasses.dataclass
@@ -43,7 +47,7 @@ class Chart:
 def build_charts(report: Report) -> list[Chart]:
     """The charts that have data, in report order."""
     with matplotlib.rc_context(_RC):
-        charts = [_bars(report), _landscape(report), _pareto(report), _telemetry(report),
+        charts = [*(_series(s) for s in report.series), _bars(report), _landscape(report), _pareto(report), _telemetry(report),
                   *(_distribution(d) for d in report.distributions)]
     return [c for c in charts if c is not None]
 
@@ -158,6 +162,74 @@ def _landscape(report: Report) -> Chart | None:
                  "Cell: median output throughput of the finished runs with those two values; OOM (red): every "
                  "run ran out of memory; grey: no run."
                  + (f" * {land.note}." if land.note else ""))
+
+
+def _series(figure: SeriesFigure) -> Chart | None:
+    """Small multiples of one series: a panel per `panel_by` value, a line per group through its measured
+    points, and an OOM point as a × in the line's colour on the axis floor, never as a value."""
+    data = figure.series
+    if not data.panels:
+        return None
+    n = len(data.panels)
+    ncols = min(_PANEL_COLUMNS, n)
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(10, min(14, 1.0 + 2.3 * nrows)), layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharey=figure.shared_y, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    labels = list(dict.fromkeys(line.label for panel in data.panels for line in panel.lines))
+    cmap = matplotlib.colormaps["tab10" if len(labels) <= 10 else "tab20"]
+    colors = {label: cmap(i % cmap.N) for i, label in enumerate(labels)}
+    scale = _BYTES_PER_MIB if info(data.metric).unit == "B" else 1.0
+    tops = [max([p.value / scale for line in panel.lines for p in line.points if p.value is not None] + [0.0])
+            for panel in data.panels]
+    ticks = data.ticks()
+    tips: dict[str, str] = {}
+    for k, (ax, panel) in enumerate(zip(axes, data.panels, strict=False)):
+        top = (max(tops) if figure.shared_y else tops[k]) or 1.0
+        oom_at: list[float] = []
+        for li, line in enumerate(panel.lines):
+            ok = [(x, p.value / scale) for x, p in zip(line.positions, line.points, strict=True) if p.value is not None]
+            oom = [x for x, p in zip(line.positions, line.points, strict=True) if p.oom]
+            if ok:
+                (drawn,) = ax.plot(*zip(*ok, strict=True), "-o", color=colors[line.label], lw=1.3, ms=3.5)
+                drawn.set_gid(f"tip-series-{k}-{li}")
+                tips[f"tip-series-{k}-{li}"] = _series_tip(data, panel.title, line, scale)
+            if oom:
+                (marks,) = ax.plot(oom, [0.0] * len(oom), "x", color=colors[line.label], ms=7, mew=1.6, clip_on=False)
+                marks.set_gid(f"tip-oom-{k}-{li}")
+                tips[f"tip-oom-{k}-{li}"] = f"{panel.title} · {line.label}: OOM (every run out of memory) at " + \
+                    ", ".join(f"{data.x_option}={p.option(data.x_option)}" for p in line.points if p.oom)
+                oom_at += oom
+        if oom_at:  # one label per panel, over the first ×
+            ax.text(min(oom_at), top * 0.04, "× OOM", ha="center", va="bottom", fontsize=7, color=_OOM_COLOR)
+        ax.set_title(panel.title, fontsize=8.5)
+        ax.set_xticks([x for x, _ in ticks], [t for _, t in ticks], rotation=45 if len(ticks) > 6 else 0,
+                      fontsize=7)
+        ax.set_ylim(0, top * 1.12)
+        ax.grid(alpha=0.3)
+        if k % ncols == 0:
+            ax.set_ylabel(metric_header(data.metric), fontsize=7.5)
+        if k >= n - ncols:
+            ax.set_xlabel(data.x_option + (" (log scale)" if data.scale == "log" else ""), fontsize=7.5)
+    if len(labels) <= _LEGEND_MAX:
+        handles = [Line2D([], [], color=colors[label], marker="o", ms=3.5) for label in labels]
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)), fontsize=7)
+    y_text = "y shared by every panel" if figure.shared_y else "y free per panel"
+    lines_by = " · ".join(data.group_by)
+    title = f"{info(data.metric).label} against {data.x_option}, a line per {lines_by}" + (
+        f", a panel per {data.panel_by}" if data.panel_by else "")
+    note = " ".join([figure.note, f"{data.scale.capitalize()} x axis; {y_text}.", *data.notes,
+                     *([] if len(labels) <= _LEGEND_MAX else [f"{len(labels)} lines: hover one for its name."])])
+    return Chart("series", title, fig, tips, note.strip())
+
+
+def _series_tip(data: compare.Series, panel: str, line: compare.SeriesLine, scale: float) -> str:
+    """A line's tooltip: each point's option value and median (with its ok runs) or OOM."""
+    parts = [f"{p.option(data.x_option)}: " + ("OOM" if p.value is None else
+                                               f"{format_number(p.value / scale)} (median of {p.ok_runs} ok run(s))")
+             for p in line.points]
+    return f"{panel} · {line.label}, {metric_header(data.metric)} by {data.x_option}: " + "; ".join(parts)
 
 
 def _distribution(dist: Distribution) -> Chart | None:
