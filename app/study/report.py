@@ -7,8 +7,9 @@ landscape per group (rows × columns, by default batch size × GPU count), OOM c
 fair-comparison warnings (options that should be equal across compared values but are not); the
 re-tuning gains of the re-tune sweeps in the selection (app/study/retune.py); optionally the offline
 replay of the search over each landscape (app/study/replay.py), as a table and two box plots; and the
-method and source of every figure. Every number is read from the store's summaries through
-app/study/tables.py, never recomputed differently here.
+method and source of every figure. A grouped series chart (a metric against one option, a line per group,
+a panel per model) comes from `app.compare.series`, the Compare view's Series tab's own points. Every
+number is read from the store's summaries through app/study/tables.py, never recomputed differently here.
 """
 
 from __future__ import annotations
