@@ -116,7 +116,7 @@ def _chart_page(pdf: PdfPages, chart: Chart) -> None:
     fig = chart.figure
     fig.suptitle(chart.title, fontsize=11, fontweight="bold")
     if chart.note:
-        fig.supxlabel(chart.note, fontsize=7.5, color="#444444")
+        fig.supxlabel("\n".join(textwrap.wrap(chart.note, NOTE_CHARS)), fontsize=7.5, color="#444444")
     pdf.savefig(fig)
 
 
