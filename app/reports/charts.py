@@ -47,8 +47,8 @@ class Chart:
 def build_charts(report: Report) -> list[Chart]:
     """The charts that have data, in report order."""
     with matplotlib.rc_context(_RC):
-        charts = [*(_series(s) for s in report.series), _bars(report), _landscape(report), _pareto(report), _telemetry(report),
-                  *(_distribution(d) for d in report.distributions)]
+        charts = [*(_series(s) for s in report.series), _bars(report), _landscape(report), _pareto(report),
+                  _telemetry(report), *(_distribution(d) for d in report.distributions)]
     return [c for c in charts if c is not None]
 
 
@@ -222,8 +222,8 @@ def _series(figure: SeriesFigure) -> Chart | None:
             ax.set_xlabel(data.x_option + (" (log scale)" if data.scale == "log" else ""), fontsize=7.5)
     if len(labels) <= _LEGEND_MAX:
         handles = [Line2D([], [], color=colors[label], marker="o", ms=3.5) for label in labels]
-        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.45 / height), ncols=min(4, len(labels)),
-                   fontsize=7, frameon=False)
+        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.45 / height),
+                   ncols=min(4, len(labels)), fontsize=7, frameon=False)
     y_text = "y shared by every panel" if figure.shared_y else "y free per panel"
     lines_by = " · ".join(data.group_by)
     title = f"{info(data.metric).label} against {data.x_option}, a line per {lines_by}" + (
