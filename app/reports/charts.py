@@ -13,10 +13,12 @@ import statistics
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
+from app import compare
 from app.reports import chart_data
-from app.reports.model import Distribution, Report, format_number, metric_header
+from app.reports.model import Distribution, Report, SeriesFigure, format_number, metric_header
 from engine.metric_names import info
 from engine.results import MEDIAN_CI
 
@@ -27,6 +29,8 @@ _MAX_TIPPED_CELLS = 600
 _OOM_COLOR = "#b03a2e"
 _BYTES_PER_MIB = 2**20
 _COLORS = ("#3465a4", "#cc6633", "#4e9a06", "#75507b", "#c4a000", "#2e8b8b")
+_PANEL_COLUMNS = 4   # small multiples per row, as the Compare view's Series tab lays them out
+_LEGEND_MAX = 24     # lines named in the legend; past that, each line's tooltip names it
 
 
 @dataclasses.dataclass
@@ -43,8 +47,8 @@ class Chart:
 def build_charts(report: Report) -> list[Chart]:
     """The charts that have data, in report order."""
     with matplotlib.rc_context(_RC):
-        charts = [_bars(report), _landscape(report), _pareto(report), _telemetry(report),
-                  *(_distribution(d) for d in report.distributions)]
+        charts = [*(_series(s) for s in report.series), _bars(report), _landscape(report), _pareto(report),
+                  _telemetry(report), *(_distribution(d) for d in report.distributions)]
     return [c for c in charts if c is not None]
 
 
@@ -158,6 +162,83 @@ def _landscape(report: Report) -> Chart | None:
                  "Cell: median output throughput of the finished runs with those two values; OOM (red): every "
                  "run ran out of memory; grey: no run."
                  + (f" * {land.note}." if land.note else ""))
+
+
+def _series(figure: SeriesFigure) -> Chart | None:
+    """Small multiples of one series: a panel per `panel_by` value, a line per group through its measured
+    points, and an OOM point as a × in the line's colour on the axis floor, never as a value."""
+    data = figure.series
+    if not data.panels:
+        return None
+    n = len(data.panels)
+    ncols = min(_PANEL_COLUMNS, n)
+    nrows = math.ceil(n / ncols)
+    labels = list(dict.fromkeys(line.label for panel in data.panels for line in panel.lines))
+    legend_in = 0.2 + 0.16 * math.ceil(len(labels) / 4) if len(labels) <= _LEGEND_MAX else 0.0
+    height = min(14, 1.4 + legend_in + 2.2 * nrows)
+    fig = Figure(figsize=(10, height))  # fixed margins: a constrained layout of many panels costs more than the lines
+    fig.subplots_adjust(left=0.07, right=0.99, top=1 - 0.75 / height, bottom=(1.1 + legend_in) / height,
+                        hspace=0.45, wspace=0.12)  # bottom: x values, legend, and the PDF page's note under them
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=figure.shared_y, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    cmap = matplotlib.colormaps["tab10" if len(labels) <= 10 else "tab20"]
+    colors = {label: cmap(i % cmap.N) for i, label in enumerate(labels)}
+    scale = _BYTES_PER_MIB if info(data.metric).unit == "B" else 1.0
+    tops = [max([p.value / scale for line in panel.lines for p in line.points if p.value is not None] + [0.0])
+            for panel in data.panels]
+    ticks = data.ticks()  # every panel has the same x values (shared x): set once
+    axes[0].set_xticks([x for x, _ in ticks], [t for _, t in ticks])
+    tips: dict[str, str] = {}
+    for k, (ax, panel) in enumerate(zip(axes, data.panels, strict=False)):
+        top = (max(tops) if figure.shared_y else tops[k]) or 1.0
+        oom_x: list[float] = []
+        oom_colors: list[tuple[float, ...]] = []
+        for li, line in enumerate(panel.lines):
+            ok = [(x, p.value / scale) for x, p in zip(line.positions, line.points, strict=True) if p.value is not None]
+            if ok:
+                (drawn,) = ax.plot(*zip(*ok, strict=True), "-o", color=colors[line.label], lw=1.3, ms=3.5)
+                drawn.set_gid(f"tip-series-{k}-{li}")
+                tips[f"tip-series-{k}-{li}"] = _series_tip(data, panel.title, line, scale)
+            oom = [x for x, p in zip(line.positions, line.points, strict=True) if p.oom]
+            oom_x += oom
+            oom_colors += [colors[line.label]] * len(oom)
+        if oom_x:  # one artist per panel (its tooltip lists every line's OOM points), one label over the first ×
+            marks = ax.scatter(oom_x, [0.0] * len(oom_x), marker="x", c=oom_colors, s=40, linewidths=1.6,
+                               clip_on=False, zorder=3)
+            marks.set_gid(f"tip-oom-{k}")
+            tips[f"tip-oom-{k}"] = "; ".join(
+                f"{panel.title} · {line.label}: OOM (every run out of memory) at "
+                + ", ".join(f"{data.x_option}={p.option(data.x_option)}" for p in line.points if p.oom)
+                for line in panel.lines if any(p.oom for p in line.points))
+            ax.text(min(oom_x), top * 0.04, "× OOM", ha="center", va="bottom", fontsize=7, color=_OOM_COLOR)
+        ax.set_title(panel.title, fontsize=8.5)
+        ax.set_ylim(0, top * 1.12)
+        ax.grid(alpha=0.3)
+        if k % ncols == 0:
+            ax.set_ylabel(metric_header(data.metric), fontsize=7.5)
+        if k + ncols >= n:  # no panel below: this one shows the x values
+            ax.xaxis.set_tick_params(labelbottom=True, labelsize=7, rotation=45 if len(ticks) > 6 else 0)
+            ax.set_xlabel(data.x_option + (" (log scale)" if data.scale == "log" else ""), fontsize=7.5)
+    if len(labels) <= _LEGEND_MAX:
+        handles = [Line2D([], [], color=colors[label], marker="o", ms=3.5) for label in labels]
+        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.45 / height),
+                   ncols=min(4, len(labels)), fontsize=7, frameon=False)
+    y_text = "y shared by every panel" if figure.shared_y else "y free per panel"
+    lines_by = " · ".join(data.group_by)
+    title = f"{info(data.metric).label} against {data.x_option}, a line per {lines_by}" + (
+        f", a panel per {data.panel_by}" if data.panel_by else "")
+    note = " ".join([figure.note, f"{data.scale.capitalize()} x axis; {y_text}.", *data.notes,
+                     *([] if len(labels) <= _LEGEND_MAX else [f"{len(labels)} lines: hover one for its name."])])
+    return Chart("series", title, fig, tips, note.strip())
+
+
+def _series_tip(data: compare.Series, panel: str, line: compare.SeriesLine, scale: float) -> str:
+    """A line's tooltip: each point's option value and median (with its ok runs) or OOM."""
+    parts = [f"{p.option(data.x_option)}: " + ("OOM" if p.value is None else
+                                               f"{format_number(p.value / scale)} (median of {p.ok_runs} ok run(s))")
+             for p in line.points]
+    return f"{panel} · {line.label}, {metric_header(data.metric)} by {data.x_option}: " + "; ".join(parts)
 
 
 def _distribution(dist: Distribution) -> Chart | None:

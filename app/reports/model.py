@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from app import compare
 from app.reports import tables
 from app.reports.tables import Cell, Table
 from app.store import env_fields
@@ -38,6 +39,16 @@ class Distribution:
     note: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class SeriesFigure:
+    """A grouped series (`app.compare.series`, the Compare view's Series tab) drawn as small multiples, the
+    y scale shared by every panel or free per panel; `note` says what a point is."""
+
+    series: compare.Series
+    shared_y: bool = True
+    note: str = ""
+
+
 @dataclasses.dataclass
 class Report:
     """One comparison: title and notes, the runs (store records) and the sections every format shows."""
@@ -54,6 +65,7 @@ class Report:
     sections: list[Table]
     subject: str = ""  # what the report covers, when not a list of runs compared side by side
     distributions: list[Distribution] = dataclasses.field(default_factory=list)  # drawn as box plots
+    series: list[SeriesFigure] = dataclasses.field(default_factory=list)  # drawn as small multiples
 
     def section(self, key: str) -> Table | None:
         return next((t for t in self.sections if t.key == key), None)

@@ -18,6 +18,7 @@ import matplotlib
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 
 from app.reports.charts import Chart, build_charts
 from app.reports.model import Report
@@ -113,11 +114,15 @@ def _write(report: Report, path: Path, charts: list[Chart]) -> None:
 
 
 def _chart_page(pdf: PdfPages, chart: Chart) -> None:
+    """The chart on its own page, set in the PDF's built-in fonts when its every label allows (embedding
+    DejaVu costs more than drawing a chart), tick labels' minus signs as ASCII so they do."""
     fig = chart.figure
     fig.suptitle(chart.title, fontsize=11, fontweight="bold")
     if chart.note:
-        fig.supxlabel(chart.note, fontsize=7.5, color="#444444")
-    pdf.savefig(fig)
+        fig.supxlabel("\n".join(textwrap.wrap(chart.note, NOTE_CHARS)), fontsize=7.5, color="#444444")
+    core = all(_core_font_safe(t.get_text()) for t in fig.findobj(Text))
+    with matplotlib.rc_context({"pdf.use14corefonts": core, "axes.unicode_minus": False}):
+        pdf.savefig(fig)
 
 
 def _table(w: _PageWriter, table: Table) -> None:

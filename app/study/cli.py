@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.cli.exit_codes import Exit
 from app.cli.output import table, to_json
-from app.study.tables import BestRow, ImprovementRow, best_per_group, improvement, varying_options
+from app.study.tables import BestRow, ImprovementRow, best_per_group, improvement, option_of, varying_options
 
 if TYPE_CHECKING:
     from app.store.records import RunSummary
@@ -49,6 +49,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--rows", default="batch_size", help="landscape rows (default: batch_size)")
     report.add_argument("--columns", default="num_gpus", help="landscape columns (default: num_gpus)")
     report.add_argument("--minimize", action="store_true", help="lower is better (latency, energy)")
+    report.add_argument("--series-x", default=None, metavar="OPTION",
+                        help="x option of the grouped series chart (default: --rows)")
+    report.add_argument("--series-by", action="append", metavar="KEY",
+                        help="a series line per value of this (engine, model, dtype, gpu_name, num_gpus, host or "
+                             "any option; repeatable; default: --compare)")
+    report.add_argument("--panels", default="model", metavar="KEY",
+                        help="a series panel per value of this (default: model; 'none': one panel)")
+    report.add_argument("--free-y", action="store_true", help="each series panel scales its own y axis "
+                                                              "(default: one y scale shared by every panel)")
     report.add_argument("--title", default="", help="what the study asks")
     report.add_argument("--notes", default="", help="anything a reader must know")
     report.add_argument("--replay-seeds", type=int, default=0, metavar="N",
@@ -195,6 +204,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from app.reports.cli import parse_run_ids
     from app.reports.export import write_report
     from app.store import Store
+    from app.store.env_fields import FIELDS
     from app.study.report import StudySpec, build_study_report
     from app.study.retune import retune_gains
 
@@ -223,16 +233,27 @@ def cmd_report(args: argparse.Namespace) -> int:
         print("error: no run matches --sweep/--tag", file=sys.stderr)
         return Exit.USAGE
     spec = StudySpec(args.metric, tuple(args.group or ["model"]), args.compare, args.rows, args.columns,
-                     not args.minimize)
+                     not args.minimize, args.series_x, tuple(args.series_by or ()),
+                     None if args.panels == "none" else args.panels, not args.free_y)
+    with Store(args.store) as store:
+        x, by, panels = spec.series_keys
+        named = [k for k in (x, *by, panels) if k is not None]
+        environments = store.environment_fields([r.id for r in runs]) if set(named) & set(FIELDS) else {}
+        given = [k for k in (args.series_x, *(args.series_by or ()), panels) if k is not None]
+        unknown = [k for k in given if not any(option_of(r, k) is not None or k in environments.get(r.id, {})
+                                               for r in runs)]
+        if unknown:
+            print(f"error: series: no selected run has {unknown[0]!r} (an option, engine, model, source or an "
+                  f"environment field: {', '.join(FIELDS)})", file=sys.stderr)
+            return Exit.USAGE
+        gains = retune_gains(store, runs)
     try:
         replays = _report_replays(runs, spec, args.replay_seeds, args.replay_budget)
     except ValueError as exc:
         print(f"error: --replay-seeds: {exc}", file=sys.stderr)
         return Exit.USAGE
-    with Store(args.store) as store:
-        gains = retune_gains(store, runs)
     report = build_study_report(runs, spec, title=args.title, notes=args.notes, now=time.time(), retunes=gains,
-                                replays=replays)
+                                replays=replays, environments=environments)
     try:
         path = write_report(report, fmt, args.output)
     except OSError as exc:

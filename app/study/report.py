@@ -7,20 +7,23 @@ landscape per group (rows × columns, by default batch size × GPU count), OOM c
 fair-comparison warnings (options that should be equal across compared values but are not); the
 re-tuning gains of the re-tune sweeps in the selection (app/study/retune.py); optionally the offline
 replay of the search over each landscape (app/study/replay.py), as a table and two box plots; and the
-method and source of every figure. Every number is read from the store's summaries through
-app/study/tables.py, never recomputed differently here.
+method and source of every figure. A grouped series chart (a metric against one option, a line per group,
+a panel per model) comes from `app.compare.series`, the Compare view's Series tab's own points. Every
+number is read from the store's summaries through app/study/tables.py, never recomputed differently here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from app import compare
 from app.reports.model import (
     Distribution,
     Report,
+    SeriesFigure,
     format_number,
     format_option,
     inferlab_version,
@@ -61,20 +64,44 @@ class StudySpec:
     rows: str = "batch_size"
     columns: str = "num_gpus"
     maximize: bool = True
+    series_x: str | None = None      # the grouped series' x option; None: the landscape's rows
+    series_by: tuple[str, ...] = ()  # a line per value of these; (): the compared key
+    panels: str | None = "model"     # a panel per value of this (None: one panel)
+    shared_y: bool = True            # one y scale for every panel, else one per panel
+
+    @property
+    def series_keys(self) -> tuple[str, tuple[str, ...], str | None]:
+        """(x option, line keys, panel key) of the grouped series, defaults resolved."""
+        return self.series_x or self.rows, self.series_by or (self.compare,), self.panels
 
 
 def build_study_report(runs: Sequence[RunSummary], spec: StudySpec, *, title: str = "", notes: str = "",
-                       now: float, retunes: Sequence[RetuneGain] = (), replays: Sequence[ReplayRow] = ()) -> Report:
+                       now: float, retunes: Sequence[RetuneGain] = (), replays: Sequence[ReplayRow] = (),
+                       environments: Mapping[int, Mapping[str, Any]] | None = None) -> Report:
     """The study report of `runs` (a store listing), generated at `now` (unix time); `retunes` are the
     gains of the re-tune sweeps among them (`app.study.retune.retune_gains`), `replays` the search replayed
-    over their landscapes (`app.study.replay.replay`; no section without them)."""
+    over their landscapes (`app.study.replay.replay`; no section without them); `environments`
+    (`Store.environment_fields` of the runs) lets the series group by GPU name, host and the like."""
     pts = points(runs, spec.metric)
     sections = [_sources_table(runs), _best_table(pts, spec), _improvement_table(pts, spec),
                 _fairness_table(runs, spec), *_landscape_tables(pts, spec), _retune_table(retunes),
                 *([_replay_table(replays, spec.metric)] if replays else []), _methods_table(runs, spec)]
     return Report(title or "InferLab study", notes, now, f"InferLab {inferlab_version()}", [], {}, [spec.metric],
                   [], [], sections, subject=f"{len(runs)} run(s) in {len(pts)} configuration point(s)",
-                  distributions=_replay_distributions(replays))
+                  distributions=_replay_distributions(replays), series=[_series_figure(runs, spec, environments)])
+
+
+def _series_figure(runs: Sequence[RunSummary], spec: StudySpec,
+                   environments: Mapping[int, Mapping[str, Any]] | None) -> SeriesFigure:
+    """The grouped series, computed as the Compare view's Series tab computes it (`app.compare.series`);
+    only the environment fields the series names are added to the runs' options, so they split nothing else."""
+    x, by, panels = spec.series_keys
+    named = {x, *by, *([panels] if panels else [])}
+    if environments:
+        runs = compare.with_environment_options(
+            runs, {i: {k: v for k, v in fields.items() if k in named} for i, fields in environments.items()})
+    data = compare.series(runs, spec.metric, x, by, panels)
+    return SeriesFigure(data, spec.shared_y, POINT_METHOD.format(metric=spec.metric))
 
 
 def _group_text(group: Sequence[Any]) -> str:
