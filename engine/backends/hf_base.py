@@ -22,7 +22,7 @@ class HFBackend(Backend):
     @classmethod
     def check(cls, config: TrialConfig) -> None:
         hf_common.check_common(config)
-        if config.engine_options.kv_cache_dtype != "auto":
+        if hf_common.kv_cache_dtype_of(config) != "auto":
             if config.common.speculative != "none":
                 raise UnsupportedError("kv_cache_dtype", "a quantized KV cache is transformers' QuantizedCache, "
                                        "which assisted generation cannot crop: use speculative='none'")
@@ -69,7 +69,7 @@ class HFBackend(Backend):
     def extra_metrics(self) -> dict[str, Measurement]:
         metrics = self._spec.metrics() if self._spec is not None else {}
         if self._kv_bytes:
-            kind = self.config.engine_options.kv_cache_dtype
+            kind = hf_common.kv_cache_dtype_of(self.config)
             metrics["kv_cache_bytes"] = Measurement.measured(
                 max(self._kv_bytes), "B", "largest, over the last repetition's generate calls, sum of the KV cache "
                 f"tensors' bytes after the call (kv_cache_dtype {kind!r}: keys and values"

@@ -220,7 +220,7 @@ def generation_kwargs(config: TrialConfig, tokenizer: Any, max_new_tokens: int) 
     elif c.speculative == "draft":
         kw["num_assistant_tokens"] = c.num_speculative_tokens
         kw["num_assistant_tokens_schedule"] = "constant"
-    kv_cache_dtype = getattr(config.engine_options, "kv_cache_dtype", "auto")
+    kv_cache_dtype = kv_cache_dtype_of(config)
     if kv_cache_dtype.startswith("quanto-int"):  # transformers QuantizedCache, quanto backend
         kw.update(cache_implementation="quantized",
                   cache_config={"backend": "quanto", "nbits": int(kv_cache_dtype.removeprefix("quanto-int"))})
@@ -383,6 +383,12 @@ class SpecCounter:
 
     def close(self) -> None:
         self._handle.remove()
+
+
+def kv_cache_dtype_of(config: TrialConfig) -> str:
+    """The trial's KV cache precision: its `kv_cache_dtype`, or "auto" for an engine without that option
+    (a backend built on the HF ones, e.g. a plugin engine)."""
+    return str(getattr(config.engine_options, "kv_cache_dtype", "auto"))
 
 
 def grad_free(quantization: str) -> AbstractContextManager[Any]:
