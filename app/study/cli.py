@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -135,11 +136,22 @@ def cmd_retune(args: argparse.Namespace) -> int:
     return execute(plan.profile, args, resume=False, first=plan.transferred, origin=plan.origin, summary=summary)
 
 
-def _runs(args: argparse.Namespace) -> list[Any]:
+def _runs(args: argparse.Namespace, keys: Sequence[str | None] = ()) -> list[Any]:
+    """The selected runs; where `keys` (the grouping, compared and axis keys) name environment fields
+    (gpu_name, host, torch, …), each run's config also holds those fields, so two GPUs or two library
+    versions can be compared like two options (only the named fields: nothing else is split by them)."""
+    from app.compare import with_environment_options
     from app.store import Store
+    from app.store.env_fields import FIELDS
 
+    named = {k for k in keys if k in FIELDS}
     with Store(args.store) as store:
-        return store.list_runs(sweep_id=args.sweep, tag=args.tag, limit=None)
+        runs = store.list_runs(sweep_id=args.sweep, tag=args.tag, limit=None)
+        if not named:
+            return runs
+        found = store.environment_fields([r.id for r in runs])
+    return with_environment_options(runs, {i: {k: v for k, v in env.items() if k in named}
+                                           for i, env in found.items()})
 
 
 def _fmt(value: float | None, spec: str = ".4g") -> str:
@@ -147,7 +159,8 @@ def _fmt(value: float | None, spec: str = ".4g") -> str:
 
 
 def cmd_best(args: argparse.Namespace) -> int:
-    rows = best_per_group(_runs(args), args.metric, args.group or ["model"], args.compare,
+    rows = best_per_group(_runs(args, [*(args.group or []), args.compare]), args.metric, args.group or ["model"],
+                          args.compare,
                           maximize=not args.minimize)
     print(to_json(rows) if args.json else best_text(rows, args.compare))
     return 0
@@ -173,7 +186,8 @@ def best_text(rows: list[BestRow], compare: str) -> str:
 
 
 def cmd_improvement(args: argparse.Namespace) -> int:
-    rows = improvement(_runs(args), args.metric, args.between, _typed(args.a), _typed(args.b),
+    rows = improvement(_runs(args, [*(args.group or []), args.between]), args.metric, args.between, _typed(args.a),
+                       _typed(args.b),
                        args.group or ["model"])
     print(to_json(rows) if args.json else improvement_text(rows))
     return 0
@@ -220,7 +234,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not wanted and args.sweep is None and args.tag is None:
         print("error: RUNS: give run ids, --sweep or --tag", file=sys.stderr)
         return Exit.USAGE
-    runs = _runs(args)
+    runs = _runs(args, [*(args.group or []), args.compare, args.rows, args.columns])
     if wanted:
         by_id = {r.id: r for r in runs}
         missing = [i for i in wanted if i not in by_id]
