@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from app.shipped import shipped_dir
 from app.store import Store
 
+DATA = Path(__file__).resolve().parents[1] / "reports" / "data"
+
 TABLE = "model,bs,tps,status\nm1,1,12.5,ok\nm1,2,20.0,ok\nm1,4,,OOM\n"
 MAPPING = ('source = "gui-test"\nshape = "long"\nstatus = "status"\nok_values = ["ok"]\n'
            '[options]\nmodel = "model"\nbatch_size = "bs"\n'
@@ -20,14 +22,14 @@ MAPPING = ('source = "gui-test"\nshape = "long"\nstatus = "status"\nok_values = 
            '[causes]\nOOM = "{cause}"\n')
 
 
-def _pick(monkeypatch: pytest.MonkeyPatch, *answers: str) -> list[tuple]:
+def _pick(monkeypatch: pytest.MonkeyPatch, *answers: str, chosen_filter: str = "") -> list[tuple]:
     """Answer the file dialogs in turn (a stand-in for the user); returns each dialog's arguments."""
     asked: list[tuple] = []
     replies = iter(answers)
 
     def fake(*args: object, **kwargs: object) -> tuple[str, str]:
         asked.append(args)
-        return next(replies), ""
+        return next(replies), chosen_filter
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(fake))
     return asked
@@ -82,3 +84,17 @@ def test_a_broken_mapping_shows_its_error_and_stores_nothing(qtbot, make_window,
     with Store(store_url) as store:
         assert store.count_runs() == 0
     assert window.runs.model.rowCount() == 0
+
+
+def test_a_vllm_bench_json_imports_by_the_chosen_filter_without_a_mapping(qtbot, make_window, store_url: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    result = DATA / "vllm_serve_result.json"
+    asked = _pick(monkeypatch, str(result), chosen_filter="vllm-bench JSON (*.json)")
+    shown = _warnings(monkeypatch)
+    window = make_window()
+    with qtbot.waitSignal(window.import_finished, timeout=60_000) as blocker:
+        window.import_results()
+    assert shown == [] and len(asked) == 1  # no mapping asked for
+    assert blocker.args == [f"imported 1 run(s) from {result} (source vllm-bench)"]
+    with Store(store_url) as store:
+        assert [r.source for r in store.list_runs()] == ["vllm-bench"]
