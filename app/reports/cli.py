@@ -101,8 +101,8 @@ def run_import(args: argparse.Namespace) -> int:
 
 def _import_other(args: argparse.Namespace) -> int:
     """A benchmark file (--from) or a table (--map): read and checked whole before the store opens."""
-    from app.reports.importers import load_result, load_table
-    from app.store import Store, StoreError, StoreOpenError
+    from app.reports.importers import import_into
+    from app.store import StoreError, StoreOpenError
     from app.store.store import MAX_TAG_CHARS
     from engine.errors import ConfigError
     from engine.schema import check_text
@@ -110,12 +110,8 @@ def _import_other(args: argparse.Namespace) -> int:
     try:
         for tag in args.tag:  # the store's rule for tags, checked before anything is read or written
             check_text(tag, "--tag", MAX_TAG_CHARS)
-        if args.map is not None:
-            results, source = load_table(args.file, args.map)
-        else:
-            results, source = [load_result(args.file, args.kind)], args.kind
-        with Store(args.store) as store:
-            ids = store.add_runs(results, source=source, tags=tuple(args.tag))
+        ids, source = import_into(args.store, args.file, kind=args.kind, mapping_path=args.map,
+                                  tags=tuple(args.tag))
     except (ValueError, ConfigError) as exc:  # ImportFormatError, StoreURLError, a bad --tag
         print(f"error: {exc}", file=sys.stderr)
         return Exit.USAGE

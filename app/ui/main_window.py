@@ -8,6 +8,7 @@ built before `show()`; the store and the plotting views are built right after th
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Signal
@@ -30,6 +31,8 @@ from app.ui.sweep_runner import SweepController
 from app.ui.themes import apply_theme
 
 RECENT_LIMIT = 10
+TABLE_SUFFIXES = (".csv", ".parquet")
+TABLE_FILTER = "CSV or Parquet table (*.csv *.parquet)"
 TAB_EXPERIMENT, TAB_LIVE, TAB_RUNS, TAB_COMPARE = range(4)
 
 
@@ -38,6 +41,7 @@ class MainWindow(QMainWindow):
 
     startup_finished = Signal()
     export_finished = Signal(str)  # the written path, or "error: …"
+    import_finished = Signal(str)  # the status-bar line, or "error: …"
 
     def __init__(self, settings: QSettings, store_url: str | None = None, worker_python: str | None = None,
                  probe_worker: bool = True) -> None:
@@ -52,7 +56,7 @@ class MainWindow(QMainWindow):
         self.compare: Any = None
         self.recovery_notice = ""  # what the start-up import of recovery files reported
         self.export_dialog: QFileDialog | None = None
-        self._export_calls: list[BackgroundCall] = []
+        self._background_calls: list[BackgroundCall] = []  # exports and imports, kept until they answer
         self.theme = str(settings.value("theme", "dark"))
         self.setWindowTitle("InferLab")
         self.resize(1400, 900)
@@ -159,6 +163,7 @@ class MainWindow(QMainWindow):
         self.cancel_action = action("&Cancel", self.cancel_sweep, "Esc", "Ctrl+.")
         self.compare_action = action("Co&mpare selected runs", self._compare_selected, "Ctrl+M")
         self.export_action = action("&Export comparison…", self.export_report, "Ctrl+E")
+        self.import_action = action("&Import results…", self.import_results)
         load = action("&Load profile…", self.experiment._pick_profile, "Ctrl+O")
         save = action("&Save profile…", self.experiment._save_profile_dialog, "Ctrl+S")
         quit_ = action("&Quit", self.close, "Ctrl+Q")
@@ -173,7 +178,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([load, save])
         self.recent_menu = file_menu.addMenu("Recent profiles")
         self.recent_menu.aboutToShow.connect(self._fill_recent_profiles)
-        file_menu.addActions([self.export_action, quit_])
+        file_menu.addActions([self.import_action, self.export_action, quit_])
         menu.addMenu("&Run").addActions([self.run_action, self.pause_action, self.cancel_action,
                                          self.compare_action, where])
         menu.addMenu("&View").addActions([dark, light])
@@ -353,21 +358,73 @@ class MainWindow(QMainWindow):
         call = BackgroundCall(work, "inferlab-export")
         call.done.connect(self._on_exported)
         call.failed.connect(self._on_export_failed)
-        self._export_calls.append(call.start())  # kept until it answers
+        self._background_calls.append(call.start())
 
     def _on_exported(self, path: str) -> None:
-        self._forget_export_call()
+        self._forget_call()
         self.statusBar().showMessage(f"Report written to {path}", 15000)
         self.export_finished.emit(path)
 
     def _on_export_failed(self, message: str) -> None:
-        self._forget_export_call()
+        self._forget_call()
         self.statusBar().showMessage("Export failed: " + message, 15000)
         self.export_finished.emit("error: " + message)
 
-    def _forget_export_call(self) -> None:
+    def _forget_call(self) -> None:
         sender = self.sender()
-        self._export_calls = [c for c in self._export_calls if c is not sender]
+        self._background_calls = [c for c in self._background_calls if c is not sender]
+
+    # -- import --------------------------------------------------------------------------------------
+    def import_results(self) -> None:
+        """Ask for a results file (a table, or a JSON file of a tool the filter names) and, for a table,
+        its column mapping (from the shipped profiles/imports/); then import it (`import_from`)."""
+        from app.reports.importers import LOADERS
+        from app.shipped import shipped_dir
+
+        filters = {TABLE_FILTER: None, **{f"{kind} JSON (*.json)": kind for kind in LOADERS}}
+        path, chosen = QFileDialog.getOpenFileName(self, "Import results", "", ";;".join(filters), TABLE_FILTER)
+        if not path:
+            return
+        is_table = Path(path).suffix.lower() in TABLE_SUFFIXES
+        kind = None if is_table else filters.get(chosen)
+        if not is_table and kind is None:
+            QMessageBox.warning(self, "Import results", f"{path}: not a CSV or Parquet table; for a JSON result "
+                                f"choose the filter of the tool that wrote it ({', '.join(LOADERS)}).")
+            return
+        mapping = None
+        if is_table:
+            mapping, _ = QFileDialog.getOpenFileName(self, f"Column mapping for {Path(path).name}",
+                                                     str(shipped_dir("profiles") / "imports"), "TOML (*.toml)")
+            if not mapping:
+                return
+        self.import_from(path, kind, mapping)
+
+    def import_from(self, path: str, kind: str | None, mapping: str | None) -> None:
+        """Read, check and store the file on a background thread (the same `import_into` as `inferlab
+        import`); a bad file or mapping stores nothing and its error shows in a message box."""
+        from app.reports.importers import import_into
+
+        self.statusBar().showMessage(f"Importing {path}…")
+        call = BackgroundCall(lambda: (path, *import_into(self.store_url, path, kind=kind, mapping_path=mapping)),
+                              "inferlab-import")
+        call.done.connect(self._on_imported)
+        call.failed.connect(self._on_import_failed)
+        self._background_calls.append(call.start())
+
+    def _on_imported(self, answer: tuple[str, list[int], str]) -> None:
+        self._forget_call()
+        path, run_ids, source = answer
+        message = f"imported {len(run_ids)} run(s) from {path} (source {source})"
+        self.statusBar().showMessage(message, 15000)
+        if self.runs is not None:
+            self.runs.refresh()
+        self.import_finished.emit(message)
+
+    def _on_import_failed(self, message: str) -> None:
+        self._forget_call()
+        self.statusBar().showMessage("Import failed; nothing was imported.", 15000)
+        QMessageBox.warning(self, "Import results", f"Nothing was imported.\n\n{message}")
+        self.import_finished.emit("error: " + message)
 
     # -- persistence ---------------------------------------------------------------------------------
     def _recent(self, key: str) -> list[str]:

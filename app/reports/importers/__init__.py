@@ -17,7 +17,8 @@ LOADERS: dict[str, Callable[[Path], TrialResult]] = {
     optimum_benchmark.SOURCE: optimum_benchmark.load,
 }
 
-__all__ = ["LOADERS", "ImportFormatError", "import_file", "import_table", "load_result", "load_table"]
+__all__ = ["LOADERS", "ImportFormatError", "import_file", "import_into", "import_table", "load_result",
+           "load_table"]
 
 
 def import_file(store: Any, path: str | Path, kind: str, *, tags: tuple[str, ...] = ()) -> int:
@@ -51,3 +52,21 @@ def load_table(path: str | Path, mapping_path: str | Path) -> tuple[list[TrialRe
     and checked whole without touching a store (see `import_table`)."""
     mapping = table.load_mapping(Path(mapping_path))
     return table.load(Path(path), mapping), mapping.source
+
+
+def import_into(store_url: str | None, path: str | Path, *, kind: str | None = None,
+                mapping_path: str | Path | None = None, tags: tuple[str, ...] = ()) -> tuple[list[int], str]:
+    """Read and check `path` whole (a `kind` tool's result, or a table through `mapping_path`), then open the
+    store at `store_url` and add its runs in one transaction: what `inferlab import` and the GUI's
+    Import results both do. Returns the new run ids and the source label; a bad file or mapping raises
+    ImportFormatError (file, row, key) before the store is opened, so nothing is written."""
+    from app.store import Store
+
+    if mapping_path is not None:
+        results, source = load_table(path, mapping_path)
+    elif kind is not None:
+        results, source = [load_result(path, kind)], kind
+    else:
+        raise ValueError(f"{path}: say which tool wrote it ({', '.join(LOADERS)}) or give a column mapping")
+    with Store(store_url) as store:
+        return store.add_runs(results, source=source, tags=tags), source
