@@ -62,6 +62,43 @@ def kruskal_wallis(samples: Sequence[Sequence[float]]) -> TestResult:
     return TestResult("Kruskal-Wallis H", n, float(out.statistic), float(out.pvalue))
 
 
+def _too_small_for_means(samples: Sequence[Sequence[float]]) -> str:
+    """Why a test of means cannot run on `samples` ("" when it can): two samples of two values or more, with
+    some spread within them."""
+    if len(samples) < 2 or any(len(s) < 2 for s in samples):
+        return "needs at least two samples of at least 2 values each"
+    if all(len(set(s)) == 1 for s in samples):
+        return "no spread within any sample"
+    return ""
+
+
+def one_way_anova(samples: Sequence[Sequence[float]]) -> TestResult:
+    """One-way ANOVA F test across several independent samples (scipy.stats.f_oneway)."""
+    n = tuple(len(s) for s in samples)
+    reason = _too_small_for_means(samples)
+    if reason:
+        return TestResult("one-way ANOVA F", n, None, None, reason)
+    from scipy import stats
+
+    out = stats.f_oneway(*samples)
+    return TestResult("one-way ANOVA F", n, float(out.statistic), float(out.pvalue))
+
+
+def tukey_hsd(samples: Sequence[Sequence[float]]) -> dict[tuple[int, int], TestResult]:
+    """Tukey's HSD between every pair (i, j), i < j, of the samples (scipy.stats.tukey_hsd): the statistic is
+    mean(i) − mean(j), p is adjusted for all the pairs."""
+    pairs = [(i, j) for i in range(len(samples)) for j in range(i + 1, len(samples))]
+    reason = _too_small_for_means(samples)
+    if reason:
+        return {(i, j): TestResult("Tukey HSD", (len(samples[i]), len(samples[j])), None, None, reason)
+                for i, j in pairs}
+    from scipy import stats
+
+    out = stats.tukey_hsd(*samples)
+    return {(i, j): TestResult("Tukey HSD", (len(samples[i]), len(samples[j])), float(out.statistic[i, j]),
+                               float(out.pvalue[i, j])) for i, j in pairs}
+
+
 def cliffs_delta(a: Sequence[float], b: Sequence[float]) -> float | None:
     """Cliff's δ = P(a > b) − P(a < b) over every pair of values (−1 … 1); None for an empty sample."""
     if not a or not b:
