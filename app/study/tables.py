@@ -217,10 +217,10 @@ def across(runs: Sequence[RunSummary], metric: str, option: str, group_by: Seque
         if len(values) < 2:
             continue
         data = [by_value[v] for v in values]
-        tukey = tukey_hsd(data)
-        shown = tukey if len(values) <= ALL_PAIRS_UP_TO else [(i, i + 1) for i in range(len(values) - 1)]
-        pairs = tuple(AcrossPair(values[i], values[j], tukey[i, j], mann_whitney(data[i], data[j]),
-                                 cliffs_delta(data[i], data[j])) for i, j in shown)
+        tukey = tukey_hsd(data, None if len(values) <= ALL_PAIRS_UP_TO else
+                          [(i, i + 1) for i in range(len(values) - 1)])
+        pairs = tuple(AcrossPair(values[i], values[j], test, mann_whitney(data[i], data[j]),
+                                 cliffs_delta(data[i], data[j])) for (i, j), test in tukey.items())
         rows.append(AcrossRow(group, values, tuple(map(len, data)), kruskal_wallis(data), one_way_anova(data),
                               pairs))
     return rows
