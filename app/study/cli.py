@@ -222,8 +222,12 @@ def improvement_text(rows: list[ImprovementRow]) -> str:
 
 def cmd_across(args: argparse.Namespace) -> int:
     rows = across(_runs(args), args.metric, args.across, [*(args.group or ["model"]), args.compare])
+    if not rows:
+        print(f"error: no group has ok runs with {args.metric} at two values of {args.across} or more",
+              file=sys.stderr)
+        return Exit.USAGE
     print(to_json(rows) if args.json else across_text(rows))
-    return 0
+    return Exit.OK
 
 
 def across_text(rows: list[AcrossRow]) -> str:
@@ -233,7 +237,7 @@ def across_text(rows: list[AcrossRow]) -> str:
     body = [[" · ".join(map(str, r.group)), ", ".join(f"{v}: {n}" for v, n in zip(r.values, r.n, strict=True)),
              _p(r.kruskal), _p(r.anova), f"{p.a} vs {p.b}", _p(p.tukey), _p(p.mann_whitney),
              _fmt(p.cliffs_delta, ".2f")] for r in rows for p in r.pairs]
-    return table([head, *body]) if body else "no group has ok runs at two values of that option"
+    return table([head, *body])
 
 
 def _p(test: TestResult) -> str:
