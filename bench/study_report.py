@@ -3,7 +3,7 @@
 Runs: 10 models × 2 engines × GPU count 1/2/4/8 × batch 1 … 1024 × max new tokens 5/10/20, repeated,
 with the largest batches out of memory (synthetic figures: the bench times the report, not inference).
 Times what `inferlab study report` does after start-up — list the runs, build the tables (points, best
-per group, paired improvement with Wilcoxon and Cliff's δ, landscapes, fair-comparison check, methods,
+per group, paired improvement with Wilcoxon and Cliff's δ, the across-GPU-count tests, landscapes, fair-comparison check, methods,
 the grouped series chart) and write the file — and prints each with its ratio to the 3 s target. Median of 3.
 Usage: python bench/study_report.py [--runs 10000]   (≈ 1 min, most of it filling)
 """

@@ -1,4 +1,4 @@
-"""`inferlab study best|improvement|report|replay|retune`: the study's tables from stored runs, as text, JSON, an
+"""`inferlab study best|improvement|across|report|replay|retune`: the study's tables from stored runs, as text, JSON, an
 HTML/PDF report, an offline replay of the search over a stored grid, or a re-tune of a sweep's best here."""
 
 from __future__ import annotations
@@ -12,7 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 from app.cli.exit_codes import Exit
 from app.cli.output import table, to_json
-from app.study.tables import BestRow, ImprovementRow, best_per_group, improvement, option_of, varying_options
+from app.study.stats import TestResult
+from app.study.tables import (
+    ALL_PAIRS_UP_TO,
+    AcrossRow,
+    BestRow,
+    ImprovementRow,
+    across,
+    best_per_group,
+    improvement,
+    option_of,
+    varying_options,
+)
 
 if TYPE_CHECKING:
     from app.store.records import RunSummary
@@ -39,6 +50,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gain.add_argument("a", metavar="A", help="the value whose gain is reported (e.g. vllm)")
     gain.add_argument("b", metavar="B", help="the value it is measured against (e.g. hf-pipeline)")
     gain.set_defaults(func=cmd_improvement)
+    spread = tables.add_parser("across", help="does the metric differ across one option's values, per group",
+                               description="Per group (--group and --compare, default model and engine), one "
+                                           "sample per value of --across (its ok runs, every other option "
+                                           "pooled): Kruskal-Wallis H and one-way ANOVA F with p, then Tukey "
+                                           "HSD p, Mann-Whitney U p and Cliff's delta for every pair of values "
+                                           f"(up to {ALL_PAIRS_UP_TO} values, else each value with the next).")
+    spread.add_argument("--across", default="num_gpus", metavar="OPTION",
+                        help="option whose values are the samples (default: num_gpus)")
+    spread.add_argument("--compare", default="engine", help="also group by this (default: engine)")
+    spread.set_defaults(func=cmd_across)
     report = tables.add_parser("report", help="the study report (HTML or PDF) of a selection of runs",
                                description="Best per group and improvement tables with n, p and Cliff's delta, "
                                            "landscapes with OOM cells, fair-comparison warnings, and every "
@@ -50,6 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--rows", default="batch_size", help="landscape rows (default: batch_size)")
     report.add_argument("--columns", default="num_gpus", help="landscape columns (default: num_gpus)")
     report.add_argument("--minimize", action="store_true", help="lower is better (latency, energy)")
+    report.add_argument("--across", default="num_gpus", metavar="OPTION",
+                        help="option the across table tests the metric over (default: num_gpus)")
     report.add_argument("--series-x", default=None, metavar="OPTION",
                         help="x option of the grouped series chart (default: --rows)")
     report.add_argument("--series-by", action="append", metavar="KEY",
@@ -78,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     replay.add_argument("--budget", type=int, help="new configurations each search may measure (default: the grid)")
     replay.set_defaults(func=cmd_replay)
     _register_retune(tables)
-    for parser in (best, gain, report, replay):
+    for parser in (best, gain, spread, report, replay):
         parser.add_argument("--metric", default="output_tokens_per_s", help="metric (default: output_tokens_per_s)")
         parser.add_argument("--group", action="append", metavar="OPTION",
                             help="group by this option, engine, model or source (repeatable; default: model)")
@@ -86,7 +109,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--tag", help="only runs with this tag")
         parser.add_argument("--store", default=None, metavar="URL",
                             help="SQLAlchemy URL of the results store (default: the user's SQLite store)")
-    for parser in (best, gain, replay):
+    for parser in (best, gain, spread, replay):
         parser.add_argument("--json", action="store_true", help="print JSON on stdout (for scripts)")
 
 
@@ -206,9 +229,33 @@ def _typed(text: str) -> Any:
 def improvement_text(rows: list[ImprovementRow]) -> str:
     head = ["group", "pairs", "median gain %", "mean gain %", "Wilcoxon p", "Cliff's delta"]
     body = [[" · ".join(map(str, r.group)), str(r.pairs), _fmt(r.median_gain_pct, ".1f"),
-             _fmt(r.mean_gain_pct, ".1f"), _fmt(r.test.p, ".2g") if r.test.p is not None else r.test.reason,
+             _fmt(r.mean_gain_pct, ".1f"), _p(r.test),
              _fmt(r.cliffs_delta, ".2f")] for r in rows]
     return table([head, *body])
+
+
+def cmd_across(args: argparse.Namespace) -> int:
+    rows = across(_runs(args), args.metric, args.across, [*(args.group or ["model"]), args.compare])
+    if not rows:
+        print(f"error: no group has ok runs with {args.metric} at two values of {args.across} or more",
+              file=sys.stderr)
+        return Exit.USAGE
+    print(to_json(rows) if args.json else across_text(rows))
+    return Exit.OK
+
+
+def across_text(rows: list[AcrossRow]) -> str:
+    """One line per pair of values in each group, the group's Kruskal-Wallis and ANOVA p on each."""
+    head = ["group", "n per value", "Kruskal-Wallis p", "ANOVA p", "pair", "Tukey p", "Mann-Whitney p",
+            "Cliff's delta"]
+    body = [[" · ".join(map(str, r.group)), ", ".join(f"{v}: {n}" for v, n in zip(r.values, r.n, strict=True)),
+             _p(r.kruskal), _p(r.anova), f"{p.a} vs {p.b}", _p(p.tukey), _p(p.mann_whitney),
+             _fmt(p.cliffs_delta, ".2f")] for r in rows for p in r.pairs]
+    return table([head, *body])
+
+
+def _p(test: TestResult) -> str:
+    return _fmt(test.p, ".2g") if test.p is not None else test.reason
 
 
 _FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
@@ -248,7 +295,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return Exit.USAGE
     spec = StudySpec(args.metric, tuple(args.group or ["model"]), args.compare, args.rows, args.columns,
                      not args.minimize, args.series_x, tuple(args.series_by or ()),
-                     None if args.panels == "none" else args.panels, not args.free_y)
+                     None if args.panels == "none" else args.panels, not args.free_y, args.across)
     with Store(args.store) as store:
         x, by, panels = spec.series_keys
         named = [k for k in (x, *by, panels) if k is not None]

@@ -2,7 +2,8 @@
 writers render (app/reports/html_export.py, pdf_export.py).
 
 Sections: where the runs come from; best configuration per group and compared value with the ratios;
-the paired improvement of each compared value over the first, with n, Wilcoxon p and Cliff's δ; one
+the paired improvement of each compared value over the first, with n, Wilcoxon p and Cliff's δ; whether
+the metric differs across one option's values (Kruskal–Wallis, ANOVA, Tukey HSD, Mann–Whitney, Cliff's δ); one
 landscape per group (rows × columns, by default batch size × GPU count), OOM cells marked; the
 fair-comparison warnings (options that should be equal across compared values but are not); the
 re-tuning gains of the re-tune sweeps in the selection (app/study/retune.py); optionally the offline
@@ -31,10 +32,12 @@ from app.reports.model import (
 )
 from app.reports.tables import Cell, Table
 from app.store.records import RunSummary
-from app.study.stats import cliffs_magnitude
+from app.study.stats import TestResult, cliffs_magnitude
 from app.study.tables import (
+    ALL_PAIRS_UP_TO,
     ImprovementRow,
     Point,
+    across,
     best_of,
     improvement_of,
     option_of,
@@ -68,6 +71,7 @@ class StudySpec:
     series_by: tuple[str, ...] = ()  # a line per value of these; (): the compared key
     panels: str | None = "model"     # a panel per value of this (None: one panel)
     shared_y: bool = True            # one y scale for every panel, else one per panel
+    across: str = "num_gpus"         # the option the across table tests the metric over
 
     @property
     def series_keys(self) -> tuple[str, tuple[str, ...], str | None]:
@@ -84,7 +88,7 @@ def build_study_report(runs: Sequence[RunSummary], spec: StudySpec, *, title: st
     (`Store.environment_fields` of the runs) lets the series group by GPU name, host and the like."""
     pts = points(runs, spec.metric)
     sections = [_sources_table(runs), _best_table(pts, spec), _improvement_table(pts, spec),
-                _fairness_table(runs, spec), *_landscape_tables(pts, spec), _retune_table(retunes),
+                _across_table(runs, spec), _fairness_table(runs, spec), *_landscape_tables(pts, spec), _retune_table(retunes),
                 *([_replay_table(replays, spec.metric)] if replays else []), _methods_table(runs, spec)]
     return Report(title or "InferLab study", notes, now, f"InferLab {inferlab_version()}", [], {}, [spec.metric],
                   [], [], sections, subject=f"{len(runs)} run(s) in {len(pts)} configuration point(s)",
@@ -184,7 +188,37 @@ def _improvement_cells(r: ImprovementRow, comparison: str) -> list[Cell]:
             Cell("—" if test.statistic is None else f"{test.statistic:.4g}"),
             Cell(f"{test.p:.2g}" if test.p is not None else f"unavailable: {test.reason}",
                  kind="" if test.p is not None else "unavailable"),
-            Cell("—" if r.cliffs_delta is None else f"{r.cliffs_delta:.2f} ({cliffs_magnitude(r.cliffs_delta)})")]
+            _delta_cell(r.cliffs_delta)]
+
+
+def _across_table(runs: Sequence[RunSummary], spec: StudySpec) -> Table:
+    groups = (*spec.group_by, spec.compare)
+    rows = []
+    for r in across(runs, spec.metric, spec.across, groups):
+        first = [Cell(_group_text(r.group)),
+                 Cell(", ".join(f"{format_option(v)}: {n}" for v, n in zip(r.values, r.n, strict=True))),
+                 _test_cell(r.kruskal), _test_cell(r.anova)]
+        rows += [[*first, Cell(f"{format_option(p.a)} vs {format_option(p.b)}"), _test_cell(p.tukey),
+                  _test_cell(p.mann_whitney), _delta_cell(p.cliffs_delta)] for p in r.pairs]
+    return Table("across", f"{spec.metric} across {spec.across} per {' · '.join(groups)}",
+                 [" · ".join(groups), f"n (ok runs) per {spec.across}", "Kruskal-Wallis H, p", "ANOVA F, p",
+                  "Pair", "Tukey HSD diff, p", "Mann-Whitney U, p", "Cliff's delta"], rows,
+                 note=f"One sample per value of {spec.across}: the group's ok runs with that value, every other "
+                      "option (batch size, tokens …) pooled, so a difference may come from how the other options "
+                      "were spread over the values. Kruskal-Wallis and one-way ANOVA (scipy) across the samples; "
+                      f"Tukey HSD (p adjusted for every pair), two-sided Mann-Whitney U and Cliff's delta for each "
+                      f"pair of values, every pair up to {ALL_PAIRS_UP_TO} values, else each value with the next. "
+                      f"Groups with fewer than two values of {spec.across} are left out.")
+
+
+def _test_cell(test: TestResult) -> Cell:
+    if test.p is None:
+        return Cell(f"unavailable: {test.reason}", kind="unavailable")
+    return Cell(f"{test.statistic:.4g}, p={test.p:.2g}", tip=f"{test.test}, n={'/'.join(map(str, test.n))}")
+
+
+def _delta_cell(delta: float | None) -> Cell:
+    return Cell("—" if delta is None else f"{delta:.2f} ({cliffs_magnitude(delta)})")
 
 
 def _pct(value: float | None) -> str:

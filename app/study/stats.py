@@ -62,6 +62,54 @@ def kruskal_wallis(samples: Sequence[Sequence[float]]) -> TestResult:
     return TestResult("Kruskal-Wallis H", n, float(out.statistic), float(out.pvalue))
 
 
+def _too_small_for_means(samples: Sequence[Sequence[float]]) -> str:
+    """Why a test of means cannot run on `samples` ("" when it can): two samples of two values or more, with
+    some spread within them."""
+    if len(samples) < 2 or any(len(s) < 2 for s in samples):
+        return "needs at least two samples of at least 2 values each"
+    if all(len(set(s)) == 1 for s in samples):
+        return "no spread within any sample"
+    return ""
+
+
+def one_way_anova(samples: Sequence[Sequence[float]]) -> TestResult:
+    """One-way ANOVA F test across several independent samples (scipy.stats.f_oneway)."""
+    n = tuple(len(s) for s in samples)
+    reason = _too_small_for_means(samples)
+    if reason:
+        return TestResult("one-way ANOVA F", n, None, None, reason)
+    from scipy import stats
+
+    out = stats.f_oneway(*samples)
+    return TestResult("one-way ANOVA F", n, float(out.statistic), float(out.pvalue))
+
+
+def tukey_hsd(samples: Sequence[Sequence[float]],
+              pairs: Sequence[tuple[int, int]] | None = None) -> dict[tuple[int, int], TestResult]:
+    """Tukey's HSD for each pair (i, j) of the samples (default: every i < j): the statistic is mean(i) −
+    mean(j), p is adjusted for all the pairs of all the samples.
+
+    scipy.stats.tukey_hsd's computation, restricted to the pairs asked for: its p-value (the studentized
+    range distribution, a numerical integral of ~5 ms each) is evaluated over all k × k pairs."""
+    k = len(samples)
+    pairs = list(pairs) if pairs is not None else [(i, j) for i in range(k) for j in range(i + 1, k)]
+    reason = _too_small_for_means(samples)
+    if reason or not pairs:
+        return {(i, j): TestResult("Tukey HSD", (len(samples[i]), len(samples[j])), None, None, reason)
+                for i, j in pairs}
+    from scipy import stats
+
+    arrays = [np.asarray(s, float) for s in samples]
+    n = np.array([len(a) for a in arrays])
+    means = np.array([a.mean() for a in arrays])
+    mse = sum(((a - m) ** 2).sum() for a, m in zip(arrays, means, strict=True)) / (n.sum() - k)
+    i, j = np.array(pairs).T
+    diff = means[i] - means[j]
+    p = stats.studentized_range.sf(np.abs(diff) / np.sqrt(mse / 2 * (1 / n[i] + 1 / n[j])), k, n.sum() - k)
+    return {(a, b): TestResult("Tukey HSD", (int(n[a]), int(n[b])), float(d), float(q))
+            for (a, b), d, q in zip(pairs, diff, p, strict=True)}
+
+
 def cliffs_delta(a: Sequence[float], b: Sequence[float]) -> float | None:
     """Cliff's δ = P(a > b) − P(a < b) over every pair of values (−1 … 1); None for an empty sample."""
     if not a or not b:

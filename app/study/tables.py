@@ -4,7 +4,8 @@ Runs are pooled only when every option but the repetition is the same (one *conf
 point's value is the median of its ok runs' metric. A point where every run failed out of memory is an
 OOM point: it is kept (it is the edge of the feasible region) but never a best. Within each group (say a
 model), the best point of each compared value (say each engine) is found, and the ratio between the
-compared values' bests is given.
+compared values' bests is given. `across` asks, per group, whether the metric differs across the
+values of one option (say GPU count), over the runs themselves rather than the points.
 """
 
 from __future__ import annotations
@@ -16,10 +17,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.store.records import RunSummary
-from app.study.stats import TestResult, cliffs_delta, wilcoxon_paired
+from app.study.stats import (
+    TestResult,
+    cliffs_delta,
+    kruskal_wallis,
+    mann_whitney,
+    one_way_anova,
+    tukey_hsd,
+    wilcoxon_paired,
+)
 
 # Keys a run's configuration may differ in without being another configuration: bookkeeping, not options.
 NOT_OPTIONS = frozenset({"repetition", "trial_index"})
+# Above this many values of the `across` option, only adjacent values are compared pairwise (all pairs of 7
+# values are 21 rows per group).
+ALL_PAIRS_UP_TO = 6
 
 
 def option_of(run: RunSummary, key: str) -> Any:
@@ -161,3 +173,54 @@ def _improvement(group: tuple[Any, ...], pairs: Sequence[tuple[float, float]]) -
     xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
     return ImprovementRow(group, len(pairs), statistics.median(gains) if gains else None,
                           statistics.fmean(gains) if gains else None, wilcoxon_paired(xs, ys), cliffs_delta(xs, ys))
+
+
+@dataclasses.dataclass(frozen=True)
+class AcrossPair:
+    """Two values of the `across` option within one group: Tukey HSD (mean difference a − b, adjusted p),
+    Mann–Whitney U and Cliff's δ of a's runs against b's."""
+
+    a: Any
+    b: Any
+    tukey: TestResult
+    mann_whitney: TestResult
+    cliffs_delta: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class AcrossRow:
+    """Whether a metric differs across the values of one option within a group: one sample per value (its
+    ok runs, every other option pooled), Kruskal–Wallis and one-way ANOVA over them, and the pairwise tests."""
+
+    group: tuple[Any, ...]
+    values: tuple[Any, ...]    # the option's values, in value order
+    n: tuple[int, ...]         # ok runs per value
+    kruskal: TestResult
+    anova: TestResult
+    pairs: tuple[AcrossPair, ...]
+
+
+def across(runs: Sequence[RunSummary], metric: str, option: str, group_by: Sequence[str]) -> list[AcrossRow]:
+    """Per group (values of `group_by`) with two values of `option` or more, the tests across those values.
+
+    A run without the option, or not ok, or without the metric, is in no sample. Pairs: every pair when
+    there are at most ALL_PAIRS_UP_TO values, else each value with the next."""
+    samples: dict[tuple[Any, ...], dict[Any, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for run in runs:
+        value = option_of(run, option)
+        if run.status == "ok" and value is not None and (v := run.value(metric)) is not None:
+            samples[tuple(option_of(run, k) for k in group_by)][value].append(v)
+    rows = []
+    for group in sorted(samples, key=repr):
+        by_value = samples[group]
+        values = tuple(sorted(by_value, key=value_order))
+        if len(values) < 2:
+            continue
+        data = [by_value[v] for v in values]
+        tukey = tukey_hsd(data, None if len(values) <= ALL_PAIRS_UP_TO else
+                          [(i, i + 1) for i in range(len(values) - 1)])
+        pairs = tuple(AcrossPair(values[i], values[j], test, mann_whitney(data[i], data[j]),
+                                 cliffs_delta(data[i], data[j])) for (i, j), test in tukey.items())
+        rows.append(AcrossRow(group, values, tuple(map(len, data)), kruskal_wallis(data), one_way_anova(data),
+                              pairs))
+    return rows

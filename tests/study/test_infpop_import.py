@@ -3,22 +3,27 @@ independent pandas computation of the same grouping: best per model and engine, 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
+from app.reports.export import write_report
 from app.reports.importers import ImportFormatError, import_table
 from app.store import Store
-from app.study.tables import best_per_group, points
+from app.study.report import StudySpec, build_study_report
+from app.study.tables import across, best_per_group, points
 
 REPO = Path(__file__).resolve().parents[2]
-ALL_DATA = REPO.parent / "shared" / "data" / "infpop" / "allData.csv"
+ALL_DATA = Path(os.environ.get("INFERLAB_INFPOP_CSV", str(REPO.parent / "shared" / "data" / "infpop" / "allData.csv")))
 MAPPING = REPO / "profiles" / "imports" / "infpop-a100.toml"
 KEYS = ["model", "engine", "nrGPUs", "batchSize"]
 ENGINE = {"autohf": "hf-pipeline", "vLLM": "vllm"}
@@ -151,3 +156,62 @@ def test_the_study_commands_print_the_tables_pandas_and_scipy_compute(imported: 
         assert math.isclose(row["cliffs_delta"], sum(signs) / len(signs))
     assert rows[("all",)]["pairs"] == len(gains)
     assert math.isclose(rows[("all",)]["mean_gain_pct"], gains.mean(), rel_tol=1e-9)
+
+
+def _samples(frame: pd.DataFrame, model: str, engine: str, option: str) -> tuple[list[int], list[list[float]]]:
+    """The ok rows' throughput of one model and engine, one sample per value of `option` (pandas only)."""
+    ok = frame[(frame.errors_l == "ok") & (frame.model == model) & (frame.engine == engine)]
+    by = ok.dropna(subset=["throughput"]).groupby(option).throughput
+    values = sorted(by.groups)
+    return values, [by.get_group(v).tolist() for v in values]
+
+
+def _delta(a: list[float], b: list[float]) -> float:
+    signs = [(x > y) - (x < y) for x in a for y in b]
+    return sum(signs) / len(signs)
+
+
+def test_the_across_table_matches_scipy_on_the_raw_rows(imported: Store, frame: pd.DataFrame) -> None:
+    rows = {r.group: r for r in across(imported.list_runs(limit=None), "output_tokens_per_s", "num_gpus",
+                                       ["model", "engine"])}
+    for model, engine in (("Phi-2", "autohf"), ("Bloom-1b7", "vLLM")):
+        row = rows[(model, ENGINE[engine])]
+        values, samples = _samples(frame, model, engine, "nrGPUs")
+        assert list(row.values) == values and list(row.n) == [len(s) for s in samples] and len(values) == 4
+        kw, f, hsd = (scipy_stats.kruskal(*samples), scipy_stats.f_oneway(*samples),
+                      scipy_stats.tukey_hsd(*samples))
+        assert math.isclose(row.kruskal.statistic, kw.statistic) and math.isclose(row.kruskal.p, kw.pvalue)
+        assert math.isclose(row.anova.statistic, f.statistic) and math.isclose(row.anova.p, f.pvalue)
+        pairs = {(p.a, p.b): p for p in row.pairs}
+        assert len(pairs) == 6  # every pair of 4 values
+        for i, j in itertools.combinations(range(4), 2):
+            pair = pairs[values[i], values[j]]
+            assert pair.tukey.n == (len(samples[i]), len(samples[j]))
+            assert math.isclose(pair.tukey.p, hsd.pvalue[i, j]) and math.isclose(pair.tukey.statistic,
+                                                                                 hsd.statistic[i, j])
+            mw = scipy_stats.mannwhitneyu(samples[i], samples[j], alternative="two-sided")
+            assert math.isclose(pair.mann_whitney.p, mw.pvalue)
+            assert math.isclose(pair.cliffs_delta, _delta(samples[i], samples[j]))
+
+
+def test_the_across_command_pairs_adjacent_values_past_six_and_the_report_shows_the_table(
+        imported: Store, frame: pd.DataFrame, tmp_path: Path) -> None:
+    url = str(imported.engine.url)
+    out = subprocess.run([sys.executable, "-m", "app.main", "study", "across", "--across", "batch_size", "--json",
+                          "--store", url], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    row = next(r for r in json.loads(out.stdout) if r["group"] == ["Bloom-1b7", "vllm"])
+    values, samples = _samples(frame, "Bloom-1b7", "vLLM", "batchSize")
+    assert row["values"] == values and len(values) > 6
+    assert [(p["a"], p["b"]) for p in row["pairs"]] == list(itertools.pairwise(values))
+    assert math.isclose(row["kruskal"]["p"], scipy_stats.kruskal(*samples).pvalue)
+    hsd = scipy_stats.tukey_hsd(*samples)  # adjusted over every pair, not only the adjacent ones shown
+    assert [p["tukey"]["p"] for p in row["pairs"]] == pytest.approx([hsd.pvalue[i, i + 1]
+                                                                      for i in range(len(values) - 1)])
+
+    report = build_study_report(imported.list_runs(limit=None), StudySpec(), now=time.time())
+    html = write_report(report, "html", tmp_path / "study.html").read_text()
+    values, samples = _samples(frame, "Phi-2", "autohf", "nrGPUs")
+    f = scipy_stats.f_oneway(*samples)
+    assert '<section id="across">' in html and "across num_gpus per model · engine" in html
+    assert f"{f.statistic:.4g}, p={f.pvalue:.2g}" in html and "every other option" in html

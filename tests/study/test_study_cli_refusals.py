@@ -1,4 +1,4 @@
-"""`inferlab study report|replay` refuse bad input with exit 2 and one line naming it, before the store is
+"""`inferlab study report|replay|across` refuse bad input with exit 2 and one line naming it, before the store is
 opened or any file is written."""
 
 from __future__ import annotations
@@ -36,3 +36,10 @@ def test_replay_of_a_store_without_a_grid_says_so(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert out.stderr.strip() == ("error: no group has an ok run with output_tokens_per_s on the axes num_gpus, "
                                   "batch_size")
+
+
+def test_across_of_a_store_without_two_values_says_so(tmp_path: Path) -> None:
+    out = _cli("across", "--across", "batch_size", "--store", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert out.returncode == 2
+    assert out.stderr.strip() == ("error: no group has ok runs with output_tokens_per_s at two values of "
+                                  "batch_size or more")
