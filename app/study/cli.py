@@ -235,7 +235,8 @@ def improvement_text(rows: list[ImprovementRow]) -> str:
 
 
 def cmd_across(args: argparse.Namespace) -> int:
-    rows = across(_runs(args), args.metric, args.across, [*(args.group or ["model"]), args.compare])
+    rows = across(_runs(args, [*(args.group or []), args.compare, args.across]), args.metric, args.across,
+                  [*(args.group or ["model"]), args.compare])
     if not rows:
         print(f"error: no group has ok runs with {args.metric} at two values of {args.across} or more",
               file=sys.stderr)
